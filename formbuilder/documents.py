@@ -1,0 +1,101 @@
+"""Check process and dictionary documents against the format-1 contract.
+
+First the meta-schema (the shape of the document), then the static checks of
+``checks``. Every problem is returned at once, each located by a JSON pointer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from importlib import resources
+
+from jsonschema import Draft202012Validator, ValidationError
+from jsonschema.exceptions import best_match
+
+from . import checks
+from .messages import N_, Msg, Problem, pointer
+from .validator import format_checker
+
+
+def _load(name: str) -> Draft202012Validator:
+    schema = json.loads(resources.files(__package__).joinpath("schemas", name).read_text("utf-8"))
+    return Draft202012Validator(schema, format_checker=format_checker)
+
+
+PROCESS_META = _load("process.schema.json")
+DICTIONARY_META = _load("dictionary.schema.json")
+
+_META_MESSAGES = {
+    "type": N_("must be of type %(expected)s"),
+    "enum": N_("%(value)s is not one of %(expected)s"),
+    "const": N_("must be %(expected)s"),
+    "pattern": N_("%(value)s does not match %(expected)s"),
+    "minLength": N_("must not be shorter than %(expected)s characters"),
+    "maxLength": N_("must not be longer than %(expected)s characters"),
+    "minItems": N_("must have at least %(expected)s items"),
+    "minimum": N_("must be at least %(expected)s"),
+    "format": N_("is not a valid %(expected)s"),
+}
+
+
+def _closest_branch(error: ValidationError) -> list[ValidationError]:
+    """The errors of the alternative meant: the one whose own type the instance has."""
+    branches: dict = {}
+    for sub in error.context:
+        branches.setdefault(sub.schema_path[0], []).append(sub)
+    for errors in branches.values():
+        if not any(e.validator in ("type", "enum") and not e.relative_path for e in errors):
+            return errors
+    return [best_match(error.context)]
+
+
+def _meta_problems(error: ValidationError) -> Iterable[Problem]:
+    """Translate one meta-schema error into located, translatable problems."""
+    path = list(error.absolute_path)
+    if "propertyNames" in error.absolute_schema_path:
+        yield Problem(pointer(path + [error.instance]), Msg(N_("field key must match ^[a-z][a-z0-9_]{1,63}$")))
+    elif error.validator in ("anyOf", "oneOf") and error.context:
+        for sub in _closest_branch(error):
+            yield from _meta_problems(sub)
+    elif error.validator == "required":
+        for key in error.validator_value:
+            if isinstance(error.instance, dict) and key not in error.instance:
+                yield Problem(pointer(path), Msg(N_("missing required key '%(key)s'"), {"key": key}))
+    elif error.validator == "additionalProperties":
+        for key in sorted(set(error.instance) - set(error.schema.get("properties", {}))):
+            yield Problem(pointer(path + [key]), Msg(N_("unknown key")))
+    elif error.validator in _META_MESSAGES:
+        params = {"expected": json.dumps(error.validator_value, ensure_ascii=False),
+                  "value": json.dumps(error.instance, ensure_ascii=False)}
+        yield Problem(pointer(path), Msg(_META_MESSAGES[error.validator], params))
+    else:
+        yield Problem(pointer(path), Msg(N_("invalid: %(detail)s"), {"detail": error.message}))
+
+
+def _shape_problems(meta: Draft202012Validator, document: object) -> list[Problem]:
+    problems: list[Problem] = []
+    for error in meta.iter_errors(document):
+        problems.extend(p for p in _meta_problems(error) if p not in problems)
+    return problems
+
+
+def check_process(document: object, dictionaries: Mapping[str, object]) -> list[Problem]:
+    """All problems of a process document; ``dictionaries`` maps code -> index."""
+    problems = _shape_problems(PROCESS_META, document)
+    if isinstance(document, dict):
+        problems += [p for p in checks.static_checks(document, dictionaries) if p not in problems]
+    return sorted(problems, key=_order)
+
+
+def check_dictionary(document: object) -> list[Problem]:
+    """All problems of a dictionary document (shape, then unique values)."""
+    problems = _shape_problems(DICTIONARY_META, document)
+    if not problems:
+        problems += checks.unique_values(document["items"], ["items"], set())
+    return sorted(problems, key=_order)
+
+
+def _order(problem: Problem) -> tuple:
+    """Document order: numeric parts compare as numbers (/steps/10 after /steps/2)."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in problem.path.split("/")[1:])

@@ -1,0 +1,165 @@
+"""A step of a process version compiled for use: modes, effective schema, validator.
+
+This is the specification side (SpiffWorkflow's split): it depends only on the
+immutable document, so it is compiled once per (version, step) and shared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .fieldtypes import FieldType, classify
+from .validator import compile_schema
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+EDITABLE = frozenset({"editable", "required"})
+
+
+@dataclass(frozen=True)
+class FieldMode:
+    """A field's mode at a step, possibly conditional on the ticket data."""
+
+    mode: str
+    when: dict | None = None
+    otherwise: str = "hidden"
+
+    @classmethod
+    def parse(cls, raw: str | dict | None) -> FieldMode:
+        if isinstance(raw, dict):
+            return cls(raw["mode"], raw["when"], raw.get("else", "hidden"))
+        return cls(raw or "hidden")
+
+    @property
+    def possible(self) -> frozenset[str]:
+        return frozenset({self.mode} if self.when is None else {self.mode, self.otherwise})
+
+    def client(self) -> dict | None:
+        """What the page script needs to re-evaluate the mode live."""
+        if self.when is None:
+            return None
+        return {"mode": self.mode, "when": self.when, "else": self.otherwise}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    schema: dict
+    type: FieldType
+    mode: FieldMode
+
+    @property
+    def label(self) -> str:
+        return self.schema.get("title") or self.name
+
+    @property
+    def can_edit(self) -> bool:
+        return bool(self.mode.possible & EDITABLE)
+
+
+#: Empty input is no input (see validation.is_empty), so "required" means non-empty.
+_NON_EMPTY = {"string": {"minLength": 1}, "array": {"minItems": 1}, "boolean": {"const": True}}
+
+
+def _non_empty(schema: dict) -> dict:
+    return {k: v for k, v in _NON_EMPTY.get(schema.get("type"), {}).items() if k not in schema}
+
+
+def _mode_constraint(spec: FieldSpec, mode: str) -> dict:
+    name = spec.name
+    if mode == "required":
+        return {"required": [name], "properties": {name: _non_empty(spec.schema)}}
+    if mode == "readonly":
+        return {"properties": {name: {"readOnly": True}}}
+    if mode == "hidden":
+        return {"not": {"required": [name]}}
+    return {}
+
+
+def _property(spec: FieldSpec) -> dict:
+    schema = dict(spec.schema)
+    if spec.mode.possible == {"readonly"}:
+        schema["readOnly"] = True
+    if spec.mode.when is None and spec.mode.mode == "required":
+        schema.update(_non_empty(spec.schema))
+    return schema
+
+
+def _rule_applies(rule: dict, fields: dict[str, FieldSpec]) -> bool:
+    """A template rule binds at steps where every field its then requires is editable."""
+    needed = rule.get("then", {}).get("required", [])
+    return all(name in fields and fields[name].can_edit for name in needed)
+
+
+def effective_schema(template: dict, fields: dict[str, FieldSpec]) -> dict:
+    """The step's rules as standard JSON Schema, over the step's view of the data.
+
+    The view is the ticket data without fields hidden at the step by a
+    condition; statically hidden fields are simply absent from ``properties``.
+    """
+    conditions = [
+        {"if": f.mode.when, "then": _mode_constraint(f, f.mode.mode),
+         "else": _mode_constraint(f, f.mode.otherwise)}
+        for f in fields.values() if f.mode.when is not None
+    ]
+    rules = [r for r in template.get("allOf", []) if _rule_applies(r, fields)]
+    schema = {
+        "$schema": SCHEMA_DIALECT,
+        "type": "object",
+        "properties": {name: _property(f) for name, f in fields.items()},
+        "required": [name for name, f in fields.items() if f.mode.when is None and f.mode.mode == "required"],
+    }
+    if conditions or rules:
+        schema["allOf"] = conditions + rules
+    return schema
+
+
+@dataclass
+class StepSpec:
+    """Everything derived from one step of one process version."""
+
+    process: dict
+    step: dict
+    template: dict
+    fields: dict[str, FieldSpec]
+    schema: dict
+    validator: Any
+    conditions: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        return self.step["key"]
+
+    def modes(self, data: dict) -> dict[str, str]:
+        """Each field's mode for this data; fields not listed are hidden."""
+        return {
+            name: f.mode.mode if f.mode.when is None or self.conditions[name].is_valid(data)
+            else f.mode.otherwise
+            for name, f in self.fields.items()
+        }
+
+    def visible(self, data: dict) -> dict:
+        """The part of ``data`` this step may show: hidden fields never leave."""
+        modes = self.modes(data)
+        return {k: v for k, v in data.items() if modes.get(k, "hidden") != "hidden"}
+
+
+def find_step(process: dict, step_key: str) -> dict:
+    for step in process["steps"]:
+        if step["key"] == step_key:
+            return step
+    raise KeyError(step_key)
+
+
+def compile_step(process: dict, step_key: str) -> StepSpec:
+    """Compile one step of a (valid) process document; call through the cache."""
+    step = find_step(process, step_key)
+    template = process["schema"]
+    fields = {}
+    for name, schema in template["properties"].items():
+        mode = FieldMode.parse(step.get("fields", {}).get(name))
+        if mode.possible != {"hidden"}:
+            fields[name] = FieldSpec(name, schema, classify(schema), mode)
+    schema = effective_schema(template, fields)
+    conditions = {n: compile_schema(f.mode.when) for n, f in fields.items() if f.mode.when is not None}
+    return StepSpec(process, step, template, fields, schema, compile_schema(schema), conditions)

@@ -1,0 +1,176 @@
+"""Validate what a step's handler submits, with every error mapped to its field.
+
+Two layers: the step's modes (computed on the merged data) decide which keys
+may change at all; the step's compiled JSON Schema checks the resulting view.
+Dictionary membership is checked here rather than in the schema because
+dictionaries change without a new process version.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from jsonschema import ValidationError
+
+from .dictionaries import DictionaryIndex
+from .fieldtypes import options_schema
+from .messages import N_, Msg
+from .steps import StepSpec
+
+REQUIRED = Msg(N_("This field is required."))
+UNKNOWN = Msg(N_("Unknown field."))
+HIDDEN = Msg(N_("This field is hidden at this step and cannot be set."))
+READONLY = Msg(N_("This field is read-only at this step."))
+NOT_OPTION = Msg(N_("Not one of the available options."))
+
+_KEYWORD_MESSAGES = {
+    "type": N_("Wrong type of value."),
+    "minLength": N_("At least %(limit)s characters."),
+    "maxLength": N_("At most %(limit)s characters."),
+    "pattern": N_("Does not match the required format."),
+    "minimum": N_("Must be at least %(limit)s."),
+    "maximum": N_("Must be at most %(limit)s."),
+    "exclusiveMinimum": N_("Must be greater than %(limit)s."),
+    "exclusiveMaximum": N_("Must be less than %(limit)s."),
+    "multipleOf": N_("Must be a multiple of %(limit)s."),
+    "oneOf": NOT_OPTION.msgid,
+    "enum": NOT_OPTION.msgid,
+    "const": NOT_OPTION.msgid,
+    "minItems": N_("Choose at least %(limit)s."),
+    "maxItems": N_("At most %(limit)s items."),
+    "uniqueItems": N_("Items must not repeat."),
+}
+
+
+_FORMAT_MESSAGES = {
+    "date": N_("Not a valid date."),
+    "date-time": N_("Not a valid date and time."),
+    "email": N_("Not a valid e-mail address."),
+    "attachment": N_("Not a valid attachment."),
+}
+
+
+def is_empty(value: object) -> bool:
+    """Empty input means "no value": absent, blank, no items, an unticked box."""
+    return value is None or value == "" or value == [] or value is False
+
+
+def normalize(data: Mapping) -> dict:
+    return {k: v for k, v in data.items() if not is_empty(v)}
+
+
+@dataclass
+class Outcome:
+    """The merged ticket data and the errors, keyed by field ('' for the form)."""
+
+    data: dict
+    errors: dict[str, list[Msg]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def schema_errors(error: ValidationError) -> list[tuple[str, Msg]]:
+    """Map one jsonschema error to (field, message) pairs."""
+    if error.absolute_path:
+        if error.validator == "format":
+            text = _FORMAT_MESSAGES.get(error.validator_value, N_("Not a valid value."))
+        else:
+            text = _KEYWORD_MESSAGES.get(error.validator, N_("Not a valid value."))
+        params = {"limit": error.validator_value} if "%(limit)" in text else {}
+        return [(str(error.absolute_path[0]), Msg(text, params))]
+    if error.validator == "required":
+        return [(name, REQUIRED) for name in error.validator_value if name not in error.instance]
+    return [("", Msg(N_("Not a valid value.")))]
+
+
+def _merge(stored: dict, submitted: Mapping, known, errors) -> tuple[dict, set]:
+    merged, changed = dict(stored), set()
+    for key, value in submitted.items():
+        if key not in known:
+            errors[key].append(UNKNOWN)
+            continue
+        value = None if is_empty(value) else value
+        if value != stored.get(key):
+            changed.add(key)
+            merged[key] = value
+    return {k: v for k, v in merged.items() if v is not None}, changed
+
+
+def _check_modes(spec: StepSpec, stored: dict, merged: dict, changed: set, errors) -> None:
+    modes = spec.modes(merged)
+    for key in sorted(changed):
+        mode = modes.get(key, "hidden")
+        if mode == "hidden" and key not in merged and key in stored:
+            merged[key] = stored[key]  # an empty hidden input clears nothing
+        elif mode == "hidden":
+            errors[key].append(HIDDEN)
+        elif mode == "readonly":
+            errors[key].append(READONLY)
+
+
+def _as_list(value: object) -> list:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def _check_dictionaries(spec, stored, merged, changed, dictionaries, errors) -> None:
+    for name, f in spec.fields.items():
+        code = options_schema(f.schema).get("x-dictionary")
+        parent_field = f.schema.get("x-cascade")
+        if not code or name not in merged or name in errors:
+            continue
+        if name not in changed and parent_field not in changed:
+            continue
+        index, parent = dictionaries.get(code), merged.get(parent_field) if parent_field else None
+        old = _as_list(stored.get(name))
+        for value in _as_list(merged[name]):
+            if index is None or not index.is_option(value, parent, new=value not in old):
+                errors[name].append(_cascade_msg(spec, parent_field) if parent_field else NOT_OPTION)
+                break
+
+
+def _cascade_msg(spec: StepSpec, parent_field: str) -> Msg:
+    label = spec.template["properties"][parent_field].get("title", parent_field)
+    return Msg(N_("Not an option of the chosen %(parent)s."), {"parent": label})
+
+
+def validate_step(
+    spec: StepSpec,
+    stored: Mapping | None,
+    submitted: Mapping,
+    dictionaries: Mapping[str, DictionaryIndex],
+) -> Outcome:
+    """Validate ``submitted`` on top of ``stored`` at the step ``spec``."""
+    errors: dict[str, list[Msg]] = defaultdict(list)
+    stored = normalize(stored or {})
+    merged, changed = _merge(stored, submitted, spec.template["properties"], errors)
+    _check_modes(spec, stored, merged, changed, errors)
+    modes = spec.modes(merged)
+    view = {k: v for k, v in merged.items() if k not in spec.fields or modes[k] != "hidden"}
+    for error in spec.validator.iter_errors(view):
+        for name, msg in schema_errors(error):
+            if msg not in errors[name]:
+                errors[name].append(msg)
+    _check_dictionaries(spec, stored, merged, changed, dictionaries, errors)
+    return Outcome(merged, {k: v for k, v in errors.items() if v})
+
+
+def check_upload(schema: dict, filename: str, mimetype: str, size: int) -> Msg | None:
+    """Whether one uploaded file fits an attachment field's limits."""
+    limit = schema.get("x-max-bytes")
+    if limit is not None and size > limit:
+        return Msg(N_("File is larger than %(limit)s bytes."), {"limit": limit})
+    accept = schema.get("x-accept")
+    if accept and not any(_accepts(pattern, filename, mimetype) for pattern in accept):
+        return Msg(N_("File type is not allowed."))
+    return None
+
+
+def _accepts(pattern: str, filename: str, mimetype: str) -> bool:
+    if pattern.startswith("."):
+        return filename.lower().endswith(pattern.lower())
+    return fnmatch.fnmatch((mimetype or "").lower(), pattern.lower())
