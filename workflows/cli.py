@@ -1,0 +1,116 @@
+"""Command line (``flask --app app ...``) as listed in interfaces.md."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask.cli import AppGroup
+
+from formbuilder.messages import N_, Msg, Problem
+
+from . import db, demo
+from . import documents as docs
+
+db_cli = AppGroup("db", help="Database schema.")
+dictionary_cli = AppGroup("dictionary", help="Dictionaries (字典与面板).")
+process_cli = AppGroup("process", help="Process documents (工单流程).")
+lang_option = click.option("--lang", default=None, help="zh or en (default: from LANG).")
+
+
+def _gettext(lang):
+    from web.i18n import cli_gettext
+
+    return cli_gettext(lang)
+
+
+def _read(path: str, lang) -> object:
+    """The JSON document in ``path``; a syntax error ends the command like any problem."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError) as error:
+        _fail([Problem("", Msg(N_("cannot read document: %(detail)s"), {"detail": str(error)}))], lang)
+
+
+def _fail(problems: list[Problem], lang) -> None:
+    gettext = _gettext(lang)
+    for problem in problems:
+        click.echo(problem.render(gettext))
+    sys.exit(1)
+
+
+@db_cli.command("upgrade")
+def upgrade():
+    """Create or migrate the schema (idempotent)."""
+    applied = db.upgrade()
+    click.echo("applied: " + ", ".join(applied) if applied else "up to date")
+
+
+@click.command("demo")
+def demo_command():
+    """Seed the demo dictionaries and the return-goods process (idempotent)."""
+    db.upgrade()
+    with db.database.connection_context():
+        for line in demo.seed():
+            click.echo(line)
+
+
+@dictionary_cli.command("import")
+@click.argument("path")
+@lang_option
+def dictionary_import(path, lang):
+    """Create or update a dictionary from a document."""
+    document = _read(path, lang)
+    with db.database.connection_context():
+        try:
+            row = docs.import_dictionary(document)
+        except docs.DocumentError as error:
+            _fail(error.problems, lang)
+    click.echo(f"dictionary {row.code}: revision {row.revision}")
+
+
+@process_cli.command("check")
+@click.argument("path")
+@lang_option
+def process_check(path, lang):
+    """Validate a process document; print each problem as JSON-PATH: message."""
+    document = _read(path, lang)
+    with db.database.connection_context():
+        problems = docs.check(document)
+    if problems:
+        _fail(problems, lang)
+
+
+@process_cli.command("import")
+@click.argument("path")
+@click.option("--publish", is_flag=True, help="Also publish a new version.")
+@lang_option
+def process_import(path, publish, lang):
+    """Save a process document as draft (and publish it); nothing is saved on any problem."""
+    document = _read(path, lang)
+    with db.database.connection_context():
+        try:
+            process, version = docs.save_process(document, publish=publish, actor="cli")
+        except docs.DocumentError as error:
+            _fail(error.problems, lang)
+    click.echo(f"process {process.code}: draft saved" + (f", version {version.number} published" if version else ""))
+
+
+@process_cli.command("export")
+@click.argument("code")
+@click.option("--version", "number", type=int, default=None, help="Version number (default: latest).")
+def process_export(code, number):
+    """Print a published document (latest, or version N)."""
+    with db.database.connection_context():
+        version = docs.get_version(code, number)
+    if version is None:
+        click.echo(f"no published version of {code!r}" + (f" numbered {number}" if number else ""), err=True)
+        sys.exit(1)
+    click.echo(json.dumps(version.document, ensure_ascii=False, indent=2))
+
+
+def init_app(app) -> None:
+    for command in (db_cli, dictionary_cli, process_cli, demo_command):
+        app.cli.add_command(command)
