@@ -1,0 +1,75 @@
+"""Liuzhuan (流转): the application factory, and ``python app.py`` for the demo."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from flask_wtf import CSRFProtect
+
+import admin
+from web import health, home, i18n
+from workflows import cli, db
+
+csrf = CSRFProtect()
+
+
+def _secret_key(app: Flask) -> str | None:
+    """SECRET_KEY from the environment, else the one the demo keeps under instance/."""
+    path = Path(app.instance_path, "secret_key")
+    return os.environ.get("SECRET_KEY") or (path.read_text().strip() if path.exists() else None)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(
+        DATABASE_URL=os.environ.get("DATABASE_URL", "sqlite:///instance/liuzhuan.db"),
+        UPLOAD_DIR=os.environ.get("UPLOAD_DIR", os.path.join(app.instance_path, "uploads")),
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        LOCAL_DEMO=False,
+    )
+    app.config.update(config or {})
+    app.config.setdefault("SECRET_KEY", _secret_key(app))
+    if not app.config["SECRET_KEY"] and not app.config.get("TESTING"):
+        @app.before_request
+        def _refuse():
+            return "SECRET_KEY is not configured (see README: Configuration).", 500
+
+    db.init_app(app)
+    i18n.init_app(app)
+    csrf.init_app(app)
+    for blueprint in (health.bp, home.bp):
+        app.register_blueprint(blueprint)
+    admin.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _demo_secret(instance: Path) -> None:
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+
+
+def main() -> None:
+    """Create the SQLite database, migrate, seed the demo and serve it on 127.0.0.1."""
+    from workflows import demo
+
+    app = create_app({"LOCAL_DEMO": True})
+    _demo_secret(Path(app.instance_path))
+    app.config["SECRET_KEY"] = _secret_key(app)
+    db.upgrade()
+    with app.app_context(), db.database.connection_context():
+        for line in demo.seed():
+            print(line)
+    print("Liuzhuan demo: http://127.0.0.1:5000/  (admin: http://127.0.0.1:5000/admin/)")
+    print("Demo logins: none yet; until users arrive the admin answers only on 127.0.0.1 in this demo.")
+    app.run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Blueprints of the browser-facing areas, one module per area."""
