@@ -1,0 +1,170 @@
+"""Fixtures: ``db`` (parametrized over SQLite and PostgreSQL), ``app``, ``client``,
+``runner``, example documents, and a live server with Chromium for browser tests.
+
+Under ``LZ_REQUIRE_ALL=1`` (set by ``.ci/run``) a skipped test fails the run:
+PostgreSQL and browser tests are required there, not optional.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from app import create_app
+from formbuilder import DictionaryIndex, cache
+from workflows import db as lzdb
+from workflows.models import MODELS
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+EXAMPLES = SHARED / "examples"
+PG_ADMIN_URL = os.environ.get("LZ_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+STRICT = os.environ.get("LZ_REQUIRE_ALL") == "1"
+CHROMIUM = os.environ.get("LZ_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = ROOT / "tests" / "screenshots"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if STRICT and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but LZ_REQUIRE_ALL=1 requires it: {report.longrepr}"
+
+
+def example(name: str) -> dict:
+    return json.loads((EXAMPLES / name).read_text("utf-8"))
+
+
+@pytest.fixture
+def process_doc() -> dict:
+    """A fresh copy of the return-goods example, free to mutate."""
+    return example("return_goods.process.json")
+
+
+@pytest.fixture(scope="session")
+def dictionaries() -> dict[str, DictionaryIndex]:
+    return {c: DictionaryIndex.from_document(example(f"{c}.dictionary.json")) for c in ("channel", "product")}
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {error}")
+    name = f"lz_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    if lzdb.database.obj is not None:
+        obj = lzdb.database.obj
+        obj.close_all() if hasattr(obj, "close_all") else obj.close()
+    lzdb._bound.clear()
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('sqlite')}/liuzhuan.db"
+
+
+_migrated: set[str] = set()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request) -> str:
+    return request.getfixturevalue(f"{'pg' if request.param == 'postgresql' else 'sqlite'}_url")
+
+
+@pytest.fixture
+def db(db_url):
+    """The bound database, migrated once per session and emptied after each test."""
+    lzdb.bind(db_url)
+    if db_url not in _migrated:
+        lzdb.upgrade()
+        _migrated.add(db_url)
+    yield lzdb.database
+    with lzdb.database.connection_context():
+        for model in reversed(MODELS):
+            model.delete().execute()
+    cache.clear()
+
+
+@pytest.fixture
+def app(db, db_url):
+    return create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "test-secret",
+                       "WTF_CSRF_ENABLED": False})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def seeded(app):
+    """The example dictionaries imported and the return-goods process published."""
+    with app.app_context(), lzdb.database.connection_context():
+        from workflows import documents as docs
+
+        for code in ("channel", "product"):
+            docs.import_dictionary(example(f"{code}.dictionary.json"))
+        _, version = docs.save_process(example("return_goods.process.json"), publish=True)
+    return version
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served on a free loopback port in a background thread."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright; never a downloaded browser."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"Chromium not installed at {CHROMIUM} (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,82 @@
+"""The application: factory, database settings, health, language, CSRF, admin access."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import create_app
+from workflows.db import database, make_database
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json == {"status": "ok"}
+
+
+def test_sqlite_runs_in_wal_with_immediate_writes(tmp_path):
+    db = make_database(f"sqlite:///{tmp_path}/x.db")
+    db.connect()
+    assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute_sql("PRAGMA busy_timeout").fetchone()[0] == 30000
+    assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db._lock_type == "IMMEDIATE"
+    db.close()
+
+
+def test_relative_sqlite_paths_live_under_the_app_root(tmp_path):
+    db = make_database("sqlite:///instance/test.db", root=tmp_path)
+    assert db.database == f"{tmp_path}/instance/test.db" and (tmp_path / "instance").is_dir()
+
+
+def test_postgresql_is_pooled():
+    from playhouse.pool import PooledPostgresqlDatabase
+
+    assert isinstance(make_database("postgresql://u@127.0.0.1:5432/x"), PooledPostgresqlDatabase)
+
+
+def test_unknown_database_scheme_is_named():
+    with pytest.raises(ValueError, match="DATABASE_URL"):
+        make_database("mysql://x")
+
+
+def test_secret_key_is_required_outside_testing(db_url, db, monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    app = create_app({"DATABASE_URL": db_url})
+    app.instance_path = str(tmp_path)
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 500 and b"SECRET_KEY" in response.data
+
+
+@pytest.mark.parametrize(("header", "word"), [
+    ("zh-CN,zh;q=0.9", "流转工单系统"), ("en-US,en;q=0.8", "Liuzhuan ticket workflow"), (None, "流转工单系统")])
+def test_language_follows_accept_language(client, header, word):
+    headers = {"Accept-Language": header} if header else {}
+    assert word in client.get("/", headers=headers).get_data(as_text=True)
+
+
+def test_language_switch_is_remembered(client):
+    response = client.get("/lang/en", headers={"Accept-Language": "zh-CN"})
+    assert response.status_code == 302
+    assert "Liuzhuan ticket workflow" in client.get("/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+
+
+def test_forms_need_a_csrf_token(seeded, db_url):
+    app = create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "s", "WTF_CSRF_ENABLED": True})
+    response = app.test_client().post("/admin/processes/return_goods/1/approve", data={"approval": "approve"})
+    assert response.status_code == 400 and b"CSRF" in response.data
+
+
+@pytest.mark.parametrize("remote", ["10.1.2.3", "127.0.0.1"])
+def test_admin_answers_only_the_local_demo_until_login_exists(db_url, db, remote):
+    app = create_app({"DATABASE_URL": db_url, "SECRET_KEY": "s", "LOCAL_DEMO": remote == "127.0.0.1"})
+    client = app.test_client()
+    for url in ("/admin/", "/admin/processes/"):
+        response = client.get(url, environ_base={"REMOTE_ADDR": remote})
+        assert response.status_code == (200 if remote == "127.0.0.1" else 403), url
+
+
+def test_remote_requests_are_refused_even_in_the_demo(db_url, db):
+    app = create_app({"DATABASE_URL": db_url, "SECRET_KEY": "s", "LOCAL_DEMO": True})
+    response = app.test_client().get("/admin/processes/", environ_base={"REMOTE_ADDR": "192.168.1.9"})
+    assert response.status_code == 403
+    assert database.obj is not None
