@@ -1,0 +1,1 @@
+"""Micro-benchmarks that compare formbuilder's generated forms with hand-written equivalents."""
