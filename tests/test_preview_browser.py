@@ -11,7 +11,6 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import screenshot
 
 expect = pytest.importorskip("playwright.sync_api").expect
