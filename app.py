@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_wtf import CSRFProtect
 
 import admin
@@ -22,6 +22,13 @@ def _secret_key(app: Flask) -> str | None:
     return os.environ.get("SECRET_KEY") or (path.read_text().strip() if path.exists() else None)
 
 
+def _require_secret_key():
+    """Refuse to serve with no SECRET_KEY rather than sign sessions with nothing."""
+    if not current_app.config.get("SECRET_KEY"):
+        return "SECRET_KEY is not configured (see README: Configuration).", 500
+    return None
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(
@@ -31,11 +38,9 @@ def create_app(config: dict | None = None) -> Flask:
         LOCAL_DEMO=False,
     )
     app.config.update(config or {})
-    app.config.setdefault("SECRET_KEY", _secret_key(app))
-    if not app.config["SECRET_KEY"] and not app.config.get("TESTING"):
-        @app.before_request
-        def _refuse():
-            return "SECRET_KEY is not configured (see README: Configuration).", 500
+    if not app.config.get("SECRET_KEY"):  # Flask's defaults hold SECRET_KEY = None
+        app.config["SECRET_KEY"] = _secret_key(app)
+    app.before_request(_require_secret_key)
 
     db.init_app(app)
     i18n.init_app(app)
@@ -59,9 +64,8 @@ def main() -> None:
     """Create the SQLite database, migrate, seed the demo and serve it on 127.0.0.1."""
     from workflows import demo
 
+    _demo_secret(Path(__file__).resolve().with_name("instance"))
     app = create_app({"LOCAL_DEMO": True})
-    _demo_secret(Path(app.instance_path))
-    app.config["SECRET_KEY"] = _secret_key(app)
     db.upgrade()
     with app.app_context(), db.database.connection_context():
         for line in demo.seed():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import app as app_module
 from app import create_app
 from workflows.db import database, make_database
 
@@ -39,12 +40,20 @@ def test_unknown_database_scheme_is_named():
         make_database("mysql://x")
 
 
-def test_secret_key_is_required_outside_testing(db_url, db, monkeypatch, tmp_path):
+def test_secret_key_is_required_outside_testing(db_url, db, monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    app = create_app({"DATABASE_URL": db_url})
-    app.instance_path = str(tmp_path)
-    response = app.test_client().get("/healthz")
+    monkeypatch.setattr(app_module, "_secret_key", lambda app: None)
+    response = create_app({"DATABASE_URL": db_url}).test_client().get("/healthz")
     assert response.status_code == 500 and b"SECRET_KEY" in response.data
+
+
+def test_the_demo_secret_under_instance_is_used(db_url, db, monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    app_module._demo_secret(tmp_path)
+    monkeypatch.setattr(app_module.Flask, "auto_find_instance_path", lambda self: str(tmp_path))
+    app = create_app({"DATABASE_URL": db_url})
+    assert app.config["SECRET_KEY"] == (tmp_path / "secret_key").read_text()
+    assert app.test_client().get("/healthz").status_code == 200
 
 
 @pytest.mark.parametrize(("header", "word"), [
