@@ -53,6 +53,6 @@ class ProcessesView(BaseView):
             if spec.fields.get(name) and spec.fields[name].type.name == "attachment" and value:
                 submitted[name] = [f"preview-{i}" for i, _ in enumerate(value)]
         outcome = validate_step(spec, sample, submitted, dictionaries)
-        outcome.errors = {**outcome.errors, **form.input_errors()}
+        outcome.errors = {**outcome.errors, **form.upload_errors(), **form.input_errors()}
         form.show_outcome(outcome, gettext)
         return outcome

@@ -107,3 +107,13 @@ def test_admin_menu_follows_the_language(client, seeded):
     assert "工单流程" in client.get("/admin/processes/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     english = client.get("/admin/processes/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Processes" in english and "工单流程" not in english
+
+
+def test_dry_run_checks_uploads_against_the_field(client, seeded):
+    from io import BytesIO
+
+    data = {"photos": (BytesIO(b"MZ..."), "tool.exe", "application/octet-stream"), "lz_present": "photos"}
+    html = client.post(PREVIEW + "register", data=data, content_type="multipart/form-data",
+                       headers={"Accept-Language": "en"}).get_data(as_text=True)
+    start = html.index('data-lz-field="photos"')
+    assert "File type is not allowed." in html[start:html.index("</fieldset>", start)]

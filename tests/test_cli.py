@@ -82,6 +82,17 @@ def test_problems_in_chinese(runner, tmp_path):
     assert "/steps/4/key: 步骤标识 'approve' 重复" in result.output.splitlines()
 
 
+def test_language_from_the_environment(runner, tmp_path, monkeypatch):
+    import_dictionaries(runner)
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    monkeypatch.delenv("LANGUAGE", raising=False)
+    monkeypatch.delenv("LC_ALL", raising=False)
+    chinese = runner.invoke(args=["process", "check", broken_document(tmp_path)]).output
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    english = runner.invoke(args=["process", "check", broken_document(tmp_path)]).output
+    assert "模板中没有此字段" in chinese and "no such field in schema" in english
+
+
 def test_unreadable_json_is_a_problem_not_a_traceback(runner, tmp_path):
     path = tmp_path / "bad.json"
     path.write_text('{"format": 1,', encoding="utf-8")

@@ -33,12 +33,15 @@ def render(message) -> str:
     return message.render(gettext)
 
 
-@lru_cache(maxsize=4)
 def cli_gettext(lang: str | None = None):
     """gettext for the command line, from ``--lang`` or LANGUAGE/LC_ALL/LANG."""
     lang = lang or os.environ.get("LANGUAGE") or os.environ.get("LC_ALL") or os.environ.get("LANG") or "en"
-    locale = LOCALES["zh"] if lang.lower().startswith("zh") else "en"
-    return Translations.load(TRANSLATIONS, [locale]).gettext
+    return _catalog(LOCALES["zh"] if lang.lower().startswith("zh") else "en").gettext
+
+
+@lru_cache(maxsize=2)
+def _catalog(locale: str) -> Translations:
+    return Translations.load(TRANSLATIONS, [locale])
 
 
 @bp.route("/lang/<code>")
