@@ -41,6 +41,16 @@ def _fail(problems: list[Problem], lang) -> None:
     sys.exit(1)
 
 
+def _store(save, path: str, lang):
+    """Read the document at ``path`` and ``save`` it; print every problem and exit 1 if refused."""
+    document = _read(path, lang)
+    with db.database.connection_context():
+        try:
+            return save(document)
+        except docs.DocumentError as error:
+            _fail(error.problems, lang)
+
+
 @db_cli.command("upgrade")
 def upgrade():
     """Create or migrate the schema (idempotent)."""
@@ -62,12 +72,7 @@ def demo_command():
 @lang_option
 def dictionary_import(path, lang):
     """Create or update a dictionary from a document."""
-    document = _read(path, lang)
-    with db.database.connection_context():
-        try:
-            row = docs.import_dictionary(document)
-        except docs.DocumentError as error:
-            _fail(error.problems, lang)
+    row = _store(docs.import_dictionary, path, lang)
     click.echo(f"dictionary {row.code}: revision {row.revision}")
 
 
@@ -89,12 +94,7 @@ def process_check(path, lang):
 @lang_option
 def process_import(path, publish, lang):
     """Save a process document as draft (and publish it); nothing is saved on any problem."""
-    document = _read(path, lang)
-    with db.database.connection_context():
-        try:
-            process, version = docs.save_process(document, publish=publish, actor="cli")
-        except docs.DocumentError as error:
-            _fail(error.problems, lang)
+    process, version = _store(lambda doc: docs.save_process(doc, publish=publish, actor="cli"), path, lang)
     click.echo(f"process {process.code}: draft saved" + (f", version {version.number} published" if version else ""))
 
 
