@@ -125,6 +125,7 @@ class StepSpec:
     schema: dict
     validator: Any
     conditions: dict[str, Any]
+    guards: tuple = ()
 
     @property
     def key(self) -> str:
@@ -137,6 +138,11 @@ class StepSpec:
             else f.mode.otherwise
             for name, f in self.fields.items()
         }
+
+    def offered(self, data: dict) -> list[dict]:
+        """The transitions whose ``when`` holds for this data (选择下一步)."""
+        return [t for t, guard in zip(self.step.get("transitions", []), self.guards, strict=True)
+                if guard is None or guard.is_valid(data)]
 
     def visible(self, data: dict) -> dict:
         """The part of ``data`` this step may show: hidden fields never leave."""
@@ -162,4 +168,5 @@ def compile_step(process: dict, step_key: str) -> StepSpec:
             fields[name] = FieldSpec(name, schema, classify(schema), mode)
     schema = effective_schema(template, fields)
     conditions = {n: compile_schema(f.mode.when) for n, f in fields.items() if f.mode.when is not None}
-    return StepSpec(process, step, template, fields, schema, compile_schema(schema), conditions)
+    guards = tuple(compile_schema(t["when"]) if "when" in t else None for t in step.get("transitions", []))
+    return StepSpec(process, step, template, fields, schema, compile_schema(schema), conditions, guards)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from peewee import PostgresqlDatabase
 
 from app import create_app
 from formbuilder import DictionaryIndex, cache
@@ -93,10 +94,21 @@ def db(db_url):
         lzdb.upgrade()
         _migrated.add(db_url)
     yield lzdb.database
-    with lzdb.database.connection_context():
-        for model in reversed(MODELS):
-            model.delete().execute()
+    empty(lzdb.database.obj)
     cache.clear()
+
+
+def empty(database) -> None:
+    """Delete every row; users and departments reference each other, so constraints wait."""
+    tables = ", ".join(f'"{m._meta.table_name}"' for m in MODELS)
+    with database.connection_context():
+        if isinstance(database, PostgresqlDatabase):
+            database.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+            return
+        database.execute_sql("PRAGMA foreign_keys = OFF")
+        for model in MODELS:
+            model.delete().execute()
+        database.execute_sql("PRAGMA foreign_keys = ON")
 
 
 @pytest.fixture

@@ -9,7 +9,17 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, Model, TextField
+from peewee import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    DeferredForeignKey,
+    ForeignKeyField,
+    IntegerField,
+    JSONField,
+    Model,
+    TextField,
+)
 
 from .db import database
 
@@ -66,4 +76,138 @@ class ProcessVersion(BaseModel):
         indexes = ((("process", "number"), True),)
 
 
-MODELS = [Dictionary, Process, ProcessVersion]
+class User(BaseModel):
+    username = CharField(max_length=64, unique=True)
+    name = CharField(max_length=100)
+    password_hash = CharField(max_length=255)
+    role = CharField(max_length=16)
+    department = DeferredForeignKey("Department", null=True, backref="members")
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Department(BaseModel):
+    code = CharField(max_length=64, unique=True)
+    name = CharField(max_length=100)
+    parent = ForeignKeyField("self", null=True, backref="children")
+    manager = ForeignKeyField(User, null=True, backref="managed")
+
+
+class ApiToken(BaseModel):
+    user = ForeignKeyField(User, backref="tokens", on_delete="CASCADE")
+    name = CharField(max_length=100, default="")
+    token_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=utcnow)
+    last_used_at = DateTimeField(null=True)
+
+
+class Customer(BaseModel):
+    name = CharField(max_length=100, default="")
+    phone = CharField(max_length=32, null=True, index=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Ticket(BaseModel):
+    """A ticket pins the process version it was created with (the spec it reads)."""
+
+    number = CharField(max_length=40, unique=True)
+    process_version = ForeignKeyField(ProcessVersion, on_delete="RESTRICT")
+    step = CharField(max_length=64)
+    status = CharField(max_length=16, default="open")
+    priority = CharField(max_length=16, default="normal")
+    assignee = ForeignKeyField(User, null=True, backref="assigned")
+    creator = ForeignKeyField(User, backref="created")
+    customer = ForeignKeyField(Customer, null=True, backref="tickets")
+    channel = CharField(max_length=32, null=True)
+    data = JSONField(default=dict)
+    version = IntegerField(default=1)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    entered_at = DateTimeField(default=utcnow)
+    due_at = DateTimeField(null=True)
+    overdue_at = DateTimeField(null=True)
+    first_response_at = DateTimeField(null=True)
+    closed_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            (("assignee", "status", "id"), False),
+            (("creator", "id"), False),
+            (("customer", "id"), False),
+            (("status", "due_at"), False),
+        )
+
+
+class TicketEvent(BaseModel):
+    """Append-only history: one row per action, with the field diff."""
+
+    ticket = ForeignKeyField(Ticket, backref="events", on_delete="CASCADE")
+    action = CharField(max_length=16)
+    from_step = CharField(max_length=64, null=True)
+    to_step = CharField(max_length=64, null=True)
+    actor = ForeignKeyField(User, null=True)
+    assignee_before = ForeignKeyField(User, null=True)
+    assignee_after = ForeignKeyField(User, null=True)
+    diff = JSONField(default=dict)
+    comment = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("ticket", "id"), False), (("actor", "ticket"), False))
+
+
+class TicketCC(BaseModel):
+    ticket = ForeignKeyField(Ticket, backref="cc", on_delete="CASCADE")
+    user = ForeignKeyField(User)
+
+    class Meta:
+        table_name = "ticket_cc"
+        indexes = ((("ticket", "user"), True), (("user", "ticket"), False))
+
+
+class Attachment(BaseModel):
+    """Metadata of an uploaded file; the bytes live under UPLOAD_DIR by ``stored_name``."""
+
+    key = CharField(max_length=64, unique=True)
+    ticket = ForeignKeyField(Ticket, null=True, backref="attachments", on_delete="SET NULL")
+    field = CharField(max_length=64, null=True)
+    filename = CharField(max_length=255)
+    mimetype = CharField(max_length=100)
+    size = IntegerField()
+    stored_name = CharField(max_length=64)
+    uploaded_by = ForeignKeyField(User)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Notification(BaseModel):
+    user = ForeignKeyField(User, backref="notifications", on_delete="CASCADE")
+    ticket = ForeignKeyField(Ticket, null=True, on_delete="CASCADE")
+    kind = CharField(max_length=32)
+    message = TextField()
+    created_at = DateTimeField(default=utcnow)
+    read_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("user", "read_at", "id"), False),)
+
+
+class TicketSequence(BaseModel):
+    """The last daily number used per prefix; the row lock makes numbers unique."""
+
+    prefix = CharField(max_length=16)
+    day = CharField(max_length=8)
+    value = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("prefix", "day"), True),)
+
+
+class AssignmentCursor(BaseModel):
+    """Per (process, step) assignment state; locking its row serialises picks."""
+
+    scope = CharField(max_length=140, unique=True)
+    last_user = ForeignKeyField(User, null=True)
+
+
+MODELS = [Dictionary, Process, ProcessVersion, User, Department, ApiToken, Customer, Ticket, TicketEvent,
+          TicketCC, Attachment, Notification, TicketSequence, AssignmentCursor]

@@ -1,0 +1,72 @@
+"""Who may act on a ticket, who may read it, and which fields each reader sees.
+
+These rules live here, below every view and the API, so no path can skip
+them. Hidden fields are removed from data before anything is rendered.
+"""
+
+from __future__ import annotations
+
+from . import documents as docs
+from .models import Ticket, TicketCC, TicketEvent, User
+from .org import manager_chain, subtree
+
+ALL = None  # visible_fields() result meaning "every field"
+
+
+def _department_of(user_id: int | None) -> int | None:
+    if user_id is None:
+        return None
+    return User.select(User.department).where(User.id == user_id).scalar()
+
+
+def in_chain(user: User, member_id: int | None) -> bool:
+    """Whether ``user`` manages ``member_id``'s department or one above it."""
+    return member_id is not None and user.id in manager_chain(_department_of(member_id))
+
+
+def oversees(reader: User, member_id: int | None) -> bool:
+    """Admins, the manager chain, and supervisors whose subtree holds the member."""
+    if reader.role == "admin" or in_chain(reader, member_id):
+        return True
+    return reader.role == "supervisor" and _department_of(member_id) in subtree(reader.department_id)
+
+
+def can_act(actor: User, ticket: Ticket) -> bool:
+    """Only the current assignee, their manager chain and admins act on a ticket."""
+    return actor.role == "admin" or actor.id == ticket.assignee_id or in_chain(actor, ticket.assignee_id)
+
+
+def handled_steps(reader: User, ticket: Ticket) -> set[str]:
+    rows = TicketEvent.select(TicketEvent.from_step).where(TicketEvent.ticket == ticket, TicketEvent.actor == reader)
+    return {step for (step,) in rows.tuples() if step}
+
+
+def can_read(reader: User, ticket: Ticket) -> bool:
+    if reader.id in (ticket.assignee_id, ticket.creator_id) or oversees(reader, ticket.assignee_id):
+        return True
+    if TicketCC.select().where(TicketCC.ticket == ticket, TicketCC.user == reader).exists():
+        return True
+    return bool(handled_steps(reader, ticket)) or oversees(reader, ticket.creator_id)
+
+
+def visible_fields(reader: User, ticket: Ticket) -> set[str] | None:
+    """Field keys ``reader`` may see; :data:`ALL` for supervisors of the assignee and admins."""
+    if oversees(reader, ticket.assignee_id) or (ticket.assignee_id is None and oversees(reader, ticket.creator_id)):
+        return ALL
+    version, steps = ticket.process_version, set(handled_steps(reader, ticket))
+    if reader.id == ticket.creator_id:
+        steps.add(version.document["steps"][0]["key"])
+    if ticket.status == "open" and (reader.id == ticket.assignee_id or _is_cc(reader, ticket)):
+        steps.add(ticket.step)
+    fields: set[str] = set()
+    for key in steps & {s["key"] for s in version.document["steps"]}:
+        fields |= set(docs.compiled(version, key).spec.visible(ticket.data))
+    return fields
+
+
+def _is_cc(reader: User, ticket: Ticket) -> bool:
+    return TicketCC.select().where(TicketCC.ticket == ticket, TicketCC.user == reader).exists()
+
+
+def filter_data(data: dict, fields: set[str] | None) -> dict:
+    return dict(data) if fields is ALL else {k: v for k, v in data.items() if k in fields}

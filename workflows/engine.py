@@ -1,0 +1,253 @@
+"""The workflow engine: create, advance, return, transfer, close and reopen tickets.
+
+Every path (browser, API, CLI, later bulk actions) calls these functions and
+nothing else writes tickets, so no rule can be bypassed. Each action checks
+the actor's right, validates with the step's cached validator, resolves the
+next handler, records one event with the field diff and commits as one
+transaction; any error rolls all of it back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from formbuilder import Msg, validate_step
+from formbuilder.messages import N_
+
+from . import documents as docs
+from .access import can_act, oversees
+from .assignment import AssignmentError, Context, resolve
+from .db import database
+from .errors import Conflict, EngineError, Forbidden, Invalid, NotFound
+from .models import Customer, Notification, ProcessVersion, Ticket, TicketEvent, User, utcnow
+from .numbers import next_number
+
+END = "$end"
+CREATORS = ("admin", "supervisor", "agent")
+PRIORITIES = ("urgent", "high", "normal", "low")
+ACTIONS = ("advance", "return", "transfer", "close", "reopen")
+REQUIRED = Msg(N_("This field is required."))
+
+__all__ = ["EngineError", "Invalid", "Forbidden", "NotFound", "Conflict", "create", "act", "load"]
+
+
+def load(number: str) -> Ticket:
+    ticket = (Ticket.select(Ticket, ProcessVersion).join(ProcessVersion)
+              .where(Ticket.number == number).first())
+    if ticket is None:
+        raise NotFound(Msg(N_("No ticket %(number)s."), {"number": number}))
+    return ticket
+
+
+def _step(version: ProcessVersion, key: str) -> dict:
+    return next(s for s in version.document["steps"] if s["key"] == key)
+
+
+def _priority(document: dict, priority: str | None, errors: dict) -> str:
+    setting = document.get("priority", {})
+    default = setting.get("default", "normal")
+    if priority is None or priority == default:
+        return default
+    if not setting.get("enabled"):
+        errors["priority"] = [Msg(N_("This process does not use priorities."))]
+    elif priority not in PRIORITIES:
+        errors["priority"] = [Msg(N_("Not one of the available options."))]
+    return priority
+
+
+def _transition(spec, data: dict, requested: str | None, errors: dict) -> dict | None:
+    offered = spec.offered(data)
+    if requested is None and len(offered) == 1:
+        return offered[0]
+    for transition in offered:
+        if transition["to"] == requested:
+            return transition
+    text = N_("Choose the next step.") if requested is None else N_("This next step is not available now.")
+    errors["transition"] = [Msg(text)]
+    return None
+
+
+def _customer(customer: dict | None) -> Customer | None:
+    if not customer or not (customer.get("phone") or customer.get("name")):
+        return None
+    phone = (customer.get("phone") or "").strip() or None
+    found = Customer.get_or_none(Customer.phone == phone) if phone else None
+    return found or Customer.create(name=(customer.get("name") or "").strip(), phone=phone)
+
+
+def _enter(ticket: Ticket, step: dict, assignee: User | None, now: datetime) -> None:
+    """Put the ticket at ``step`` with its handler; the step's SLA starts now."""
+    ticket.step, ticket.assignee, ticket.entered_at, ticket.overdue_at = step["key"], assignee, now, None
+    ticket.due_at = now + timedelta(minutes=step["sla"]["minutes"]) if "sla" in step else None
+    ticket.status, ticket.closed_at = "open", None
+
+
+def _close(ticket: Ticket, now: datetime) -> None:
+    ticket.step, ticket.status, ticket.assignee, ticket.closed_at = END, "closed", None, now
+    ticket.due_at = ticket.overdue_at = None
+
+
+def _move(ticket: Ticket, transition: dict, actor: User, chosen: str | None, now: datetime, errors: dict) -> None:
+    """Follow ``transition``: close, or enter the target step with its resolved handler."""
+    if transition["to"] == END:
+        _close(ticket, now)
+        return
+    target = _step(ticket.process_version, transition["to"])
+    ctx = Context(ticket.process_version.document["code"], target, ticket.creator, actor)
+    try:
+        _enter(ticket, target, resolve(target["assignee"], ctx, chosen), now)
+    except AssignmentError as error:
+        errors["assignee"] = [error.msg]
+
+
+def _diff(before: dict, after: dict) -> dict:
+    keys = sorted(set(before) | set(after))
+    return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
+
+
+def _record(ticket: Ticket, action: str, actor: User, before: dict, **fields) -> TicketEvent:
+    if ticket.assignee_id not in (None, actor.id, before.get("assignee")):
+        Notification.create(user=ticket.assignee_id, ticket=ticket, kind="assigned",
+                            message=f"{ticket.number}: {action}")
+    return TicketEvent.create(ticket=ticket, action=action, actor=actor, to_step=ticket.step,
+                              assignee_before=before.get("assignee"), assignee_after=ticket.assignee_id, **fields)
+
+
+def create(actor: User, process: str, data: dict, *, priority: str | None = None, customer: dict | None = None,
+           channel: str | None = None, transition: str | None = None, assignee: str | None = None) -> Ticket:
+    """Create a ticket at the first step and take one of its transitions."""
+    if actor.role not in CREATORS:
+        raise Forbidden(Msg(N_("Your role cannot create tickets.")))
+    version = docs.get_version(process)
+    if version is None:
+        raise NotFound(Msg(N_("No published process %(code)s."), {"code": process}))
+    document, first = version.document, version.document["steps"][0]
+    spec = docs.compiled(version, first["key"]).spec
+    with database.atomic():
+        outcome = validate_step(spec, {}, data, docs.dictionary_indexes())
+        errors = dict(outcome.errors)
+        now = utcnow()
+        ticket = Ticket(process_version=version, step=first["key"], creator=actor, data=outcome.data, channel=channel,
+                        priority=_priority(document, priority, errors), created_at=now, updated_at=now)
+        chosen = _transition(spec, outcome.data, transition, errors)
+        if chosen is not None and not errors:
+            _move(ticket, chosen, actor, assignee, now, errors)
+        if errors:
+            raise Invalid(Msg(N_("The ticket was not created: see the fields.")), errors)
+        ticket.number = next_number(document.get("number_prefix", "GD"), now)
+        ticket.customer = _customer(customer)
+        ticket.save(force_insert=True)
+        _record(ticket, "create", actor, {}, from_step=first["key"], diff=_diff({}, outcome.data))
+        return ticket
+
+
+def _save(ticket: Ticket, expected: int, now: datetime) -> None:
+    """Write the ticket only if nobody changed it since it was read (optimistic lock)."""
+    ticket.version, ticket.updated_at = expected + 1, now
+    values = {k: v for k, v in ticket.__data__.items() if k != "id"}
+    if Ticket.update(values).where(Ticket.id == ticket.id, Ticket.version == expected).execute() != 1:
+        raise Conflict(Msg(N_("The ticket was changed by someone else: reload it and try again.")))
+
+
+def _advance(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
+    step = ticket.step
+    spec = docs.compiled(ticket.process_version, step).spec
+    before = {"assignee": ticket.assignee_id}
+    outcome = validate_step(spec, ticket.data, request.get("data") or {}, docs.dictionary_indexes())
+    errors = dict(outcome.errors)
+    chosen = _transition(spec, outcome.data, request.get("transition"), errors)
+    old_data, ticket.data = ticket.data, outcome.data
+    if chosen is not None and not errors:
+        _move(ticket, chosen, actor, request.get("assignee"), now, errors)
+    if errors:
+        raise Invalid(Msg(N_("Nothing was saved: see the fields.")), errors)
+    _save(ticket, request["version"], now)
+    action = "close" if ticket.status == "closed" else "advance"
+    _record(ticket, action, actor, before, from_step=step, diff=_diff(old_data, ticket.data),
+            comment=request.get("comment"))
+
+
+def _entry(ticket: Ticket) -> TicketEvent | None:
+    """How the ticket reached its current step: the last create/advance into it."""
+    return (TicketEvent.select().where(TicketEvent.ticket == ticket, TicketEvent.to_step == ticket.step,
+                                       TicketEvent.action.in_(("create", "advance")))
+            .order_by(TicketEvent.id.desc()).first())
+
+
+def _comment(request: dict) -> str:
+    comment = (request.get("comment") or "").strip()
+    if not comment:
+        raise Invalid(Msg(N_("Nothing was saved: see the fields.")), {"comment": [REQUIRED]})
+    return comment
+
+
+def _return(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
+    step = _step(ticket.process_version, ticket.step)
+    if not step.get("allow_return"):
+        raise Conflict(Msg(N_("This step does not allow returning the ticket.")))
+    comment, entry = _comment(request), _entry(ticket)
+    if entry is None or entry.from_step in (None, ticket.step):
+        raise Conflict(Msg(N_("There is no previous step to return to.")))
+    before = {"assignee": ticket.assignee_id}
+    _enter(ticket, _step(ticket.process_version, entry.from_step), entry.actor, now)
+    _save(ticket, request["version"], now)
+    _record(ticket, "return", actor, before, from_step=step["key"], comment=comment)
+
+
+def _transfer(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
+    if not _step(ticket.process_version, ticket.step).get("allow_transfer"):
+        raise Conflict(Msg(N_("This step does not allow transferring the ticket.")))
+    comment = _comment(request)
+    target = User.get_or_none(User.username == (request.get("assignee") or ""), User.active == True)  # noqa: E712
+    if target is None or target.id == ticket.assignee_id:
+        raise Invalid(Msg(N_("Nothing was saved: see the fields.")),
+                      {"assignee": [Msg(N_("Choose another active user."))]})
+    before = {"assignee": ticket.assignee_id}
+    ticket.assignee = target
+    _save(ticket, request["version"], now)
+    _record(ticket, "transfer", actor, before, from_step=ticket.step, comment=comment)
+
+
+def _reopen(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
+    closing = (TicketEvent.select().where(TicketEvent.ticket == ticket, TicketEvent.action == "close")
+               .order_by(TicketEvent.id.desc()).first())
+    if closing is None:
+        raise Conflict(Msg(N_("There is no previous step to return to.")))
+    if not (actor.role == "admin" or (actor.role == "supervisor" and oversees(actor, closing.actor_id))):
+        raise Forbidden(Msg(N_("Only a supervisor of its last handler or an admin may reopen a ticket.")))
+    _enter(ticket, _step(ticket.process_version, closing.from_step), closing.actor, now)
+    _save(ticket, request["version"], now)
+    _record(ticket, "reopen", actor, {"assignee": None}, from_step=END, comment=request.get("comment"))
+
+
+HANDLERS = {"advance": _advance, "close": _advance, "return": _return, "transfer": _transfer, "reopen": _reopen}
+
+
+def _check(ticket: Ticket, actor: User, action: str, version) -> None:
+    if action not in HANDLERS:
+        raise EngineError(Msg(N_("Unknown action %(action)s."), {"action": action}))
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise Invalid(Msg(N_("Nothing was saved: see the fields.")), {"version": [REQUIRED]})
+    if action != "reopen" and not can_act(actor, ticket):
+        raise Forbidden(Msg(N_("You are not the handler of this ticket.")))
+    if ticket.version != version:
+        raise Conflict(Msg(N_("The ticket was changed by someone else: reload it and try again.")))
+    if (ticket.status == "closed") != (action == "reopen"):
+        raise Conflict(Msg(N_("This action does not apply to a ticket that is %(status)s."),
+                           {"status": ticket.status}))
+
+
+def act(actor: User, number: str, action: str, *, version: int, data: dict | None = None,
+        transition: str | None = None, assignee: str | None = None, comment: str | None = None) -> Ticket:
+    """Apply one action to the ticket ``number`` as read at ``version``."""
+    if action == "close":
+        transition = END
+    request = {"data": data, "transition": transition, "assignee": assignee, "comment": comment, "version": version}
+    with database.atomic():
+        ticket = load(number)
+        _check(ticket, actor, action, version)
+        now = utcnow()
+        if ticket.first_response_at is None and actor.id != ticket.creator_id:
+            ticket.first_response_at = now
+        HANDLERS[action](ticket, actor, request, now)
+        return ticket
