@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from peewee import fn
 
-from formbuilder.messages import Msg, N_
+from formbuilder.messages import N_, Msg
 
 from .models import AssignmentCursor, Ticket, User
 from .org import ROLES, subtree
@@ -36,6 +36,7 @@ class Context:
     step: dict
     creator: User
     sender: User
+    ticket_id: int | None = None  # the ticket being moved does not count as its holder's load
 
 
 def _active() -> object:
@@ -87,7 +88,7 @@ def resolve(rule: dict, ctx: Context, chosen: str | None = None) -> User:
     if pick == "manual":
         return _chosen(people, chosen, params)
     cursor = _lock(f"{ctx.process}:{ctx.step['key']}")
-    user = _round_robin(people, cursor) if pick == "round_robin" else _least_loaded(people)
+    user = _round_robin(people, cursor) if pick == "round_robin" else _least_loaded(people, ctx.ticket_id)
     AssignmentCursor.update(last_user=user).where(AssignmentCursor.id == cursor.id).execute()
     return user
 
@@ -112,8 +113,8 @@ def _round_robin(people: list[User], cursor: AssignmentCursor) -> User:
     return after[0] if after else people[0]
 
 
-def _least_loaded(people: list[User]) -> User:
+def _least_loaded(people: list[User], moving: int | None) -> User:
     load = dict(Ticket.select(Ticket.assignee, fn.COUNT(Ticket.id))
-                .where(Ticket.status == "open", Ticket.assignee.in_([u.id for u in people]))
+                .where(Ticket.status == "open", Ticket.assignee.in_([u.id for u in people]), Ticket.id != (moving or 0))
                 .group_by(Ticket.assignee).tuples())
     return min(people, key=lambda u: (load.get(u.id, 0), u.id))

@@ -93,7 +93,7 @@ def _move(ticket: Ticket, transition: dict, actor: User, chosen: str | None, now
         _close(ticket, now)
         return
     target = _step(ticket.process_version, transition["to"])
-    ctx = Context(ticket.process_version.document["code"], target, ticket.creator, actor)
+    ctx = Context(ticket.process_version.document["code"], target, ticket.creator, actor, ticket.id)
     try:
         _enter(ticket, target, resolve(target["assignee"], ctx, chosen), now)
     except AssignmentError as error:
@@ -144,7 +144,8 @@ def create(actor: User, process: str, data: dict, *, priority: str | None = None
 def _save(ticket: Ticket, expected: int, now: datetime) -> None:
     """Write the ticket only if nobody changed it since it was read (optimistic lock)."""
     ticket.version, ticket.updated_at = expected + 1, now
-    values = {k: v for k, v in ticket.__data__.items() if k != "id"}
+    # Only what this action changed: the SLA sweep marks tickets without a version bump.
+    values = {field: ticket.__data__[field.name] for field in ticket.dirty_fields}
     if Ticket.update(values).where(Ticket.id == ticket.id, Ticket.version == expected).execute() != 1:
         raise Conflict(Msg(N_("The ticket was changed by someone else: reload it and try again.")))
 
@@ -228,10 +229,10 @@ def _check(ticket: Ticket, actor: User, action: str, version) -> None:
         raise EngineError(Msg(N_("Unknown action %(action)s."), {"action": action}))
     if not isinstance(version, int) or isinstance(version, bool):
         raise Invalid(Msg(N_("Nothing was saved: see the fields.")), {"version": [REQUIRED]})
+    if ticket.version != version:  # first: whoever lost a race learns that, whatever changed
+        raise Conflict(Msg(N_("The ticket was changed by someone else: reload it and try again.")))
     if action != "reopen" and not can_act(actor, ticket):
         raise Forbidden(Msg(N_("You are not the handler of this ticket.")))
-    if ticket.version != version:
-        raise Conflict(Msg(N_("The ticket was changed by someone else: reload it and try again.")))
     if (ticket.status == "closed") != (action == "reopen"):
         raise Conflict(Msg(N_("This action does not apply to a ticket that is %(status)s."),
                            {"status": ticket.status}))

@@ -12,7 +12,7 @@ import secrets
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from formbuilder.messages import Msg, N_
+from formbuilder.messages import N_, Msg
 
 from .db import database
 from .models import ApiToken, Department, User, utcnow
@@ -40,7 +40,7 @@ def create_department(code: str, name: str, parent: str | None = None, manager: 
 
 def set_manager(code: str, username: str) -> Department:
     department = _department(code)
-    department.manager = _user(username)
+    department.manager = user_named(username)
     department.save()
     return department
 
@@ -59,11 +59,14 @@ def create_user(username: str, password: str, role: str, department: str | None 
                            department=_department(department) if department else None)
 
 
+_UNKNOWN_USER_HASH = generate_password_hash(secrets.token_hex(16))
+
+
 def authenticate(username: str, password: str) -> User | None:
+    """The active user with this password; an unknown name costs the same hash check."""
     user = User.get_or_none(User.username == username)
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
-        return None
-    return user
+    matches = check_password_hash(user.password_hash if user else _UNKNOWN_USER_HASH, password)
+    return user if user is not None and user.active and matches else None
 
 
 def issue_token(user: User, name: str = "") -> str:
@@ -93,7 +96,7 @@ def _department(code: str) -> Department:
     return department
 
 
-def _user(username: str) -> User:
+def user_named(username: str) -> User:
     user = User.get_or_none(User.username == username)
     if user is None:
         raise OrgError(Msg(N_("no user '%(username)s'"), {"username": username}))
