@@ -10,8 +10,10 @@ from flask import Flask, current_app
 from flask_wtf import CSRFProtect
 
 import admin
-from web import health, home, i18n
+import api
+from web import auth, health, home, i18n
 from workflows import cli, db
+from workflows.sla import sla_cli
 
 csrf = CSRFProtect()
 
@@ -35,7 +37,12 @@ def create_app(config: dict | None = None) -> Flask:
         DATABASE_URL=os.environ.get("DATABASE_URL", "sqlite:///instance/liuzhuan.db"),
         UPLOAD_DIR=os.environ.get("UPLOAD_DIR", os.path.join(app.instance_path, "uploads")),
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
-        LOCAL_DEMO=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE") == "1",
+        REMEMBER_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE") == "1",
     )
     app.config.update(config or {})
     if not app.config.get("SECRET_KEY"):  # Flask's defaults hold SECRET_KEY = None
@@ -45,10 +52,14 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     i18n.init_app(app)
     csrf.init_app(app)
+    auth.init_app(app)
     for blueprint in (health.bp, home.bp):
         app.register_blueprint(blueprint)
     admin.init_app(app)
+    api.init_app(app)
+    csrf.exempt(api.bp)  # bearer tokens, not cookies: nothing for a forged form to ride on
     cli.init_app(app)
+    app.cli.add_command(sla_cli)
     return app
 
 
@@ -65,13 +76,12 @@ def main() -> None:
     from workflows import demo
 
     _demo_secret(Path(__file__).resolve().with_name("instance"))
-    app = create_app({"LOCAL_DEMO": True})
+    app = create_app()
     db.upgrade()
     with app.app_context(), db.database.connection_context():
         for line in demo.seed():
             print(line)
-    print("Liuzhuan demo: http://127.0.0.1:5000/  (admin: http://127.0.0.1:5000/admin/)")
-    print("Demo logins: none yet; until users arrive the admin answers only on 127.0.0.1 in this demo.")
+    print("Liuzhuan demo: http://127.0.0.1:5000/  (admin: http://127.0.0.1:5000/admin/, log in as admin)")
     app.run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")))
 
 

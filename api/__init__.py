@@ -1,0 +1,77 @@
+"""REST API ``/api/v1``: JSON, bearer tokens, errors as ``{error, message, fields?}``.
+
+Every write goes through ``workflows.engine``; this package only translates
+HTTP to engine calls and engine errors to HTTP.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+from flask_babel import gettext
+from werkzeug.exceptions import HTTPException
+
+from formbuilder import Msg
+from formbuilder.messages import N_
+from workflows.errors import EngineError
+from workflows.org import user_for_token
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+PUBLIC = {"api.token"}
+
+
+def error(status: int, code: str, msg: Msg, fields: dict | None = None):
+    body = {"error": code, "message": msg.render(gettext)}
+    if fields:
+        body["fields"] = {name: [m.render(gettext) for m in messages] for name, messages in fields.items()}
+    return jsonify(body), status
+
+
+class Malformed(EngineError):
+    """The request body is not what the endpoint reads."""
+
+
+def body() -> dict:
+    """The JSON object of the request, or a 400 naming what is wrong."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise Malformed(Msg(N_("The request body must be a JSON object.")))
+    return payload
+
+
+def field(payload: dict, name: str, kind: type | tuple, required: bool = False):
+    """``payload[name]`` if it has the expected JSON type; a 400 otherwise."""
+    value = payload.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
+        raise Malformed(Msg(N_("%(name)s: wrong or missing value."), {"name": name}),
+                        {name: [Msg(N_("Wrong type of value."))]})
+    return value
+
+
+@bp.before_request
+def authenticate():
+    if request.endpoint in PUBLIC:
+        return None
+    header = request.headers.get("Authorization", "")
+    user = user_for_token(header[7:].strip()) if header.startswith("Bearer ") else None
+    if user is None:
+        return error(401, "unauthorized", Msg(N_("A valid API token is required (Authorization: Bearer TOKEN).")))
+    g.api_user = user
+    return None
+
+
+@bp.errorhandler(EngineError)
+def engine_error(exc: EngineError):
+    return error(exc.status, exc.code, exc.msg, exc.fields)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException):
+    return error(exc.code or 500, exc.name.lower().replace(" ", "_"), Msg(exc.name))
+
+
+def init_app(app) -> None:
+    from . import processes, tickets  # noqa: F401 - routes register on import
+
+    app.register_blueprint(bp)

@@ -1,0 +1,37 @@
+"""Tokens and published processes."""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from formbuilder import Msg
+from formbuilder.messages import N_
+from workflows import documents as docs
+from workflows.errors import NotFound
+from workflows.models import Process
+from workflows.org import authenticate, issue_token
+
+from . import body, bp, error, field
+
+
+@bp.post("/auth/token")
+def token():
+    payload = body()
+    user = authenticate(field(payload, "username", str, True), field(payload, "password", str, True))
+    if user is None:
+        return error(401, "unauthorized", Msg(N_("Wrong username or password.")))
+    return jsonify(token=issue_token(user, "api")), 201
+
+
+@bp.get("/processes")
+def processes():
+    rows = Process.select().where(Process.latest_version > 0).order_by(Process.code)
+    return jsonify([{"code": p.code, "name": p.name, "version": p.latest_version} for p in rows])
+
+
+@bp.get("/processes/<code>")
+def process(code: str):
+    version = docs.get_version(code)
+    if version is None:
+        raise NotFound(Msg(N_("No published process %(code)s."), {"code": code}))
+    return jsonify(version.document)
