@@ -1,34 +1,42 @@
-"""Flask-Admin at ``/admin/``: editors of the process and dictionary documents.
+"""Flask-Admin at ``/admin/``: editors of the process and dictionary documents, for admins only.
 
-Until users and login exist (engine issue), the admin answers only in testing
-and in the local ``python app.py`` demo, to requests from 127.0.0.1.
+Anonymous visitors are sent to the login page; logged-in users without the
+``admin`` role get 403.
 """
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import abort, current_app
 from flask_admin import Admin, AdminIndexView
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from .processes import ProcessesView
 
-LOCAL = ("127.0.0.1", "::1")
 
+class AdminOnly:
+    """Access rule of every admin view: logged in, with the ``admin`` role."""
 
-def admin_allowed() -> bool:
-    config = current_app.config
-    return bool(config.get("TESTING") or (config.get("LOCAL_DEMO") and request.remote_addr in LOCAL))
-
-
-class IndexView(AdminIndexView):
     def is_accessible(self) -> bool:
-        return admin_allowed()
+        return current_user.is_authenticated and current_user.user.role == "admin"
+
+    def inaccessible_callback(self, name, **kwargs):
+        if current_user.is_authenticated:
+            abort(403)
+        return current_app.login_manager.unauthorized()
+
+
+class IndexView(AdminOnly, AdminIndexView):
+    pass
+
+
+class Processes(AdminOnly, ProcessesView):
+    pass
 
 
 def init_app(app) -> None:
-    ProcessesView.allowed = staticmethod(admin_allowed)
     panel = Admin(name="流转 Liuzhuan", theme=Bootstrap4Theme(swatch="default", fluid=True),
                   index_view=IndexView(url="/admin"))
-    panel.add_view(ProcessesView(name=_l("Processes"), endpoint="processes", url="/admin/processes"))
+    panel.add_view(Processes(name=_l("Processes"), endpoint="processes", url="/admin/processes"))
     panel.init_app(app)

@@ -10,12 +10,14 @@ from flask.cli import AppGroup
 
 from formbuilder.messages import N_, Msg, Problem
 
-from . import db, demo
+from . import db, demo, org
 from . import documents as docs
 
 db_cli = AppGroup("db", help="Database schema.")
 dictionary_cli = AppGroup("dictionary", help="Dictionaries (字典与面板).")
 process_cli = AppGroup("process", help="Process documents (工单流程).")
+departments_cli = AppGroup("departments", help="Departments (部门).")
+users_cli = AppGroup("users", help="Users (用户) and their API tokens.")
 lang_option = click.option("--lang", default=None, help="zh or en (default: from LANG).")
 
 
@@ -49,6 +51,18 @@ def _store(save, path: str, lang):
             return save(document)
         except docs.DocumentError as error:
             _fail(error.problems, lang)
+
+
+def _org(change, lang):
+    """Run ``change`` in one transaction; a refused change prints its message to stderr and exits 1."""
+    with db.database.connection_context():
+        try:
+            with db.database.atomic():
+                return change()
+        except org.OrgError as error:
+            click.echo(error.msg.render(_gettext(lang)), err=True)
+            sys.exit(1)
+
 
 
 @db_cli.command("upgrade")
@@ -111,6 +125,50 @@ def process_export(code, number):
     click.echo(json.dumps(version.document, ensure_ascii=False, indent=2))
 
 
+@departments_cli.command("create")
+@click.argument("code")
+@click.argument("name")
+@click.option("--parent", default=None, metavar="CODE", help="The parent department.")
+@click.option("--manager", default=None, metavar="USERNAME", help="An existing user (or later: set-manager).")
+@lang_option
+def departments_create(code, name, parent, manager, lang):
+    """Create a department."""
+    _org(lambda: org.create_department(code, name, parent=parent, manager=manager), lang)
+    click.echo(f"department {code} created")
+
+
+@departments_cli.command("set-manager")
+@click.argument("code")
+@click.argument("username")
+@lang_option
+def departments_set_manager(code, username, lang):
+    """Make USERNAME the manager of the department CODE."""
+    _org(lambda: org.set_manager(code, username), lang)
+    click.echo(f"department {code}: manager {username}")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="At least 8 characters (asked for when left out, so it stays out of the shell history).")
+@click.option("--role", required=True, help="admin, supervisor, agent or handler.")
+@click.option("--department", default=None, metavar="CODE")
+@click.option("--name", default=None, help="Display name (default: the username).")
+@lang_option
+def users_create(username, password, role, department, name, lang):
+    """Create a user."""
+    _org(lambda: org.create_user(username, password, role, department=department, name=name), lang)
+    click.echo(f"user {username} created")
+
+
+@users_cli.command("token")
+@click.argument("username")
+@lang_option
+def users_token(username, lang):
+    """Print a new API token for USERNAME (only the token, one line; it is not shown again)."""
+    click.echo(_org(lambda: org.issue_token(org.user_named(username)), lang))
+
+
 def init_app(app) -> None:
-    for command in (db_cli, dictionary_cli, process_cli, demo_command):
+    for command in (db_cli, dictionary_cli, process_cli, departments_cli, users_cli, demo_command):
         app.cli.add_command(command)

@@ -1,4 +1,4 @@
-"""The demo organisation: its own copies of the return-goods documents."""
+"""The demo organisation and its own copies of the return-goods documents."""
 
 from __future__ import annotations
 
@@ -6,17 +6,56 @@ import json
 from importlib import resources
 
 from .. import documents as docs
+from .. import org
+from ..models import Department, User
 
 DICTIONARIES = ("channel.dictionary.json", "product.dictionary.json")
 PROCESSES = ("return_goods.process.json",)
+PASSWORD = "demo12345"
+# code, name, manager
+DEPARTMENTS = (
+    ("service", "客服中心", "supervisor"),
+    ("warehouse", "仓库", "wh_lead"),
+    ("finance", "财务", "fin_lead"),
+)
+# username, role, department, name
+USERS = (
+    ("admin", "admin", None, "管理员"),
+    ("supervisor", "supervisor", "service", "主管王"),
+    ("supervisor2", "supervisor", "service", "主管李"),
+    ("agent", "agent", "service", "坐席小张"),
+    ("wh1", "handler", "warehouse", "仓管小陈"),
+    ("wh2", "handler", "warehouse", "仓管小刘"),
+    ("wh_lead", "supervisor", "warehouse", "仓库主管赵"),
+    ("fin1", "handler", "finance", "财务小周"),
+    ("fin2", "handler", "finance", "财务小吴"),
+    ("fin_lead", "supervisor", "finance", "财务主管孙"),
+)
 
 
 def _load(name: str) -> dict:
     return json.loads(resources.files(__package__).joinpath(name).read_text("utf-8"))
 
 
-def seed() -> list[str]:
-    """Import the demo documents; running it again changes nothing."""
+def seed_org() -> list[str]:
+    """Create the demo departments and users that do not exist yet, then their managers."""
+    lines = []
+    for code, name, _ in DEPARTMENTS:
+        if Department.get_or_none(Department.code == code) is None:
+            org.create_department(code, name)
+            lines.append(f"department {code} created")
+    for username, role, department, name in USERS:
+        if User.get_or_none(User.username == username) is None:
+            org.create_user(username, PASSWORD, role, department=department, name=name)
+            lines.append(f"user {username} created")
+    for code, _, manager in DEPARTMENTS:
+        if Department.get(Department.code == code).manager_id is None:
+            org.set_manager(code, manager)
+    return lines
+
+
+def seed_documents() -> list[str]:
+    """Import the demo dictionaries and publish the return-goods process."""
     lines = []
     for name in DICTIONARIES:
         document = _load(name)
@@ -27,3 +66,15 @@ def seed() -> list[str]:
         _, version = docs.save_process(_load(name), publish=True, actor="demo")
         lines.append(f"process {version.process.code} version {version.number} published")
     return lines
+
+
+def logins() -> list[str]:
+    """The demo logins, one line each: username, role, password."""
+    width = max(len(username) for username, *_ in USERS)
+    return ["Demo logins (username, role, password):"] + [
+        f"  {username:<{width}}  {role:<10}  {PASSWORD}" for username, role, *_ in USERS]
+
+
+def seed() -> list[str]:
+    """Seed the organisation, then the documents; running it again changes nothing."""
+    return seed_org() + seed_documents() + logins()
