@@ -1,5 +1,7 @@
 """Fixtures: ``db`` (parametrized over SQLite and PostgreSQL), ``app``, ``client``,
-``runner``, example documents, and a live server with Chromium for browser tests.
+``runner``, example documents, the demo organisation (``users``) with an ``auth``
+helper that logs the client in and out, and a live server with Chromium for
+browser tests.
 
 Under ``LZ_REQUIRE_ALL=1`` (set by ``.ci/run``) a skipped test fails the run:
 PostgreSQL and browser tests are required there, not optional.
@@ -7,6 +9,7 @@ PostgreSQL and browser tests are required there, not optional.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -20,7 +23,8 @@ from peewee import PostgresqlDatabase
 from app import create_app
 from formbuilder import DictionaryIndex, cache
 from workflows import db as lzdb
-from workflows.models import MODELS
+from workflows import demo, org
+from workflows.models import MODELS, User
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -139,6 +143,40 @@ def seeded(app):
     return version
 
 
+PASSWORD = demo.PASSWORD
+# A real scrypt hash, computed once per password for the session: hashing is
+# deliberately slow (~80 ms), and every test of a logged-in page seeds users.
+_session_hash = functools.lru_cache(maxsize=8)(org.generate_password_hash)
+
+
+@pytest.fixture
+def users(app, monkeypatch) -> dict[str, User]:
+    """The demo organisation (``workflows.demo.USERS``), every password ``PASSWORD``; rows by username."""
+    monkeypatch.setattr(org, "generate_password_hash", _session_hash)
+    with app.app_context(), lzdb.database.connection_context():
+        demo.seed_org()
+        return {user.username: user for user in User.select()}
+
+
+class AuthActions:
+    """Log the test client in and out through the real forms, as in Flask's tutorial."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username: str = "admin", password: str = PASSWORD, next: str | None = None):
+        query = {"next": next} if next is not None else None
+        return self._client.post("/login", data={"username": username, "password": password}, query_string=query)
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client, users) -> AuthActions:
+    return AuthActions(client)
+
+
 @pytest.fixture
 def live_server(app):
     """The app served on a free loopback port in a background thread."""
@@ -180,3 +218,39 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+ENGINE_PEOPLE = [  # username, role, department
+    ("admin", "admin", None), ("sup", "supervisor", "service"), ("sup2", "supervisor", "service"),
+    ("agent", "agent", "service"), ("agent2", "agent", "service"), ("wh1", "handler", "warehouse"),
+    ("wh2", "handler", "warehouse"), ("wh_lead", "supervisor", "warehouse"), ("fin1", "handler", "finance"),
+    ("fin2", "handler", "finance"), ("fin_lead", "supervisor", "finance"),
+]
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """The hash of "password1", computed once: scrypt per user would dominate the suite."""
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash("password1")
+
+
+@pytest.fixture
+def world(db, password_hash, monkeypatch):
+    """Dictionaries, the published return-goods process and a small organisation (password "password1")."""
+    from workflows import documents as docs
+    from workflows import org
+
+    monkeypatch.setattr(org, "generate_password_hash", lambda password: password_hash)
+    lzdb.database.connect(reuse_if_open=True)
+    for code in ("channel", "product"):
+        docs.import_dictionary(example(f"{code}.dictionary.json"))
+    docs.save_process(example("return_goods.process.json"), publish=True)
+    for code, name in (("service", "客服中心"), ("warehouse", "仓库"), ("finance", "财务")):
+        org.create_department(code, name)
+    users = {u: org.create_user(u, "password1", role, dept) for u, role, dept in ENGINE_PEOPLE}
+    for code, manager in (("service", "sup"), ("warehouse", "wh_lead"), ("finance", "fin_lead")):
+        org.set_manager(code, manager)
+    yield users
+    lzdb.database.close()

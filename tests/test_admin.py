@@ -1,9 +1,10 @@
-"""The admin's process list and step previews (dry runs), on both databases."""
+"""The admin's process list and step previews (dry runs), on both databases, logged in as an admin."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import example
 
 from formbuilder import cache
@@ -11,6 +12,11 @@ from workflows import documents as docs
 from workflows.db import database
 
 PREVIEW = "/admin/processes/return_goods/1/"
+
+
+@pytest.fixture(autouse=True)
+def logged_in_admin(auth):
+    assert auth.login("admin").status_code == 302
 
 
 def test_process_list_links_every_step(client, seeded):

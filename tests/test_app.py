@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 
 import app as app_module
 from app import create_app
-from workflows.db import database, make_database
+from workflows.db import make_database
 
 
 def test_healthz(client):
@@ -75,17 +77,40 @@ def test_forms_need_a_csrf_token(seeded, db_url):
     assert response.status_code == 400 and b"CSRF" in response.data
 
 
-@pytest.mark.parametrize("remote", ["10.1.2.3", "127.0.0.1"])
-def test_admin_answers_only_the_local_demo_until_login_exists(db_url, db, remote):
-    app = create_app({"DATABASE_URL": db_url, "SECRET_KEY": "s", "LOCAL_DEMO": remote == "127.0.0.1"})
-    client = app.test_client()
-    for url in ("/admin/", "/admin/processes/"):
-        response = client.get(url, environ_base={"REMOTE_ADDR": remote})
-        assert response.status_code == (200 if remote == "127.0.0.1" else 403), url
+ADMIN_PAGES = ("/admin/", "/admin/processes/", "/admin/processes/return_goods/1/approve")
 
 
-def test_remote_requests_are_refused_even_in_the_demo(db_url, db):
-    app = create_app({"DATABASE_URL": db_url, "SECRET_KEY": "s", "LOCAL_DEMO": True})
-    response = app.test_client().get("/admin/processes/", environ_base={"REMOTE_ADDR": "192.168.1.9"})
-    assert response.status_code == 403
-    assert database.obj is not None
+@pytest.mark.parametrize("url", ADMIN_PAGES)
+def test_admin_sends_anonymous_visitors_to_login(client, seeded, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?" + urlencode({"next": url})
+
+
+@pytest.mark.parametrize("url", ADMIN_PAGES)
+@pytest.mark.parametrize(("username", "status"), [
+    ("agent", 403), ("supervisor", 403), ("wh1", 403), ("admin", 200)])
+def test_admin_answers_only_admins(client, auth, seeded, url, username, status):
+    auth.login(username)
+    assert client.get(url).status_code == status
+
+
+def test_the_local_demo_no_longer_opens_the_admin(client, seeded):
+    """Not even to 127.0.0.1: the admin asks everyone to log in."""
+    response = client.get("/admin/processes/", environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login?")
+
+
+def test_python_app_py_seeds_and_prints_the_demo_logins(db_url, db, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("SECRET_KEY", "s")
+    monkeypatch.delenv("PORT", raising=False)
+    monkeypatch.setattr(app_module, "_demo_secret", lambda instance: None)
+    served = []
+    monkeypatch.setattr(app_module.Flask, "run", lambda self, **options: served.append(options))
+    app_module.main()
+    lines = capsys.readouterr().out.splitlines()
+    assert "Demo logins (username, role, password):" in lines
+    assert "  admin        admin       demo12345" in lines and "  agent        agent       demo12345" in lines
+    assert not any("none yet" in line for line in lines)
+    assert served == [{"host": "127.0.0.1", "port": 5000}]

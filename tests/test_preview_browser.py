@@ -11,7 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import screenshot
+from conftest import PASSWORD, screenshot
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -24,11 +24,22 @@ def suffix(request) -> str:
     return request.node.callspec.id
 
 
+def log_in(page, live_server: str) -> None:
+    """Log in as the demo admin through the login form (the admin is for admins only)."""
+    page.goto(f"{live_server}/login")
+    page.fill("#username", "admin")
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation():
+        page.locator("form.lz-login-form button[type=submit]").click()
+    assert urlsplit(page.url).path == "/", f"login failed: {page.url}"
+
+
 @pytest.fixture
-def preview(seeded, live_server, page):
+def preview(seeded, users, live_server, page):
     """Open a step's preview of return_goods v1; JavaScript errors on the page fail the test."""
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    log_in(page, live_server)
 
     def open_step(step: str):
         response = page.goto(f"{live_server}/admin/processes/return_goods/{seeded.number}/{step}")
@@ -140,11 +151,12 @@ def test_page_loads_nothing_from_other_hosts(preview, page, suffix):
 
 
 
-def test_server_rendered_error_is_visible_without_javascript(seeded, live_server, browser):
+def test_server_rendered_error_is_visible_without_javascript(seeded, users, live_server, browser):
     """The server alone (no liveform.js) shows the reason field, required, with its error."""
     context = browser.new_context(locale="zh-CN", java_script_enabled=False)
     try:
         page = context.new_page()
+        log_in(page, live_server)
         page.goto(f"{live_server}/admin/processes/return_goods/{seeded.number}/approve")
         expect(_field(page, "reject_reason")).to_be_hidden()
         page.check("input[name=approval][value=reject]")
