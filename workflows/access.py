@@ -44,7 +44,7 @@ def handled_steps(reader: User, ticket: Ticket) -> set[str]:
 def can_read(reader: User, ticket: Ticket) -> bool:
     if reader.id in (ticket.assignee_id, ticket.creator_id) or oversees(reader, ticket.assignee_id):
         return True
-    if TicketCC.select().where(TicketCC.ticket == ticket, TicketCC.user == reader).exists():
+    if _is_cc(reader, ticket):
         return True
     return bool(handled_steps(reader, ticket)) or oversees(reader, ticket.creator_id)
 

@@ -19,7 +19,7 @@ from .access import can_act, oversees
 from .assignment import AssignmentError, Context, resolve
 from .db import database
 from .errors import Conflict, EngineError, Forbidden, Invalid, NotFound
-from .models import Customer, Notification, ProcessVersion, Ticket, TicketEvent, User, utcnow
+from .models import Attachment, Customer, Notification, ProcessVersion, Ticket, TicketEvent, User, utcnow
 from .numbers import next_number
 
 END = "$end"
@@ -100,15 +100,45 @@ def _move(ticket: Ticket, transition: dict, actor: User, chosen: str | None, now
         errors["assignee"] = [error.msg]
 
 
+def _attachments(spec, actor: User, ticket: Ticket, before: dict, after: dict, errors: dict) -> list:
+    """New attachment keys must be the actor's own unlinked uploads (or already this ticket's)."""
+    claimed = []
+    for name, fspec in spec.fields.items():
+        if fspec.type.name != "attachment":
+            continue
+        new = set(after.get(name) or []) - set(before.get(name) or [])
+        rows = list(Attachment.select().where(Attachment.key.in_(new))) if new else []
+        mine = [a for a in rows if a.uploaded_by_id == actor.id and a.ticket_id in (None, ticket.id)]
+        if len(mine) != len(new):
+            errors.setdefault(name, []).append(Msg(N_("Not a valid attachment.")))
+        claimed += [(a, name) for a in mine]
+    return claimed
+
+
+def _link(claimed: list, ticket: Ticket) -> None:
+    for attachment, name in claimed:
+        Attachment.update(ticket=ticket, field=name).where(Attachment.id == attachment.id).execute()
+
+
 def _diff(before: dict, after: dict) -> dict:
     keys = sorted(set(before) | set(after))
     return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
 
 
-def _record(ticket: Ticket, action: str, actor: User, before: dict, **fields) -> TicketEvent:
+NOTICES = {"return": "returned", "transfer": "transferred", "reopen": "reopened"}
+
+
+def _notify(ticket: Ticket, action: str, actor: User, before: dict) -> None:
+    """Tell the new handler what reached them, and the creator that their ticket closed."""
     if ticket.assignee_id not in (None, actor.id, before.get("assignee")):
-        Notification.create(user=ticket.assignee_id, ticket=ticket, kind="assigned",
+        Notification.create(user=ticket.assignee_id, ticket=ticket, kind=NOTICES.get(action, "assigned"),
                             message=f"{ticket.number}: {action}")
+    if action == "close" and ticket.creator_id != actor.id:
+        Notification.create(user=ticket.creator_id, ticket=ticket, kind="closed", message=f"{ticket.number}: close")
+
+
+def _record(ticket: Ticket, action: str, actor: User, before: dict, **fields) -> TicketEvent:
+    _notify(ticket, action, actor, before)
     return TicketEvent.create(ticket=ticket, action=action, actor=actor, to_step=ticket.step,
                               assignee_before=before.get("assignee"), assignee_after=ticket.assignee_id, **fields)
 
@@ -129,6 +159,7 @@ def create(actor: User, process: str, data: dict, *, priority: str | None = None
         now = utcnow()
         ticket = Ticket(process_version=version, step=first["key"], creator=actor, data=outcome.data, channel=channel,
                         priority=_priority(document, priority, errors), created_at=now, updated_at=now)
+        claimed = _attachments(spec, actor, ticket, {}, outcome.data, errors)
         chosen = _transition(spec, outcome.data, transition, errors)
         if chosen is not None and not errors:
             _move(ticket, chosen, actor, assignee, now, errors)
@@ -137,6 +168,7 @@ def create(actor: User, process: str, data: dict, *, priority: str | None = None
         ticket.number = next_number(document.get("number_prefix", "GD"), now)
         ticket.customer = _customer(customer)
         ticket.save(force_insert=True)
+        _link(claimed, ticket)
         _record(ticket, "create", actor, {}, from_step=first["key"], diff=_diff({}, outcome.data))
         return ticket
 
@@ -156,6 +188,7 @@ def _advance(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
     before = {"assignee": ticket.assignee_id}
     outcome = validate_step(spec, ticket.data, request.get("data") or {}, docs.dictionary_indexes())
     errors = dict(outcome.errors)
+    claimed = _attachments(spec, actor, ticket, ticket.data, outcome.data, errors)
     chosen = _transition(spec, outcome.data, request.get("transition"), errors)
     old_data, ticket.data = ticket.data, outcome.data
     if chosen is not None and not errors:
@@ -163,6 +196,7 @@ def _advance(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
     if errors:
         raise Invalid(Msg(N_("Nothing was saved: see the fields.")), errors)
     _save(ticket, request["version"], now)
+    _link(claimed, ticket)
     action = "close" if ticket.status == "closed" else "advance"
     _record(ticket, action, actor, before, from_step=step, diff=_diff(old_data, ticket.data),
             comment=request.get("comment"))

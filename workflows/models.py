@@ -135,6 +135,7 @@ class Ticket(BaseModel):
             (("creator", "id"), False),
             (("customer", "id"), False),
             (("status", "due_at"), False),
+            (("created_at",), False),
         )
 
 

@@ -1,0 +1,92 @@
+"""Working together on a ticket: internal notes with @mentions, CC, attachments.
+
+Like every other write, these check the actor's rights here, not in a view.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+
+from formbuilder import Msg
+from formbuilder.messages import N_
+
+from .access import can_act, can_read, oversees
+from .db import database
+from .engine import REQUIRED, load
+from .errors import Forbidden, Invalid, NotFound
+from .models import Attachment, Notification, Ticket, TicketCC, TicketEvent, User
+
+MENTION = re.compile(r"@([A-Za-z0-9_.-]+)")
+
+
+def notify(user_id: int, ticket: Ticket, kind: str, message: str) -> None:
+    Notification.create(user=user_id, ticket=ticket, kind=kind, message=message)
+
+
+def _readable(actor: User, number: str) -> Ticket:
+    ticket = load(number)
+    if not can_read(actor, ticket):
+        raise Forbidden(Msg(N_("You may not read this ticket.")))
+    return ticket
+
+
+def add_note(actor: User, number: str, text: str) -> TicketEvent:
+    """An internal note; each @mentioned user is CC'd (so they may read it) and notified."""
+    text = (text or "").strip()
+    if not text:
+        raise Invalid(Msg(N_("Nothing was saved: see the fields.")), {"note": [REQUIRED]})
+    with database.atomic():
+        ticket = _readable(actor, number)
+        event = TicketEvent.create(ticket=ticket, action="note", actor=actor, from_step=ticket.step,
+                                   to_step=ticket.step, comment=text)
+        names = set(MENTION.findall(text)) - {actor.username}
+        for user in User.select().where(User.username.in_(names), User.active == True):  # noqa: E712
+            TicketCC.insert(ticket=ticket, user=user).on_conflict_ignore().execute()
+            notify(user.id, ticket, "mentioned", f"{ticket.number}: @{user.username}")
+        return event
+
+
+def add_cc(actor: User, number: str, username: str) -> None:
+    """CC a user: they may then read the ticket and are notified."""
+    with database.atomic():
+        ticket = load(number)
+        if not (can_act(actor, ticket) or actor.id == ticket.creator_id or oversees(actor, ticket.assignee_id)):
+            raise Forbidden(Msg(N_("You may not change who is CC'd on this ticket.")))
+        user = User.get_or_none(User.username == (username or "").strip(), User.active == True)  # noqa: E712
+        if user is None:
+            raise Invalid(Msg(N_("Nothing was saved: see the fields.")), {"cc": [Msg(N_("No such active user."))]})
+        if TicketCC.insert(ticket=ticket, user=user).on_conflict_ignore().execute():
+            TicketEvent.create(ticket=ticket, action="cc", actor=actor, from_step=ticket.step, to_step=ticket.step,
+                               comment=user.username)
+            notify(user.id, ticket, "cc", f"{ticket.number}: CC")
+
+
+def store_upload(actor: User, upload, upload_dir: str) -> Attachment:
+    """Keep an uploaded file under a random name outside any static path; link it later."""
+    key = secrets.token_urlsafe(18)
+    os.makedirs(upload_dir, exist_ok=True)
+    upload.save(os.path.join(upload_dir, key))
+    size = os.path.getsize(os.path.join(upload_dir, key))
+    return Attachment.create(key=key, filename=os.path.basename(upload.filename or "file")[:255],
+                             mimetype=upload.mimetype or "application/octet-stream", size=size,
+                             stored_name=key, uploaded_by=actor)
+
+
+def attachment_for(reader: User, key: str) -> Attachment:
+    """An attachment the reader may download: its ticket is readable and its field visible."""
+    from .access import visible_fields
+
+    attachment = Attachment.get_or_none(Attachment.key == key)
+    if attachment is None:
+        raise NotFound(Msg(N_("No such attachment.")))
+    if attachment.ticket_id is None:
+        if attachment.uploaded_by_id != reader.id:
+            raise Forbidden(Msg(N_("You may not download this file.")))
+        return attachment
+    ticket = load(attachment.ticket.number)
+    fields = visible_fields(reader, ticket) if can_read(reader, ticket) else set()
+    if fields is not None and attachment.field not in fields:
+        raise Forbidden(Msg(N_("You may not download this file.")))
+    return attachment
