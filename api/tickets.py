@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from flask import g, jsonify, request
 from flask_babel import gettext
-from peewee import JOIN
 
 from formbuilder import Msg
 from formbuilder.messages import N_
 from workflows import engine
 from workflows.access import can_read
 from workflows.errors import Forbidden
-from workflows.models import Customer, Process, ProcessVersion, Ticket, TicketCC
-from workflows.org import team_ids
-from workflows.present import summary, ticket_view, usernames
+from workflows.models import Ticket
+from workflows.present import summary, ticket_view
+from workflows.queries import Filters, ticket_list
 
-from . import Malformed, body, bp, field
+from . import body, bp, field
 
 PAGE = 50
 
@@ -59,45 +58,10 @@ def act(number: str):
     return jsonify(_view(ticket))
 
 
-def _scoped(query, scope: str):
-    user = g.api_user
-    if scope == "mine":
-        cc = TicketCC.select(TicketCC.ticket).where(TicketCC.user == user)
-        return query.where((Ticket.assignee == user) | (Ticket.creator == user) | Ticket.id.in_(cc))
-    if scope == "team" and user.role in ("supervisor", "admin"):
-        team = team_ids(user) or {user.id}
-        return query.where(Ticket.assignee.in_(team) | Ticket.creator.in_(team))
-    if scope == "all" and user.role == "admin":
-        return query
-    if scope not in ("mine", "team", "all"):
-        raise Malformed(Msg(N_("scope must be mine, team or all.")))
-    raise Forbidden(Msg(N_("Your role may not list %(scope)s tickets."), {"scope": scope}))
-
-
-def _filtered(query):
-    args = request.args
-    if args.get("status"):
-        query = query.where(Ticket.status == args["status"])
-    if args.get("process"):
-        query = query.where(Process.code == args["process"])
-    if args.get("q"):
-        text = args["q"].strip()
-        query = query.where((Ticket.number == text) | Customer.phone.startswith(text) | Customer.name.contains(text))
-    if args.get("cursor"):
-        if not args["cursor"].isdigit():
-            raise Malformed(Msg(N_("cursor is not valid.")))
-        query = query.where(Ticket.id < int(args["cursor"]))
-    return query
-
-
 @bp.get("/tickets")
 def list_tickets():
-    query = (Ticket.select(Ticket, ProcessVersion).join(ProcessVersion).join(Process)
-             .switch(Ticket).join(Customer, JOIN.LEFT_OUTER))
-    rows = list(_filtered(_scoped(query, request.args.get("scope", "mine"))).order_by(Ticket.id.desc())
-                .limit(PAGE + 1))
-    page = rows[:PAGE]
-    names = usernames({i for t in page for i in (t.assignee_id, t.creator_id)})
-    closed = gettext("Closed")
-    return jsonify(items=[summary(t, names, closed) for t in page],
-                   next_cursor=str(page[-1].id) if len(rows) > PAGE else None)
+    args = request.args
+    filters = Filters(status=args.get("status"), process=args.get("process"), q=args.get("q"))
+    page = ticket_list(g.api_user, args.get("scope", "mine"), filters, args.get("cursor"), page_size=PAGE)
+    names, closed = page.usernames(), gettext("Closed")
+    return jsonify(items=[summary(t, names, closed) for t in page.tickets], next_cursor=page.next_cursor)
