@@ -11,7 +11,7 @@ from flask_wtf import CSRFProtect
 
 import admin
 import api
-from web import auth, health, home, i18n
+from web import auth, calls, customers, health, home, i18n, inbox, tickets
 from workflows import cli, db
 from workflows.sla import sla_cli
 
@@ -53,9 +53,10 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)
-    for blueprint in (health.bp, home.bp):
+    for blueprint in (health.bp, home.bp, calls.bp, tickets.bp, customers.bp):
         app.register_blueprint(blueprint)
     admin.init_app(app)
+    inbox.init_app(app)
     api.init_app(app)
     csrf.exempt(api.bp)  # bearer tokens, not cookies: nothing for a forged form to ride on
     cli.init_app(app)

@@ -57,6 +57,7 @@ def switch(code: str):
 def init_app(app) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", LOCALES["zh"])
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", TRANSLATIONS)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals.update(lz_msg=render, get_locale=get_locale)
     app.register_blueprint(bp)

@@ -133,16 +133,49 @@
     select.dispatchEvent(new Event("change", { bubbles: true }));
   }
 
-  function init(form) {
+  function refreshChoices(form) {
+    // Transitions (radios or buttons) whose "when" fails are not offered.
+    var data = collect(form);
+    form.querySelectorAll("[data-lz-when]").forEach(function (el) {
+      var ok = matches(JSON.parse(el.getAttribute("data-lz-when")), data);
+      el.hidden = !ok;
+      (el.matches("button, input") ? [el] : el.querySelectorAll("input")).forEach(function (input) {
+        input.disabled = !ok;
+        if (!ok && input.checked) input.checked = false;
+      });
+    });
+    var radios = form.querySelectorAll("input[type=radio][name=transition]");
+    if (radios.length && !form.querySelector("input[name=transition]:checked")) {
+      var first = Array.prototype.find.call(radios, function (r) { return !r.disabled; });
+      if (first) first.checked = true;
+    }
+    // The next-handler picker belongs to one transition: shown while it is chosen or offered.
+    form.querySelectorAll("[data-lz-transition]").forEach(function (group) {
+      var to = group.getAttribute("data-lz-transition");
+      var radio = form.querySelector("input[type=radio][name=transition][value='" + to + "']");
+      var button = form.querySelector("button[name=transition][value='" + to + "']");
+      var shown = radio ? radio.checked : !!(button && !button.hidden);
+      group.hidden = !shown;
+      group.querySelectorAll("select").forEach(function (select) { select.disabled = !shown; });
+    });
+  }
+
+  function refresh(form) {
+    refreshModes(form);
+    refreshChoices(form);
+  }
+
+  function init(box) {
+    var form = box.closest("form") || box;
     var cascades = form.querySelectorAll("select[data-lz-cascade]");
     form.addEventListener("change", function (event) {
       cascades.forEach(function (select) {
         if (event.target.name === select.getAttribute("data-lz-cascade")) reloadCascade(form, select);
       });
-      refreshModes(form);
+      refresh(form);
     });
-    form.addEventListener("input", function () { refreshModes(form); });
-    refreshModes(form);
+    form.addEventListener("input", function () { refresh(form); });
+    refresh(form);
   }
 
   document.querySelectorAll("[data-lz-form]").forEach(init);

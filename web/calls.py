@@ -1,0 +1,116 @@
+"""Call registration (来电登记) at /call, and /call?phone=NUMBER for a softphone's screen-pop.
+
+Looks the caller up, shows the chosen process's first step, and hands the
+submission to ``engine.create``; errors come back at their fields with what
+was typed kept.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user, login_required
+from werkzeug.datastructures import CombinedMultiDict
+
+from formbuilder import Outcome
+from workflows import collab, engine
+from workflows import documents as docs
+from workflows.assignment import Context, offered
+from workflows.errors import EngineError, Forbidden, Invalid
+from workflows.models import Customer, Process, Ticket
+
+from .labels import CHANNELS, PRIORITIES
+
+bp = Blueprint("calls", __name__)
+
+
+def caller(phone: str | None) -> tuple[Customer | None, list[Ticket], int]:
+    """The customer with this phone, their last tickets and how many they have."""
+    customer = Customer.get_or_none(Customer.phone == phone.strip()) if phone and phone.strip() else None
+    if customer is None:
+        return None, [], 0
+    tickets = Ticket.select().where(Ticket.customer == customer)
+    return customer, list(tickets.order_by(Ticket.id.desc()).limit(5)), tickets.count()
+
+
+def choices(version, step: dict) -> dict[str, list]:
+    """People the agent may pick as next handler, per transition of the first step."""
+    steps, people = {s["key"]: s for s in version.document["steps"]}, {}
+    for transition in step.get("transitions", []):
+        target = steps.get(transition["to"])
+        if target is not None:
+            found = offered(target["assignee"], Context(version.document["code"], target, current_user.user,
+                                                         current_user.user))
+            if found:
+                people[transition["to"]] = found
+    return people
+
+
+def page(version, form=None, status: int = 200, values: dict | None = None):
+    values = values if values is not None else request.args
+    processes = Process.select().where(Process.latest_version > 0).order_by(Process.code)
+    first = version.document["steps"][0] if version else None
+    if version is not None and form is None:
+        form = docs.compiled(version, first["key"]).form_class(None, data={},
+                                                               dictionaries=docs.dictionary_indexes())
+    customer, tickets, count = caller(values.get("phone"))
+    return render_template("calls/register.html", processes=processes, version=version, step=first, form=form,
+                           people=choices(version, first) if version else {}, values=values, customer=customer,
+                           history=tickets, history_count=count, channels=CHANNELS, priorities=PRIORITIES,
+                           dictionaries=docs.dictionary_indexes()), status
+
+
+def chosen_version():
+    code = request.values.get("process")
+    if not code:
+        first = Process.select().where(Process.latest_version > 0).order_by(Process.code).first()
+        code = first.code if first else None
+    return docs.get_version(code) if code else None
+
+
+@bp.get("/call")
+@login_required
+def register():
+    return page(chosen_version())
+
+
+def upload_keys(form, submitted: dict) -> dict:
+    for name, value in list(submitted.items()):
+        if form[name].lz.type.name == "attachment" and value:
+            submitted[name] = [collab.store_upload(current_user.user, f, current_app.config["UPLOAD_DIR"]).key
+                               for f in value]
+    return submitted
+
+
+@bp.post("/call")
+@login_required
+def submit():
+    version = chosen_version()
+    if version is None:
+        abort(404)
+    formdata = CombinedMultiDict([request.files, request.form])
+    form = docs.compiled(version, version.document["steps"][0]["key"]).form_class(
+        formdata, data={}, dictionaries=docs.dictionary_indexes())
+    problems = {**form.upload_errors(), **form.input_errors()}
+    submitted = form.submitted(formdata)
+    if problems:
+        form.show_outcome(Outcome(submitted, problems), gettext)
+        return page(version, form, 422, request.form)
+    transition = request.form.get("transition") or None
+    try:
+        ticket = engine.create(
+            current_user.user, version.document["code"], upload_keys(form, submitted),
+            priority=request.form.get("priority") or None, channel=request.form.get("channel") or None,
+            customer={"name": request.form.get("customer_name", ""), "phone": request.form.get("phone", "")},
+            transition=transition, assignee=request.form.get(f"assignee_{transition}") or None)
+    except Forbidden:
+        abort(403)
+    except Invalid as error:
+        form.show_outcome(Outcome(submitted, {k: v for k, v in error.fields.items() if k in form._fields}), gettext)
+        other = [m.render(gettext) for k, v in error.fields.items() if k not in form._fields for m in v]
+        flash(" ".join([error.msg.render(gettext), *other]))
+        return page(version, form, 422, request.form)
+    except EngineError as error:
+        flash(error.msg.render(gettext))
+        return page(version, form, error.status, request.form)
+    return redirect(url_for("calls.register", created=ticket.number, process=version.document["code"]))

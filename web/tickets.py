@@ -1,0 +1,217 @@
+"""Ticket detail (/tickets/NUMBER): the step form for its handler, actions, timeline, notes, CC, files.
+
+Every POST goes to the engine or to workflows.collab; this module only turns
+forms into calls and errors into pages.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import format_datetime, format_timedelta, gettext
+from flask_login import current_user, login_required
+from werkzeug.datastructures import CombinedMultiDict
+
+from formbuilder import Outcome
+from formbuilder.display import display
+from workflows import collab, engine
+from workflows import documents as docs
+from workflows.access import can_act, can_read
+from workflows.assignment import Context, offered
+from workflows.errors import Conflict, EngineError, Forbidden, Invalid, NotFound
+from workflows.models import Attachment, Ticket, TicketCC, User
+from workflows.present import ticket_view
+
+from .labels import CHANNELS, PRIORITIES
+
+bp = Blueprint("tickets", __name__)
+
+
+def me() -> User:
+    return current_user.user
+
+
+def readable(number: str) -> Ticket:
+    try:
+        ticket = engine.load(number)
+    except NotFound:
+        abort(404)
+    if not can_read(me(), ticket):
+        abort(403)
+    return ticket
+
+
+def local(moment) -> str:
+    """A stored (naive UTC) time in the user's locale and the local time zone."""
+    return format_datetime(moment.replace(tzinfo=UTC), "short") if moment else ""
+
+
+def local_iso(stamp: str | None) -> str:
+    from datetime import datetime
+
+    return local(datetime.fromisoformat(stamp).replace(tzinfo=None)) if stamp else ""
+
+
+def countdown(due) -> str:
+    """Time left (or past) until ``due``, in the user's language: "3 小时后", "2 hours ago"."""
+    from workflows.models import utcnow
+
+    return format_timedelta(due - utcnow(), add_direction=True, threshold=1.5)
+
+
+@bp.app_context_processor
+def helpers():
+    from workflows.models import utcnow
+
+    return {"local": local, "local_iso": local_iso, "now_utc": utcnow, "countdown": countdown}
+
+
+def handler_choices(ticket: Ticket, step: dict) -> dict[str, list[User]]:
+    """For each transition whose target lets the sender pick, the people to pick from."""
+    choices = {}
+    for transition in step.get("transitions", []):
+        target = next((s for s in ticket.process_version.document["steps"] if s["key"] == transition["to"]), None)
+        if target is not None:
+            people = offered(target["assignee"], Context(ticket.process_version.document["code"], target,
+                                                          ticket.creator, me()))
+            if people:
+                choices[transition["to"]] = people
+    return choices
+
+
+def field_rows(ticket: Ticket, data: dict, dictionaries) -> list[dict]:
+    """Visible fields in template order, with their display value and files."""
+    properties = ticket.process_version.document["schema"]["properties"]
+    files = {a.key: a for a in Attachment.select().where(Attachment.ticket == ticket)}
+    return [{"name": name, "label": schema.get("title", name), "text": display(schema, data[name], dictionaries),
+             "files": [files[k] for k in data[name] if k in files] if schema.get("type") == "array"
+             and schema.get("items", {}).get("format") == "attachment" else []}
+            for name, schema in properties.items() if name in data]
+
+
+def timeline(ticket: Ticket, history: list[dict], dictionaries) -> list[dict]:
+    properties = ticket.process_version.document["schema"]["properties"]
+    steps = {s["key"]: s["name"] for s in ticket.process_version.document["steps"]}
+    for event in history:
+        event["step_names"] = (steps.get(event["from_step"], event["from_step"]), steps.get(event["to_step"]))
+        order = [k for k in properties if k in event["changes"]]  # the form's order, not the diff's
+        event["diffs"] = [(properties[k].get("title", k), display(properties[k], event["changes"][k][0], dictionaries),
+                           display(properties[k], event["changes"][k][1], dictionaries)) for k in order]
+    return history
+
+
+def render(ticket: Ticket, form=None, status: int = 200):
+    view = ticket_view(me(), ticket, gettext("Closed"))
+    dictionaries = docs.dictionary_indexes()
+    acting = ticket.status == "open" and can_act(me(), ticket)
+    step = next((s for s in ticket.process_version.document["steps"] if s["key"] == ticket.step), None)
+    if acting and form is None:
+        compiled = docs.compiled(ticket.process_version, ticket.step)
+        form = compiled.form_class(None, data=ticket.data, dictionaries=dictionaries)
+    cc = User.select().join(TicketCC, on=(TicketCC.user == User.id)).where(TicketCC.ticket == ticket)
+    users = list(User.select().where(User.active == True).order_by(User.username))  # noqa: E712
+    return render_template(
+        "tickets/detail.html", ticket=ticket, view=view, step=step, acting=acting, form=form,
+        rows=field_rows(ticket, view["data"], dictionaries), events=timeline(ticket, view["history"], dictionaries),
+        choices=handler_choices(ticket, step) if acting and step else {}, cc=list(cc), users=users,
+        names={u.username: u.name for u in users},
+        files={a.key: a for a in Attachment.select().where(Attachment.ticket == ticket)},
+        dictionaries=dictionaries, channels=CHANNELS, priorities=PRIORITIES), status
+
+
+@bp.get("/tickets/<number>")
+@login_required
+def detail(number: str):
+    return render(readable(number))
+
+
+def uploaded(form, ticket: Ticket, submitted: dict) -> dict:
+    """Store new files of attachment fields and put their keys after the ones kept."""
+    for name, value in list(submitted.items()):
+        if form._fields.get(name) is not None and form[name].lz.type.name == "attachment" and value:
+            keys = [collab.store_upload(me(), f, current_app.config["UPLOAD_DIR"]).key for f in value]
+            submitted[name] = list(ticket.data.get(name) or []) + keys
+    return submitted
+
+
+def advance(ticket: Ticket):
+    compiled = docs.compiled(ticket.process_version, ticket.step)
+    formdata = CombinedMultiDict([request.files, request.form])
+    form = compiled.form_class(formdata, data=ticket.data, dictionaries=docs.dictionary_indexes())
+    problems = {**form.upload_errors(), **form.input_errors()}
+    if problems:
+        form.show_outcome(Outcome({**ticket.data, **form.submitted(formdata)}, problems), gettext)
+        return render(ticket, form, 422)
+    transition = request.form.get("transition")
+    data = uploaded(form, ticket, form.submitted(formdata))
+    try:
+        engine.act(me(), ticket.number, "advance", version=request.form.get("version", type=int), data=data,
+                   transition=transition, assignee=request.form.get(f"assignee_{transition}") or None)
+    except Invalid as error:
+        form.show_outcome(Outcome({**ticket.data, **data}, error.fields), gettext)
+        flash(error.msg.render(gettext))
+        return render(ticket, form, 422)
+    return None
+
+
+@bp.post("/tickets/<number>/act")
+@login_required
+def act(number: str):
+    ticket = readable(number)
+    action = request.form.get("action", "")
+    try:
+        if action == "advance":
+            page = advance(ticket)
+            if page is not None:
+                return page
+        else:
+            engine.act(me(), number, action, version=request.form.get("version", type=int),
+                       comment=request.form.get("comment"), assignee=request.form.get("assignee") or None)
+    except Forbidden:
+        abort(403)
+    except (Conflict, Invalid, EngineError) as error:
+        flash(error.msg.render(gettext) + "".join(
+            f" {m.render(gettext)}" for messages in error.fields.values() for m in messages))
+        return redirect(url_for(".detail", number=number))
+    flash(gettext("Done: the ticket was updated."))
+    return redirect(url_for(".detail", number=number))
+
+
+@bp.post("/tickets/<number>/notes")
+@login_required
+def note(number: str):
+    return _collab(number, lambda: collab.add_note(me(), number, request.form.get("note", "")))
+
+
+@bp.post("/tickets/<number>/cc")
+@login_required
+def add_cc(number: str):
+    return _collab(number, lambda: collab.add_cc(me(), number, request.form.get("cc", "")))
+
+
+def _collab(number: str, change):
+    try:
+        change()
+    except Forbidden:
+        abort(403)
+    except EngineError as error:
+        flash(error.msg.render(gettext))
+    return redirect(url_for(".detail", number=number))
+
+
+@bp.get("/attachments/<key>")
+@login_required
+def download(key: str):
+    try:
+        attachment = collab.attachment_for(me(), key)
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    path = os.path.join(current_app.config["UPLOAD_DIR"], attachment.stored_name)
+    response = send_file(path, mimetype=attachment.mimetype, as_attachment=True,
+                         download_name=attachment.filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
