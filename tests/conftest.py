@@ -116,9 +116,9 @@ def empty(database) -> None:
 
 
 @pytest.fixture
-def app(db, db_url):
+def app(db, db_url, tmp_path):
     return create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "test-secret",
-                       "WTF_CSRF_ENABLED": False})
+                       "WTF_CSRF_ENABLED": False, "UPLOAD_DIR": str(tmp_path / "uploads")})
 
 
 @pytest.fixture
@@ -228,21 +228,13 @@ ENGINE_PEOPLE = [  # username, role, department
 ]
 
 
-@pytest.fixture(scope="session")
-def password_hash() -> str:
-    """The hash of "password1", computed once: scrypt per user would dominate the suite."""
-    from werkzeug.security import generate_password_hash
-
-    return generate_password_hash("password1")
-
-
 @pytest.fixture
-def world(db, password_hash, monkeypatch):
+def world(db, monkeypatch):
     """Dictionaries, the published return-goods process and a small organisation (password "password1")."""
     from workflows import documents as docs
     from workflows import org
 
-    monkeypatch.setattr(org, "generate_password_hash", lambda password: password_hash)
+    monkeypatch.setattr(org, "generate_password_hash", _session_hash)
     lzdb.database.connect(reuse_if_open=True)
     for code in ("channel", "product"):
         docs.import_dictionary(example(f"{code}.dictionary.json"))

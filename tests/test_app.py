@@ -59,16 +59,16 @@ def test_the_demo_secret_under_instance_is_used(db_url, db, monkeypatch, tmp_pat
 
 
 @pytest.mark.parametrize(("header", "word"), [
-    ("zh-CN,zh;q=0.9", "流转工单系统"), ("en-US,en;q=0.8", "Liuzhuan ticket workflow"), (None, "流转工单系统")])
+    ("zh-CN,zh;q=0.9", "用户名"), ("en-US,en;q=0.8", "Username"), (None, "用户名")])
 def test_language_follows_accept_language(client, header, word):
     headers = {"Accept-Language": header} if header else {}
-    assert word in client.get("/", headers=headers).get_data(as_text=True)
+    assert word in client.get("/login", headers=headers).get_data(as_text=True)
 
 
 def test_language_switch_is_remembered(client):
     response = client.get("/lang/en", headers={"Accept-Language": "zh-CN"})
     assert response.status_code == 302
-    assert "Liuzhuan ticket workflow" in client.get("/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "Username" in client.get("/login", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
 
 
 def test_forms_need_a_csrf_token(seeded, db_url):

@@ -34,9 +34,11 @@ def test_login_goes_home_and_shows_the_user(client, auth, users):
     assert "坐席小张" in html and 'action="/logout"' in html and "退出登录" in html
 
 
-def test_anonymous_pages_offer_a_login_link(client):
-    html = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert 'href="/login"' in html and "Log in" in html and 'action="/logout"' not in html
+def test_anonymous_visitors_are_sent_to_login(client):
+    response = client.get("/", headers={"Accept-Language": "en"})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    html = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Log in" in html and 'action="/logout"' not in html
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
