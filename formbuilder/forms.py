@@ -31,11 +31,11 @@ class StepForm(Form):
                  dictionaries: Mapping[str, DictionaryIndex] | None = None):
         stored = dict(data or {})
         self.stored = stored
-        visible = self.spec.visible(stored)
-        values = {n: self.spec.fields[n].type.to_form(v) for n, v in visible.items() if n in self.spec.fields}
+        modes = self.spec.modes(stored)
+        values = {n: self.spec.fields[n].type.to_form(v) for n, v in stored.items()
+                  if modes.get(n, "hidden") != "hidden"}  # hidden values never reach the page
         super().__init__(formdata=formdata, data=values)
         self.form_errors: list[Msg] = []
-        modes = self.spec.modes(stored)
         current = {**stored, **{f.name: f.data for f in self if f.data not in (None, "", [])}}
         for field in self:
             fspec = self.spec.fields[field.name]

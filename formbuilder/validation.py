@@ -101,16 +101,20 @@ def _merge(stored: dict, submitted: Mapping, known, errors) -> tuple[dict, set]:
     return {k: v for k, v in merged.items() if v is not None}, changed
 
 
-def _check_modes(spec: StepSpec, stored: dict, merged: dict, changed: set, errors) -> None:
+def _check_modes(spec: StepSpec, stored: dict, merged: dict, changed: set, errors) -> dict[str, str]:
+    """Refuse changes to hidden and read-only fields; returns the modes of the final data."""
     modes = spec.modes(merged)
+    restored = False
     for key in sorted(changed):
         mode = modes.get(key, "hidden")
         if mode == "hidden" and key not in merged and key in stored:
             merged[key] = stored[key]  # an empty hidden input clears nothing
+            restored = True
         elif mode == "hidden":
             errors[key].append(HIDDEN)
         elif mode == "readonly":
             errors[key].append(READONLY)
+    return spec.modes(merged) if restored else modes
 
 
 def _as_list(value: object) -> list:
@@ -148,8 +152,7 @@ def validate_step(
     errors: dict[str, list[Msg]] = defaultdict(list)
     stored = normalize(stored or {})
     merged, changed = _merge(stored, submitted, spec.template["properties"], errors)
-    _check_modes(spec, stored, merged, changed, errors)
-    modes = spec.modes(merged)
+    modes = _check_modes(spec, stored, merged, changed, errors)
     view = {k: v for k, v in merged.items() if k not in spec.fields or modes[k] != "hidden"}
     for error in spec.validator.iter_errors(view):
         for name, msg in schema_errors(error):
