@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
         REMEMBER_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE") == "1",
     )
     app.config.update(config or {})
+    app.json.ensure_ascii = False  # the API answers in readable UTF-8 (Chinese labels and messages)
     if not app.config.get("SECRET_KEY"):  # Flask's defaults hold SECRET_KEY = None
         app.config["SECRET_KEY"] = _secret_key(app)
     app.before_request(_require_secret_key)

@@ -173,6 +173,7 @@ def test_errors_in_chinese(api):
     response = api("POST", "/tickets", "agent", json={"process": "return_goods", "data": {}},
                    headers={"Accept-Language": "zh-CN"})
     assert response.json["fields"]["order_no"] == ["此项为必填项。"]
+    assert "此项为必填项" in response.get_data(as_text=True)  # UTF-8, not \u escapes
 
 
 def test_lists_by_scope_and_pages(api, monkeypatch):
