@@ -1,4 +1,7 @@
-"""Processes list and the per-step preview of published versions (dry run, nothing saved)."""
+"""Processes list and the per-step preview of published versions (dry run, nothing saved).
+
+The JSON editor, publishing, versions, export and import come from :mod:`admin.versions`.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +16,23 @@ from formbuilder import validate_step
 from workflows import documents as docs
 from workflows.models import Process, ProcessVersion
 
+from .versions import VersionsMixin
 
-class ProcessesView(BaseView):
+
+class ProcessesView(VersionsMixin, BaseView):
     """Access is decided by the admin package's AdminOnly mixin."""
 
     @expose("/")
     def index(self):
+        return self._index_page()
+
+    def _index_page(self, problems: list[str] | None = None):
         processes = Process.select().order_by(Process.code)
         versions = {}
         for version in ProcessVersion.select().order_by(ProcessVersion.number.desc()):
             versions.setdefault(version.process_id, []).append(version)
-        return self.render("admin/processes.html", processes=processes, versions=versions)
+        return self.render("admin/processes.html", processes=processes, versions=versions,
+                           problems=problems or [])
 
     @expose("/<code>/<int:number>/<step>", methods=("GET", "POST"))
     def preview(self, code: str, number: int, step: str):
