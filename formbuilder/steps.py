@@ -6,7 +6,7 @@ immutable document, so it is compiled once per (version, step) and shared.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .fieldtypes import FieldType, classify
@@ -123,9 +123,10 @@ class StepSpec:
     template: dict
     fields: dict[str, FieldSpec]
     schema: dict
-    validator: Any
     conditions: dict[str, Any]
     guards: tuple = ()
+    field_validators: dict[str, Any] = field(default_factory=dict)
+    whole_validator: Any = None
 
     @property
     def key(self) -> str:
@@ -169,4 +170,8 @@ def compile_step(process: dict, step_key: str) -> StepSpec:
     schema = effective_schema(template, fields)
     conditions = {n: compile_schema(f.mode.when) for n, f in fields.items() if f.mode.when is not None}
     guards = tuple(compile_schema(t["when"]) if "when" in t else None for t in step.get("transitions", []))
-    return StepSpec(process, step, template, fields, schema, compile_schema(schema), conditions, guards)
+    # ``properties`` only applies each field's subschema to that field: one validator per field
+    # spares jsonschema a validator object per descent; the rest (required, conditions) stays whole.
+    per_field = {name: compile_schema(sub) for name, sub in schema["properties"].items()}
+    whole = compile_schema({k: v for k, v in schema.items() if k != "properties"})
+    return StepSpec(process, step, template, fields, schema, conditions, guards, per_field, whole)

@@ -74,15 +74,15 @@ class Outcome:
         return not self.errors
 
 
-def schema_errors(error: ValidationError) -> list[tuple[str, Msg]]:
-    """Map one jsonschema error to (field, message) pairs."""
-    if error.absolute_path:
+def schema_errors(error: ValidationError, field: str | None = None) -> list[tuple[str, Msg]]:
+    """Map one jsonschema error to (field, message) pairs; ``field`` when validated on its own."""
+    if field is not None or error.absolute_path:
         if error.validator == "format":
             text = _FORMAT_MESSAGES.get(error.validator_value, N_("Not a valid value."))
         else:
             text = _KEYWORD_MESSAGES.get(error.validator, N_("Not a valid value."))
         params = {"limit": error.validator_value} if "%(limit)" in text else {}
-        return [(str(error.absolute_path[0]), Msg(text, params))]
+        return [(field if field is not None else str(error.absolute_path[0]), Msg(text, params))]
     if error.validator == "required":
         return [(name, REQUIRED) for name in error.validator_value if name not in error.instance]
     return [("", Msg(N_("Not a valid value.")))]
@@ -154,10 +154,14 @@ def validate_step(
     merged, changed = _merge(stored, submitted, spec.template["properties"], errors)
     modes = _check_modes(spec, stored, merged, changed, errors)
     view = {k: v for k, v in merged.items() if k not in spec.fields or modes[k] != "hidden"}
-    for error in spec.validator.iter_errors(view):
-        for name, msg in schema_errors(error):
-            if msg not in errors[name]:
-                errors[name].append(msg)
+    found = [pair for error in spec.whole_validator.iter_errors(view) for pair in schema_errors(error)]
+    for key, value in view.items():
+        check = spec.field_validators.get(key)
+        if check is not None:
+            found += [pair for error in check.iter_errors(value) for pair in schema_errors(error, key)]
+    for name, msg in found:
+        if msg not in errors[name]:
+            errors[name].append(msg)
     _check_dictionaries(spec, stored, merged, changed, dictionaries, errors)
     return Outcome(merged, {k: v for k, v in errors.items() if v})
 
