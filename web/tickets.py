@@ -63,9 +63,10 @@ def countdown(due) -> str:
 
 @bp.app_context_processor
 def helpers():
+    from formbuilder.diagram import flow_svg
     from workflows.models import utcnow
 
-    return {"local": local, "local_iso": local_iso, "now_utc": utcnow, "countdown": countdown}
+    return {"local": local, "local_iso": local_iso, "now_utc": utcnow, "countdown": countdown, "flow_svg": flow_svg}
 
 
 def handler_choices(ticket: Ticket, step: dict) -> dict[str, list[User]]:

@@ -1,0 +1,173 @@
+"""A process document drawn as a flow diagram: one server-side SVG string.
+
+Pure: no Flask, no database. Every string that comes from the document (step
+names, transition labels, conditions) is escaped, so the result can be put in a
+page with ``|safe``.
+
+Layout: the steps as boxes in one left-to-right row in document order, then the
+end node. A transition to the next box is a straight arrow, labelled above the
+row; every other transition (skipping ahead, going back, to itself, or a second
+one to the next box) is a curve below the row, one level deeper per curve, so
+no two curve labels share a line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+
+from markupsafe import escape
+
+END = "$end"
+PAD = 16
+BOX_W = 124
+BOX_H = 44
+GAP = 56
+PITCH = BOX_W + GAP
+LABELS_H = 40          # room above the row for the labels of straight arrows
+LEVEL = 40             # extra depth of each curve below the row
+WIDE = 6               # more nodes than this: the diagram keeps its size and scrolls
+
+
+def text_width(text: str, size: float) -> float:
+    """A rough rendered width: wide (CJK) characters a full em, others a bit over half."""
+    return sum(size if unicodedata.east_asian_width(c) in "WF" else size * 0.58 for c in text)
+
+
+def clip(text: str, width: float, size: float) -> str:
+    """``text`` cut with an ellipsis to fit ``width`` pixels at font ``size``."""
+    if text_width(text, size) <= width:
+        return text
+    while text and text_width(text + "…", size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def _value(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def condition_text(schema: object, limit: int = 30) -> str:
+    """A short reading of a ``when`` schema: ``approval = reject``, ``a ∈ x/y``, else compact JSON."""
+    parts = []
+    if isinstance(schema, dict) and set(schema) <= {"properties", "required", "type"} and isinstance(
+            schema.get("properties"), dict) and schema["properties"]:
+        for name, rule in schema["properties"].items():
+            if isinstance(rule, dict) and set(rule) == {"const"}:
+                parts.append(f"{name} = {_value(rule['const'])}")
+            elif isinstance(rule, dict) and set(rule) == {"enum"} and isinstance(rule["enum"], list):
+                parts.append(f"{name} ∈ {'/'.join(_value(v) for v in rule['enum'])}")
+            else:
+                parts = []
+                break
+    text = ", ".join(parts) if parts else json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _text(x: float, y: float, text: str, cls: str, size: float, **attrs: str) -> str:
+    extra = "".join(f' {k.replace("_", "-")}="{v}"' for k, v in attrs.items())
+    return (f'<text class="{cls}" x="{x:.0f}" y="{y:.0f}" font-size="{size}" text-anchor="middle"'
+            f' paint-order="stroke" stroke="#fff" stroke-width="3" stroke-linejoin="round"{extra}>'
+            f'{escape(text)}</text>')
+
+
+def _label(x: float, y: float, transition: dict, width: float) -> list[str]:
+    """The transition label (and its condition, one line lower) centred at ``x``; full text as a tooltip."""
+    label = str(transition.get("label") or "")
+    out = [_text(x, y, clip(label, width, 12), "lz-flow-label", 12, fill="#333")] if label else []
+    if "when" in transition:
+        condition = condition_text(transition["when"])
+        out.append(_text(x, y + 13, clip("[" + condition + "]", width, 11), "lz-flow-when", 11, fill="#8a5a00"))
+    return out
+
+
+def flow_svg(document: dict, current: str | None = None, end_label: str = "结束",
+             current_label: str = "当前") -> str:
+    """The steps and transitions of ``document`` as an SVG; the node ``current`` (a step key or "$end") marked."""
+    steps = [s for s in document.get("steps", []) if isinstance(s, dict) and "key" in s]
+    nodes = [(str(s["key"]), str(s.get("name") or s["key"])) for s in steps] + [(END, end_label)]
+    index = {key: i for i, (key, _) in enumerate(nodes)}
+    ident = "lz-flow-" + hashlib.sha1(json.dumps([document, current], ensure_ascii=False, sort_keys=True,
+                                                 default=str).encode()).hexdigest()[:8]
+
+    straight, curves, seen = [], [], set()
+    for step in steps:
+        for transition in step.get("transitions", []) or []:
+            if not isinstance(transition, dict) or str(transition.get("to")) not in index:
+                continue
+            a, b = index[str(step["key"])], index[str(transition["to"])]
+            if b == a + 1 and (a, b) not in seen:
+                seen.add((a, b))
+                straight.append((a, b, transition))
+            else:
+                curves.append((a, b, transition))
+    curves.sort(key=lambda c: (abs(c[1] - c[0]), c[0]))
+
+    row_top = PAD + LABELS_H
+    row_mid = row_top + BOX_H / 2
+    row_bottom = row_top + BOX_H
+    width = PAD * 2 + len(nodes) * BOX_W + (len(nodes) - 1) * GAP
+    height = row_bottom + (len(curves) * LEVEL + 32 if curves else 0) + PAD
+
+    def left(i: int) -> float:
+        return PAD + i * PITCH
+
+    def centre(i: int) -> float:
+        return left(i) + BOX_W / 2
+
+    names = " → ".join(name for _, name in nodes)
+    current_name = next((name for key, name in nodes if key == current), None)
+    summary = names + (f" ({current_label}: {current_name})" if current_name else "")
+    classes = "lz-flow-svg" + (" lz-flow-wide" if len(nodes) > WIDE else "")
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="{classes}" role="img" width="{width}" height="{height}"'
+        f' viewBox="0 0 {width} {height}" aria-labelledby="{ident}-title" aria-label="{escape(summary)}"'
+        ' font-family="system-ui, -apple-system, \'Segoe UI\', \'Noto Sans CJK SC\', \'Microsoft YaHei\', sans-serif">',
+        f'<title id="{ident}-title">{escape(summary)}</title>',
+        f'<defs><marker id="{ident}-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7"'
+        ' orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#6c757d"/></marker></defs>',
+    ]
+    arrow = f'marker-end="url(#{ident}-arrow)"'
+
+    for a, b, transition in straight:
+        x1, x2 = left(a) + BOX_W, left(b)
+        out.append(f'<g class="lz-flow-edge"><line x1="{x1:.0f}" y1="{row_mid:.0f}" x2="{x2 - 1:.0f}"'
+                   f' y2="{row_mid:.0f}" stroke="#6c757d" stroke-width="1.5" {arrow}/>')
+        out += _label((x1 + x2) / 2, row_top - 20, transition, PITCH - 8)
+        out.append("</g>")
+
+    for level, (a, b, transition) in enumerate(curves, start=1):
+        depth = 18 + level * LEVEL
+        x1 = centre(a) + (10 if b >= a else -10)
+        x2 = centre(b) + (-10 if b >= a else 10)
+        if a == b:
+            x1, x2 = centre(a) + 14, centre(a) - 14
+        bottom = row_bottom + depth
+        control = row_bottom + depth * 4 / 3  # a cubic's lowest point is 3/4 of its control depth
+        dashed = ' stroke-dasharray="5 3"' if b <= a else ""
+        out.append(f'<g class="lz-flow-edge lz-flow-{"back" if b <= a else "skip"}">'
+                   f'<path d="M{x1:.0f},{row_bottom:.0f} C{x1:.0f},{control:.0f} {x2:.0f},{control:.0f}'
+                   f' {x2:.0f},{row_bottom + 1:.0f}" fill="none" stroke="#6c757d" stroke-width="1.5"{dashed} {arrow}/>')
+        span = max(abs(x2 - x1), BOX_W)
+        out += _label((x1 + x2) / 2, bottom + 13, transition, span)
+        out.append("</g>")
+
+    for i, (key, name) in enumerate(nodes):
+        marked = key == current
+        end = key == END
+        cls = "lz-flow-node" + (" lz-flow-end" if end else "") + (" lz-current" if marked else "")
+        fill = "#d0e4ff" if marked else ("#f1f3f5" if end else "#fff")
+        stroke = "#1f6feb" if marked else "#adb5bd"
+        rx = BOX_H / 2 if end else 8
+        tooltip = name if end else f"{name} ({key})"
+        current_attr = ' aria-current="step"' if marked else ""
+        bold = ' font-weight="700"' if marked else ""
+        out.append(f'<g class="{cls}"{current_attr}><title>{escape(tooltip)}</title>'
+                   f'<rect x="{left(i):.0f}" y="{row_top:.0f}" width="{BOX_W}" height="{BOX_H}" rx="{rx:.0f}"'
+                   f' fill="{fill}" stroke="{stroke}" stroke-width="{3 if marked else 1.5}"/>')
+        out.append(f'<text x="{centre(i):.0f}" y="{row_mid + 5:.0f}" font-size="14" text-anchor="middle"'
+                   f' fill="{"#0b3d91" if marked else "#212529"}"{bold}>'
+                   f'{escape(clip(name, BOX_W - 14, 14))}</text></g>')
+    out.append("</svg>")
+    return "".join(out)
