@@ -12,6 +12,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from .audit import AuditView
 from .processes import ProcessesView
 
 
@@ -35,8 +36,13 @@ class Processes(AdminOnly, ProcessesView):
     pass
 
 
+class Audit(AdminOnly, AuditView):
+    pass
+
+
 def init_app(app) -> None:
     panel = Admin(name="流转 Liuzhuan", theme=Bootstrap4Theme(swatch="default", fluid=True),
                   index_view=IndexView(url="/admin"))
     panel.add_view(Processes(name=_l("Processes"), endpoint="processes", url="/admin/processes"))
+    panel.add_view(Audit(name=_l("Audit log"), endpoint="audit", url="/admin/audit"))
     panel.init_app(app)

@@ -12,8 +12,10 @@ from flask_admin import expose
 from flask_babel import format_datetime, gettext
 from flask_login import current_user
 
+from workflows import audit
 from workflows import documents as docs
 from workflows import versions as history
+from workflows.db import database
 from workflows.models import Process, ProcessVersion
 
 SKELETON = {
@@ -47,6 +49,16 @@ def actor() -> str:
     return current_user.user.username
 
 
+def target(code: str) -> str:
+    return f"process:{code}"
+
+
+def stored(document: object) -> Process | None:
+    """The process ``document`` would overwrite (read inside the change's transaction), or None."""
+    code = document.get("code") if isinstance(document, dict) else None
+    return Process.get_or_none(Process.code == code) if isinstance(code, str) else None
+
+
 class VersionsMixin:
     """The version-management pages of the processes view."""
 
@@ -73,7 +85,10 @@ class VersionsMixin:
                                             code=process.code)]
         if not problems:
             try:
-                saved, _ = docs.save_process(document)
+                with database.atomic():
+                    before = getattr(stored(document), "draft", None)
+                    saved, _ = docs.save_process(document)
+                    audit.record(current_user.user, "process.save", target(saved.code), before, saved.draft)
             except docs.DocumentError as error:
                 problems = rendered(error.problems)
         if problems:
@@ -88,7 +103,12 @@ class VersionsMixin:
     def publish(self, code: str):
         Process.get_or_none(Process.code == code) or abort(404)
         try:
-            version = docs.publish(code, actor())
+            with database.atomic():
+                previous = Process.get(Process.code == code).latest_version
+                version = docs.publish(code, actor())
+                if version.number != previous:  # publishing an unchanged draft changes nothing
+                    audit.record(current_user.user, "process.publish", target(code),
+                                 {"version": previous} if previous else None, {"version": version.number})
         except docs.DocumentError as error:
             return self._versions_page(code, rendered(error.problems)), 422
         flash(gettext("Published version %(number)d.", number=version.number), "success")
@@ -129,8 +149,15 @@ class VersionsMixin:
         document, problems = parse(text)
         if not problems:
             try:
-                process, version = docs.save_process(document, publish=bool(request.form.get("publish")),
-                                                     actor=actor())
+                with database.atomic():
+                    old = stored(document)
+                    before, previous = (None, 0) if old is None else (old.draft, old.latest_version)
+                    process, version = docs.save_process(document, publish=bool(request.form.get("publish")),
+                                                         actor=actor())
+                    after = {"draft": process.draft}
+                    if version is not None and version.number != previous:
+                        after["version"] = version.number
+                    audit.record(current_user.user, "process.import", target(process.code), before, after)
             except docs.DocumentError as error:
                 problems = rendered(error.problems)
         if problems:
@@ -143,7 +170,12 @@ class VersionsMixin:
     @expose("/<code>/discard", methods=("POST",))
     def discard(self, code: str):
         Process.get_or_none(Process.code == code) or abort(404)
-        if history.discard_draft(code) is None:
+        with database.atomic():
+            before = Process.get(Process.code == code).draft
+            kept = history.discard_draft(code)
+            audit.record(current_user.user, "process.discard", target(code), before,
+                         None if kept is None else kept.draft)
+        if kept is None:
             flash(gettext("Process %(code)s deleted: it was never published.", code=code), "success")
             return redirect(url_for(".index"))
         flash(gettext("Draft discarded: back to the latest published version."), "success")

@@ -212,3 +212,20 @@ class AssignmentCursor(BaseModel):
 
 MODELS = [Dictionary, Process, ProcessVersion, User, Department, ApiToken, Customer, Ticket, TicketEvent,
           TicketCC, Attachment, Notification, TicketSequence, AssignmentCursor]
+
+
+class AuditEntry(BaseModel):
+    """One admin change: who, when, what, and the document before and after."""
+
+    actor = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    action = CharField(max_length=32)
+    target = CharField(max_length=140)
+    before = JSONField(null=True)
+    after = JSONField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("target", "id"), False), (("created_at",), False))
+
+
+MODELS.append(AuditEntry)
