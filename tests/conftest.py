@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import threading
 import uuid
 from pathlib import Path
@@ -246,3 +247,15 @@ def world(db, monkeypatch):
         org.set_manager(code, manager)
     yield users
     lzdb.database.close()
+
+
+def browser_login(context, username: str, password: str = PASSWORD):
+    """A new page of ``context`` (with a base_url), logged in through the form as a person would."""
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label(re.compile(r"^(用户名|Username)$")).fill(username)
+    page.get_by_label(re.compile(r"^(密码|Password)$")).fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name=re.compile(r"^(登录|Log in)$")).click()
+    assert not page.url.split("?")[0].endswith("/login"), f"{username} could not log in: {page.url}"
+    return page

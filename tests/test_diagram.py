@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import copy
-import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import PASSWORD, ROOT, example
+from conftest import ROOT, browser_login, example
 
 from formbuilder.diagram import condition_text, flow_svg
 from workflows import engine
@@ -117,12 +116,7 @@ def test_the_ticket_page_in_the_browser(app, seeded, users, live_server, browser
         number, handler = ticket.number, ticket.assignee.username
     context = browser.new_context(locale="zh-CN", base_url=live_server, viewport={"width": 1280, "height": 900})
     try:
-        page = context.new_page()
-        page.goto("/login")
-        page.get_by_label(re.compile(r"^(用户名|Username)$")).fill(handler)
-        page.get_by_label(re.compile(r"^(密码|Password)$")).fill(PASSWORD)
-        with page.expect_navigation():
-            page.get_by_role("button", name=re.compile(r"^(登录|Log in)$")).click()
+        page = browser_login(context, handler)
         page.goto(f"/tickets/{number}")
         diagram = page.locator(".lz-flow svg")
         assert diagram.get_attribute("role") == "img"

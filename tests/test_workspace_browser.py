@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, ROOT
+from conftest import PASSWORD, ROOT, browser_login
 
 from app import create_app
 from workflows.db import database
@@ -88,14 +88,7 @@ def click_and_wait(page, name: str) -> None:
 
 def login(context, username: str):
     """A new page of ``context``, logged in as ``username`` through the login form."""
-    page = context.new_page()
-    page.goto("/login")
-    page.get_by_label(re.compile(r"^(用户名|Username)$")).fill(username)
-    page.get_by_label(re.compile(r"^(密码|Password)$")).fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name=re.compile(r"^(登录|Log in)$")).click()
-    assert not page.url.split("?")[0].endswith("/login"), f"{username} could not log in: {page.url}"
-    return page
+    return browser_login(context, username)
 
 
 def open_ticket(page, number: str):
