@@ -74,14 +74,6 @@ def register():
     return page(chosen_version())
 
 
-def upload_keys(form, submitted: dict) -> dict:
-    for name, value in list(submitted.items()):
-        if form[name].lz.type.name == "attachment" and value:
-            submitted[name] = [collab.store_upload(current_user.user, f, current_app.config["UPLOAD_DIR"]).key
-                               for f in value]
-    return submitted
-
-
 @bp.post("/call")
 @login_required
 def submit():
@@ -97,9 +89,10 @@ def submit():
         form.show_outcome(Outcome(submitted, problems), gettext)
         return page(version, form, 422, request.form)
     transition = request.form.get("transition") or None
+    data = collab.store_uploads(current_user.user, form, submitted, current_app.config["UPLOAD_DIR"])
     try:
         ticket = engine.create(
-            current_user.user, version.document["code"], upload_keys(form, submitted),
+            current_user.user, version.document["code"], data,
             priority=request.form.get("priority") or None, channel=request.form.get("channel") or None,
             customer={"name": request.form.get("customer_name", ""), "phone": request.form.get("phone", "")},
             transition=transition, assignee=request.form.get(f"assignee_{transition}") or None)

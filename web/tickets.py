@@ -128,15 +128,6 @@ def detail(number: str):
     return render(readable(number))
 
 
-def uploaded(form, ticket: Ticket, submitted: dict) -> dict:
-    """Store new files of attachment fields and put their keys after the ones kept."""
-    for name, value in list(submitted.items()):
-        if form._fields.get(name) is not None and form[name].lz.type.name == "attachment" and value:
-            keys = [collab.store_upload(me(), f, current_app.config["UPLOAD_DIR"]).key for f in value]
-            submitted[name] = list(ticket.data.get(name) or []) + keys
-    return submitted
-
-
 def advance(ticket: Ticket):
     compiled = docs.compiled(ticket.process_version, ticket.step)
     formdata = CombinedMultiDict([request.files, request.form])
@@ -146,7 +137,7 @@ def advance(ticket: Ticket):
         form.show_outcome(Outcome({**ticket.data, **form.submitted(formdata)}, problems), gettext)
         return render(ticket, form, 422)
     transition = request.form.get("transition")
-    data = uploaded(form, ticket, form.submitted(formdata))
+    data = collab.store_uploads(me(), form, form.submitted(formdata), current_app.config["UPLOAD_DIR"], ticket.data)
     try:
         engine.act(me(), ticket.number, "advance", version=request.form.get("version", type=int), data=data,
                    transition=transition, assignee=request.form.get(f"assignee_{transition}") or None)

@@ -14,7 +14,7 @@ from peewee import fn
 
 from formbuilder.messages import N_, Msg
 
-from .models import AssignmentCursor, Ticket, User
+from .models import AssignmentCursor, Department, Ticket, User
 from .org import ROLES, subtree
 
 NO_CANDIDATE = N_("No active user can handle the step %(step)s.")
@@ -44,8 +44,6 @@ def _active() -> object:
 
 
 def _in_department(code: str):
-    from .models import Department
-
     department = Department.get_or_none(Department.code == code)
     return _active().where(User.department.in_(subtree(department.id))) if department else _active().where(False)
 

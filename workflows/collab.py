@@ -74,6 +74,16 @@ def store_upload(actor: User, upload, upload_dir: str) -> Attachment:
                              stored_name=key, uploaded_by=actor)
 
 
+def store_uploads(actor: User, form, submitted: dict, upload_dir: str, kept: dict | None = None) -> dict:
+    """Replace the uploaded files of attachment fields by stored keys, after the ones ``kept``."""
+    for name, value in list(submitted.items()):
+        field = form._fields.get(name)
+        if field is not None and field.lz.type.name == "attachment" and value:
+            keys = [store_upload(actor, upload, upload_dir).key for upload in value]
+            submitted[name] = list((kept or {}).get(name) or []) + keys
+    return submitted
+
+
 def attachment_for(reader: User, key: str) -> Attachment:
     """An attachment the reader may download: its ticket is readable and its field visible."""
     from .access import visible_fields
