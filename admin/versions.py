@@ -18,6 +18,8 @@ from workflows import versions as history
 from workflows.db import database
 from workflows.models import Process, ProcessVersion
 
+from .places import linked
+
 SKELETON = {
     "format": 1,
     "code": "new_process",
@@ -90,14 +92,16 @@ class VersionsMixin:
                     saved, _ = docs.save_process(document)
                     audit.record(current_user.user, "process.save", target(saved.code), before, saved.draft)
             except docs.DocumentError as error:
-                problems = rendered(error.problems)
+                problems = linked(error.problems, getattr(process or stored(document), "code", ""))
         if problems:
             return self._json_page(process, text, problems), 422
         flash(gettext("Draft saved."), "success")
         return redirect(url_for(".json_view", code=saved.code))
 
-    def _json_page(self, process, text: str, problems: list[str] | None = None):
-        return self.render("admin/process_json.html", process=process, text=text, problems=problems or [])
+    def _json_page(self, process, text: str, problems: list | None = None):
+        """``problems``: plain strings or ``{text, url}`` linking to the place in the visual editor."""
+        problems = [p if isinstance(p, dict) else {"text": p, "url": None} for p in problems or []]
+        return self.render("admin/process_json.html", process=process, text=text, problems=problems)
 
     @expose("/<code>/publish", methods=("POST",))
     def publish(self, code: str):

@@ -88,6 +88,11 @@ def check_process(document: object, dictionaries: Mapping[str, object]) -> list[
     return sorted(problems, key=_order)
 
 
+def check_shape(document: object) -> list[Problem]:
+    """Only the meta-schema: what a draft in the making must already satisfy."""
+    return sorted(_shape_problems(PROCESS_META, document), key=_order)
+
+
 def check_dictionary(document: object) -> list[Problem]:
     """All problems of a dictionary document (shape, then unique values)."""
     problems = _shape_problems(DICTIONARY_META, document)

@@ -9,7 +9,15 @@ from __future__ import annotations
 import json
 import threading
 
-from formbuilder import CompiledStep, DictionaryIndex, Problem, check_dictionary, check_process, compiled_step
+from formbuilder import (
+    CompiledStep,
+    DictionaryIndex,
+    Problem,
+    check_dictionary,
+    check_process,
+    check_shape,
+    compiled_step,
+)
 from formbuilder.cache import draft_key
 
 from .db import database
@@ -80,6 +88,23 @@ def save_process(document: object, *, publish: bool = False, actor: str | None =
         process.name, process.draft, process.draft_updated_at = document["name"], document, utcnow()
         process.save()
         return process, (_publish(process, actor) if publish else None)
+
+
+def save_draft(document: dict) -> tuple[Process, list[Problem]]:
+    """Save a draft the visual editor is building: well-formed, not yet necessarily publishable.
+
+    A process is built a piece at a time (a step exists before any transition
+    leads to it), so only the document's shape is enforced here; the static
+    checks are returned for the editor to show and are enforced on publish.
+    """
+    problems = check_shape(document)
+    if problems:
+        raise DocumentError(problems)
+    with database.atomic():
+        process = Process.get_or_none(Process.code == document["code"]) or Process(code=document["code"])
+        process.name, process.draft, process.draft_updated_at = document["name"], document, utcnow()
+        process.save()
+    return process, check(document)
 
 
 def _publish(process: Process, actor: str | None) -> ProcessVersion:

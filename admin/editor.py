@@ -1,0 +1,189 @@
+"""The visual process editor: basics and fields (steps and the matrix are in :mod:`admin.stepeditor`).
+
+Every change loads the draft, applies one ``formbuilder.editing`` function,
+saves the draft and records the audit entry in one transaction. Pages carry
+the draft's revision; a change made on a stale page is refused (409) instead
+of silently overwriting another admin's edit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext
+from flask_login import current_user
+
+from formbuilder import editing, fieldkinds
+from formbuilder.diagram import flow_svg
+from workflows import audit
+from workflows import documents as docs
+from workflows.db import database
+from workflows.models import Dictionary, Process
+
+from .editforms import BasicsForm, FieldForm, NewProcessForm, options
+from .places import linked
+
+
+class Stale(Exception):
+    """The draft changed after the page was rendered."""
+
+
+def revision(document: object) -> str:
+    return hashlib.sha256(json.dumps(document, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def draft_of(code: str) -> tuple[Process, dict]:
+    process = Process.get_or_none(Process.code == code) or abort(404)
+    return process, process.draft
+
+
+def change(code: str, action: str, edit: Callable[[dict], dict]) -> list:
+    """Apply ``edit`` to the draft and save it, with its audit entry, in one transaction.
+
+    Returns the static-check problems left in the draft (they block publishing only).
+    """
+    with database.atomic():
+        Process.update(code=code).where(Process.code == code).execute()  # row lock: one writer at a time
+        process, before = draft_of(code)
+        if request.form.get("rev") != revision(before):
+            raise Stale
+        after = edit(before)
+        _, problems = docs.save_draft(after)
+        audit.record(current_user.user, action, f"process:{code}", before, after)
+    return problems
+
+
+def dictionary_choices() -> list[tuple[str, str]]:
+    return [(code, f"{name} ({code})") for code, name in
+            Dictionary.select(Dictionary.code, Dictionary.name).order_by(Dictionary.code).tuples()]
+
+
+class EditorMixin:
+    """Pages of the visual editor; mixed into the processes view (AdminOnly decides access)."""
+
+    def _refused(self, code: str, page: Callable, error: Exception, status: int = 422):
+        """Re-render ``page`` with the problems of a refused change."""
+        if isinstance(error, Stale):
+            message = gettext("The draft was changed by someone else since this page was opened. "
+                              "Reload it and make your change again.")
+            return page([{"path": "/", "text": "/: " + message, "url": None}]), 409
+        problems = error.problems if isinstance(error, docs.DocumentError) else [error.problem]
+        return page(linked(problems, code)), status
+
+    def _done(self, code: str, problems: list, message: str, endpoint: str = ".editor", **kwargs):
+        flash(message, "success")
+        if problems:
+            flash(gettext("%(count)d problem(s) left before the draft can be published.", count=len(problems)),
+                  "warning")
+        return redirect(url_for(endpoint, code=code, **kwargs))
+
+    @expose("/new", methods=("GET", "POST"))
+    def new_process(self):
+        form = NewProcessForm(request.form if request.method == "POST" else None)
+        if request.method == "POST" and form.validate():
+            if Process.get_or_none(Process.code == form.code.data):
+                form.code.errors.append(gettext("A process with this code exists."))
+            else:
+                doc = editing.skeleton(form.code.data, form.name.data, form.first_step.data)
+                with database.atomic():
+                    docs.save_draft(doc)
+                    audit.record(current_user.user, "process.create", f"process:{doc['code']}", None, doc)
+                flash(gettext("Process created. Add its fields and steps."), "success")
+                return redirect(url_for(".editor", code=doc["code"]))
+        return self.render("admin/editor_new.html", form=form), 422 if request.method == "POST" else 200
+
+    @expose("/<code>/edit")
+    def editor(self, code: str):
+        return self._editor_page(code)
+
+    def _editor_page(self, code: str, problems: list | None = None, basics: BasicsForm | None = None):
+        process, doc = draft_of(code)
+        checked = linked(docs.check(doc), code)
+        return self.render("admin/editor.html", process=process, doc=doc, rev=revision(doc),
+                           basics=basics or self._basics_form(doc), problems=problems or [], checked=checked,
+                           kinds=fieldkinds.KINDS, kind_of=fieldkinds.kind_of,
+                           diagram=flow_svg(doc, end_label=gettext("End")))
+
+    @staticmethod
+    def _basics_form(doc: dict) -> BasicsForm:
+        priority = doc.get("priority", {})
+        return BasicsForm(data={**doc, "priority_enabled": priority.get("enabled", False),
+                                "priority_default": priority.get("default", "normal")})
+
+    @expose("/<code>/basics", methods=("POST",))
+    def basics(self, code: str):
+        form = BasicsForm(request.form)
+        if not form.validate():
+            return self._editor_page(code, basics=form), 422
+        try:
+            problems = change(code, "process.edit", lambda doc: editing.set_basics(doc, form.data))
+        except (Stale, docs.DocumentError) as error:
+            return self._refused(code, lambda p: self._editor_page(code, p, form), error)
+        return self._done(code, problems, gettext("Basic information saved."))
+
+    @expose("/<code>/add-field/<kind>", methods=("GET", "POST"))
+    def add_field(self, code: str, kind: str):
+        if kind not in fieldkinds.KINDS:
+            abort(404)
+        return self._field_page(code, kind, None)
+
+    @expose("/<code>/fields/<key>", methods=("GET", "POST"))
+    def edit_field(self, code: str, key: str):
+        _, doc = draft_of(code)
+        schema = doc["schema"]["properties"].get(key) or abort(404)
+        return self._field_page(code, fieldkinds.kind_of(schema) or abort(404), key)
+
+    def _field_page(self, code: str, kind: str, key: str | None):
+        _, doc = draft_of(code)
+        old = doc["schema"]["properties"].get(key) if key else None
+        form = FieldForm(request.form) if request.method == "POST" else FieldForm(
+            data=fieldkinds.settings(old) if old else {})
+        self._field_choices(form, doc, key)
+        if request.method == "POST" and self._field_valid(form, key):
+            try:
+                name = key or form.key.data
+                schema = fieldkinds.merge(old, fieldkinds.build(kind, form.settings()))
+                problems = change(code, "process.edit",
+                                  lambda d: editing.put_field(d, name, schema, new=key is None))
+                return self._done(code, problems, gettext("Field saved."))
+            except (Stale, docs.DocumentError, editing.EditError) as error:
+                return self._refused(code, lambda p: self._render_field(code, doc, kind, key, form, p), error)
+        status = 422 if request.method == "POST" else 200
+        return self._render_field(code, doc, kind, key, form), status
+
+    @staticmethod
+    def _field_valid(form: FieldForm, key: str | None) -> bool:
+        valid = form.validate()
+        if key is None and not form.key.data:
+            form.key.errors = [*form.key.errors, gettext("This field is required.")]
+            return False
+        return valid
+
+    @staticmethod
+    def _field_choices(form: FieldForm, doc: dict, key: str | None) -> None:
+        form.dictionary.choices = options([("", "—"), *dictionary_choices()])
+        form.cascade.choices = options([("", "—")] + [(name, f"{schema.get('title', name)} ({name})") for name, schema
+                                                      in doc["schema"]["properties"].items() if name != key])
+
+    def _render_field(self, code: str, doc: dict, kind: str, key: str | None, form: FieldForm,
+                      problems: list | None = None):
+        return self.render("admin/editor_field.html", doc=doc, code=code, kind=kind, key=key, form=form,
+                           rev=revision(doc), shown=fieldkinds.shown(kind), kinds=fieldkinds.KINDS,
+                           problems=problems or [])
+
+    @expose("/<code>/fields/<key>/<move>", methods=("POST",))
+    def field_action(self, code: str, key: str, move: str):
+        edits = {"up": lambda d: editing.move_field(d, key, -1), "down": lambda d: editing.move_field(d, key, 1),
+                 "delete": lambda d: editing.remove_field(d, key)}
+        if move not in edits:
+            abort(404)
+        try:
+            problems = change(code, "process.edit", edits[move])
+        except (Stale, docs.DocumentError, editing.EditError) as error:
+            return self._refused(code, lambda p: self._editor_page(code, p), error)
+        message = gettext("Field removed.") if move == "delete" else gettext("Fields reordered.")
+        return self._done(code, problems, message)

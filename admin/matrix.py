@@ -1,0 +1,80 @@
+"""The field matrix (fields x steps, like Redmine's field permissions): cells to and from the page.
+
+A cell is a mode, or a conditional mode: ``mode`` while the condition holds,
+``else`` otherwise. Input names are ``mode:STEP:FIELD``, ``field:STEP:FIELD``,
+``op:...``, ``value:...``, ``else:...`` and ``raw:...`` (a condition the pickers
+cannot express, kept verbatim).
+"""
+
+from __future__ import annotations
+
+import json
+
+from formbuilder import conditions
+from formbuilder.conditions import Condition
+from formbuilder.editing import MODES
+from formbuilder.messages import N_, Msg, Problem, pointer
+
+
+def condition_from(doc: dict, when: object) -> dict:
+    """Picker values for a ``when`` schema; raw JSON when the pickers cannot express it."""
+    if when is None:
+        return {"field": "", "op": "eq", "value": "", "when_json": ""}
+    found = conditions.from_schema(when)
+    if found is None or found.field not in doc["schema"]["properties"]:
+        return {"field": "", "op": "eq", "value": "", "when_json": json.dumps(when, ensure_ascii=False)}
+    field = doc["schema"]["properties"][found.field]
+    return {"field": found.field, "op": found.op, "value": conditions.display(field, found.value), "when_json": ""}
+
+
+def _cell(doc: dict, raw: object) -> dict:
+    if not isinstance(raw, dict):
+        return {"mode": raw if raw in MODES else "hidden", "field": "", "op": "eq", "value": "", "else": "hidden",
+                "raw": ""}
+    picked = condition_from(doc, raw.get("when"))
+    return {"mode": raw.get("mode", "hidden"), "field": picked["field"], "op": picked["op"],
+            "value": picked["value"], "else": raw.get("else", "hidden"), "raw": picked["when_json"]}
+
+
+def cells_of(doc: dict) -> dict[str, dict[str, dict]]:
+    """``cells[step][field]`` for the page, from the document."""
+    return {step["key"]: {name: _cell(doc, step.get("fields", {}).get(name))
+                          for name in doc["schema"]["properties"]} for step in doc["steps"]}
+
+
+def _posted(form, step: str, name: str) -> dict:
+    get = lambda part, default="": form.get(f"{part}:{step}:{name}", default)  # noqa: E731
+    mode, otherwise = get("mode", "hidden"), get("else", "hidden")
+    return {"mode": mode if mode in MODES else "hidden", "field": get("field"), "op": get("op", "eq"),
+            "value": get("value"), "else": otherwise if otherwise in MODES else "hidden", "raw": get("raw")}
+
+
+def _built(doc: dict, cell: dict, path: list) -> object:
+    """The document's value for one posted cell; ValueError/JSONDecodeError on a bad condition."""
+    if cell["field"]:
+        field = doc["schema"]["properties"].get(cell["field"], {})
+        value = conditions.coerce(field, cell["op"], cell["value"])
+        when = conditions.to_schema(Condition(cell["field"], cell["op"], value))
+    elif cell["raw"].strip():
+        when = json.loads(cell["raw"])
+    else:
+        return cell["mode"]
+    return {"mode": cell["mode"], "when": when, "else": cell["else"]}
+
+
+def cells_from_form(doc: dict, form) -> tuple[dict, dict, list[Problem]]:
+    """The posted cells (to show again), the document's ``fields`` per step, and problems by JSON path."""
+    cells, built, problems = {}, {}, []
+    for index, step in enumerate(doc["steps"]):
+        cells[step["key"]], built[step["key"]] = {}, {}
+        for name in doc["schema"]["properties"]:
+            cell = cells[step["key"]][name] = _posted(form, step["key"], name)
+            path = ["steps", index, "fields", name]
+            try:
+                built[step["key"]][name] = _built(doc, cell, path)
+            except json.JSONDecodeError as error:
+                problems.append(Problem(pointer(path + ["when"]), Msg(N_("Not valid JSON: %(error)s"),
+                                                                      {"error": error.msg})))
+            except ValueError as error:  # conditions.coerce: the message is a msgid
+                problems.append(Problem(pointer(path + ["when"]), Msg(str(error))))
+    return cells, built, problems

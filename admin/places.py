@@ -1,0 +1,45 @@
+"""Where a problem's JSON path lives in the visual editor, so every listed problem links to its place."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask_babel import gettext
+
+from workflows.models import Process
+
+BASICS = frozenset({"name", "description", "hint", "number_prefix", "priority", "code", "format"})
+
+
+def place(path: str, code: str, draft: dict | None) -> str | None:
+    """The editor URL for ``path`` (a JSON pointer), or None when the process is not stored."""
+    if draft is None:
+        return None
+    parts = path.split("/")[1:]
+    head = parts[0] if parts else ""
+    if head == "schema" and len(parts) > 2 and parts[1] == "properties":
+        if parts[2] in draft.get("schema", {}).get("properties", {}):
+            return url_for(".edit_field", code=code, key=parts[2])
+    if head == "steps" and len(parts) > 1 and parts[1].isdigit():
+        return _step_place(parts, code, draft)
+    if head == "schema":
+        return url_for(".json_view", code=code)
+    anchor = "basics" if head in BASICS else "fields"
+    return url_for(".editor", code=code) + "#" + anchor
+
+
+def _step_place(parts: list[str], code: str, draft: dict) -> str:
+    steps = draft.get("steps", [])
+    index = int(parts[1])
+    key = steps[index].get("key") if index < len(steps) and isinstance(steps[index], dict) else None
+    if len(parts) > 2 and parts[2] == "fields":
+        return url_for(".matrix", code=code) + (f"#cell-{key}-{parts[3]}" if key and len(parts) > 3 else "")
+    if key:
+        return url_for(".edit_step", code=code, key=key)
+    return url_for(".editor", code=code) + "#steps"
+
+
+def linked(problems, code: str) -> list[dict]:
+    """Problems as ``{path, text, url}`` for the problem lists of the editor and the JSON view."""
+    process = Process.get_or_none(Process.code == code)
+    draft = process.draft if process else None
+    return [{"path": p.path, "text": p.render(gettext), "url": place(p.path, code, draft)} for p in problems]
