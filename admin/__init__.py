@@ -1,4 +1,4 @@
-"""Flask-Admin at ``/admin/``: editors of the process and dictionary documents, for admins only.
+"""Flask-Admin at ``/admin/``: process documents, the organisation and the audit log, for admins only.
 
 Anonymous visitors are sent to the login page; logged-in users without the
 ``admin`` role get 403.
@@ -13,7 +13,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .audit import AuditView
+from .dictionaries import DictionariesView
+from .editor import EditorMixin
+from .org import DepartmentsView, TokensView, UsersView
 from .processes import ProcessesView
+from .stepeditor import StepsMixin
 
 
 class AdminOnly:
@@ -32,7 +36,7 @@ class IndexView(AdminOnly, AdminIndexView):
     pass
 
 
-class Processes(AdminOnly, ProcessesView):
+class Processes(AdminOnly, EditorMixin, StepsMixin, ProcessesView):
     pass
 
 
@@ -40,9 +44,29 @@ class Audit(AdminOnly, AuditView):
     pass
 
 
+class Dictionaries(AdminOnly, DictionariesView):
+    pass
+
+
+class Users(AdminOnly, UsersView):
+    pass
+
+
+class Departments(AdminOnly, DepartmentsView):
+    pass
+
+
+class Tokens(AdminOnly, TokensView):
+    pass
+
+
 def init_app(app) -> None:
     panel = Admin(name="流转 Liuzhuan", theme=Bootstrap4Theme(swatch="default", fluid=True),
                   index_view=IndexView(url="/admin"))
     panel.add_view(Processes(name=_l("Processes"), endpoint="processes", url="/admin/processes"))
+    panel.add_view(Dictionaries(name=_l("Dictionaries"), endpoint="dictionaries", url="/admin/dictionaries"))
     panel.add_view(Audit(name=_l("Audit log"), endpoint="audit", url="/admin/audit"))
+    panel.add_view(Users(name=_l("Users"), endpoint="users", url="/admin/users"))
+    panel.add_view(Departments(name=_l("Departments"), endpoint="departments", url="/admin/departments"))
+    panel.add_view(Tokens(name=_l("API tokens"), endpoint="tokens", url="/admin/tokens"))
     panel.init_app(app)

@@ -19,6 +19,8 @@ import unicodedata
 
 from markupsafe import escape
 
+from .conditions import display, from_schema
+
 END = "$end"
 PAD = 16
 BOX_W = 124
@@ -48,8 +50,30 @@ def _value(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def condition_text(schema: object, limit: int = 30) -> str:
-    """A short reading of a ``when`` schema: ``approval = reject``, ``a ∈ x/y``, else compact JSON."""
+_SYMBOLS = {"eq": "=", "ne": "≠", "in": "∈", "contains": "∋", "gt": ">", "ge": "≥", "lt": "<", "le": "≤"}
+
+
+def _picked_text(schema: object, fields: dict) -> str | None:
+    """``审核结论 = 驳回``: a picker-built condition in the field's and options' own labels."""
+    found = from_schema(schema)
+    if found is None or found.field not in fields:
+        return None
+    field = fields[found.field]
+    title = field.get("title") or found.field
+    if found.op in ("filled", "empty"):
+        return f"{title} {'≠' if found.op == 'filled' else '='} ∅"
+    shown = "/".join(display(field, v) for v in found.value) if found.op == "in" else display(field, found.value)
+    return f"{title} {_SYMBOLS[found.op]} {shown}"
+
+
+def condition_text(schema: object, limit: int = 30, fields: dict | None = None) -> str:
+    """A short reading of a ``when`` schema: ``approval = reject``, ``a ∈ x/y``, else compact JSON.
+
+    With the template's ``fields``, conditions read in their labels (``审核结论 = 驳回``).
+    """
+    picked = _picked_text(schema, fields) if fields else None
+    if picked:
+        return picked if len(picked) <= limit else picked[:limit - 1] + "…"
     parts = []
     if isinstance(schema, dict) and set(schema) <= {"properties", "required", "type"} and isinstance(
             schema.get("properties"), dict) and schema["properties"]:
@@ -72,12 +96,12 @@ def _text(x: float, y: float, text: str, cls: str, size: float, **attrs: str) ->
             f'{escape(text)}</text>')
 
 
-def _label(x: float, y: float, transition: dict, width: float) -> list[str]:
+def _label(x: float, y: float, transition: dict, width: float, fields: dict) -> list[str]:
     """The transition label (and its condition, one line lower) centred at ``x``; full text as a tooltip."""
     label = str(transition.get("label") or "")
     out = [_text(x, y, clip(label, width, 12), "lz-flow-label", 12, fill="#333")] if label else []
     if "when" in transition:
-        condition = condition_text(transition["when"])
+        condition = condition_text(transition["when"], fields=fields)
         out.append(_text(x, y + 13, clip("[" + condition + "]", width, 11), "lz-flow-when", 11, fill="#8a5a00"))
     return out
 
@@ -86,6 +110,7 @@ def flow_svg(document: dict, current: str | None = None, end_label: str = "结�
              current_label: str = "当前") -> str:
     """The steps and transitions of ``document`` as an SVG; the node ``current`` (a step key or "$end") marked."""
     steps = [s for s in document.get("steps", []) if isinstance(s, dict) and "key" in s]
+    fields = (document.get("schema") or {}).get("properties") or {}
     nodes = [(str(s["key"]), str(s.get("name") or s["key"])) for s in steps] + [(END, end_label)]
     index = {key: i for i, (key, _) in enumerate(nodes)}
     ident = "lz-flow-" + hashlib.sha1(json.dumps([document, current], ensure_ascii=False, sort_keys=True,
@@ -134,7 +159,7 @@ def flow_svg(document: dict, current: str | None = None, end_label: str = "结�
         x1, x2 = left(a) + BOX_W, left(b)
         out.append(f'<g class="lz-flow-edge"><line x1="{x1:.0f}" y1="{row_mid:.0f}" x2="{x2 - 1:.0f}"'
                    f' y2="{row_mid:.0f}" stroke="#6c757d" stroke-width="1.5" {arrow}/>')
-        out += _label((x1 + x2) / 2, row_top - 20, transition, PITCH - 8)
+        out += _label((x1 + x2) / 2, row_top - 20, transition, PITCH - 8, fields)
         out.append("</g>")
 
     for level, (a, b, transition) in enumerate(curves, start=1):
@@ -150,7 +175,7 @@ def flow_svg(document: dict, current: str | None = None, end_label: str = "结�
                    f'<path d="M{x1:.0f},{row_bottom:.0f} C{x1:.0f},{control:.0f} {x2:.0f},{control:.0f}'
                    f' {x2:.0f},{row_bottom + 1:.0f}" fill="none" stroke="#6c757d" stroke-width="1.5"{dashed} {arrow}/>')
         span = max(abs(x2 - x1), BOX_W)
-        out += _label((x1 + x2) / 2, bottom + 13, transition, span)
+        out += _label((x1 + x2) / 2, bottom + 13, transition, span, fields)
         out.append("</g>")
 
     for i, (key, name) in enumerate(nodes):

@@ -38,7 +38,7 @@ def test_the_example_is_well_formed_with_four_steps_and_the_end(doc):
     assert [b for b in boxes if "lz-current" in b.get("class")] == [boxes[1]]
     title = root.find(f"{SVG}title").text
     assert all(name in title for name in texts) and all(name in root.get("aria-label") for name in texts)
-    assert "[approval = reject]" in svg and "[approval = approve]" in svg
+    assert "[审批意见 = 不同意退货]" in svg and "[审批意见 = 同意退货]" in svg  # the labels, not the codes
     assert "不同意退货, 结束" in svg and len(root.findall(f".//{SVG}g[@class='lz-flow-edge lz-flow-skip']")) == 1
 
 
@@ -92,7 +92,7 @@ def test_unknown_targets_are_left_out(doc):
 def test_the_admin_versions_page_shows_the_diagram(client, seeded, auth):
     auth.login("admin")
     html = client.get("/admin/processes/return_goods/versions").get_data(as_text=True)
-    assert 'class="mb-3 lz-flow"' in html and "<svg" in html and "approval = reject" in html
+    assert 'class="mb-3 lz-flow"' in html and "<svg" in html and "审批意见 = 不同意退货" in html
     assert "lz-current" not in html
 
 

@@ -21,42 +21,56 @@ ROLES = ("admin", "supervisor", "agent", "handler")
 
 
 class OrgError(ValueError):
-    """A refused change to the organisation, with a translatable message."""
+    """A refused change to the organisation, with a translatable message.
 
-    def __init__(self, msg: Msg):
-        super().__init__(str(msg))
+    ``field`` names the input at fault (``password``, ``role``, ``parent``...) so a
+    form can show the message next to it; None when no single field is to blame.
+    """
+
+    def __init__(self, msg: Msg, field: str | None = None):
+        super().__init__(f"{field}: {msg}" if field else str(msg))
         self.msg = msg
+        self.field = field
 
 
 def create_department(code: str, name: str, parent: str | None = None, manager: str | None = None) -> Department:
     with database.atomic():
         if Department.get_or_none(Department.code == code):
-            raise OrgError(Msg(N_("department '%(code)s' already exists"), {"code": code}))
-        department = Department.create(code=code, name=name, parent=_department(parent) if parent else None)
-        if manager:
-            set_manager(code, manager)
-        return department
+            raise OrgError(Msg(N_("department '%(code)s' already exists"), {"code": code}), "code")
+        department = Department.create(code=code, name=_checked_name(name),
+                                       parent=_department(parent, "parent") if parent else None)
+        return set_manager(code, manager) if manager else department
 
 
 def set_manager(code: str, username: str) -> Department:
     department = _department(code)
-    department.manager = user_named(username)
+    department.manager = user_named(username, "manager")
     department.save()
     return department
 
 
 def create_user(username: str, password: str, role: str, department: str | None = None,
                 name: str | None = None) -> User:
-    if role not in ROLES:
-        raise OrgError(Msg(N_("unknown role '%(role)s' (use admin, supervisor, agent or handler)"), {"role": role}))
-    if len(password) < 8:
-        raise OrgError(Msg(N_("the password must have at least 8 characters")))
+    check_role(role)
+    check_password(password)
     with database.atomic():
         if User.get_or_none(User.username == username):
-            raise OrgError(Msg(N_("user '%(username)s' already exists"), {"username": username}))
+            raise OrgError(Msg(N_("user '%(username)s' already exists"), {"username": username}), "username")
         return User.create(username=username, name=name or username, role=role,
                            password_hash=generate_password_hash(password),
-                           department=_department(department) if department else None)
+                           department=_department(department, "department") if department else None)
+
+
+def check_role(role: str) -> None:
+    if role not in ROLES:
+        raise OrgError(Msg(N_("unknown role '%(role)s' (use admin, supervisor, agent or handler)"), {"role": role}),
+                       "role")
+
+
+def check_password(password: str) -> None:
+    """The password policy, one place for creating a user and resetting a password."""
+    if len(password) < 8:
+        raise OrgError(Msg(N_("the password must have at least 8 characters")), "password")
 
 
 _UNKNOWN_USER_HASH = generate_password_hash(secrets.token_hex(16))
@@ -71,9 +85,13 @@ def authenticate(username: str, password: str) -> User | None:
 
 def issue_token(user: User, name: str = "") -> str:
     """A new API token; only its hash is stored, so it is shown once."""
+    return new_token(user, name)[1]
+
+
+def new_token(user: User, name: str = "") -> tuple[ApiToken, str]:
+    """The stored row (for the audit log's ``token:<id>``) and the token itself, which is not stored."""
     token = secrets.token_urlsafe(32)
-    ApiToken.create(user=user, name=name, token_hash=_digest(token))
-    return token
+    return ApiToken.create(user=user, name=name, token_hash=_digest(token)), token
 
 
 def user_for_token(token: str) -> User | None:
@@ -89,17 +107,17 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _department(code: str) -> Department:
+def _department(code: str, field: str | None = None) -> Department:
     department = Department.get_or_none(Department.code == code)
     if department is None:
-        raise OrgError(Msg(N_("no department '%(code)s'"), {"code": code}))
+        raise OrgError(Msg(N_("no department '%(code)s'"), {"code": code}), field)
     return department
 
 
-def user_named(username: str) -> User:
+def user_named(username: str, field: str | None = None) -> User:
     user = User.get_or_none(User.username == username)
     if user is None:
-        raise OrgError(Msg(N_("no user '%(username)s'"), {"username": username}))
+        raise OrgError(Msg(N_("no user '%(username)s'"), {"username": username}), field)
     return user
 
 
@@ -140,3 +158,115 @@ def team_ids(user: User) -> set[int]:
     if not departments:
         return set()
     return {uid for (uid,) in User.select(User.id).where(User.department.in_(departments)).tuples()}
+
+
+# --- Changes made from the admin screens (each run in the caller's transaction, next to its audit entry).
+
+_KEEP = object()
+
+
+def update_user(username: str, *, name=_KEEP, role=_KEEP, department=_KEEP, active=_KEEP,
+                actor: User | None = None) -> User:
+    """Change what is given; ``actor`` (the admin doing it) may not lock themself out."""
+    user = user_named(username, "username")
+    if name is not _KEEP:
+        user.name = _checked_name(name)
+    if role is not _KEEP:
+        check_role(role)
+        user.role = role
+    if department is not _KEEP:
+        user.department = _department(department, "department") if department else None
+    if active is not _KEEP:
+        user.active = bool(active)
+    _refuse_lock_out(user, actor)
+    user.save()
+    return user
+
+
+def _refuse_lock_out(user: User, actor: User | None) -> None:
+    """An admin who disabled or demoted themself could no longer reach the screen to undo it."""
+    if actor is None or actor.id != user.id:
+        return
+    if not user.active:
+        raise OrgError(Msg(N_("you cannot disable your own account")), "active")
+    if actor.role == "admin" and user.role != "admin":
+        raise OrgError(Msg(N_("you cannot remove your own admin role")), "role")
+
+
+def _checked_name(name: str | None) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise OrgError(Msg(N_("the name must have 1 to 100 characters")), "name")
+    return name
+
+
+def set_password(username: str, password: str) -> User:
+    """Reset a password under the same policy as :func:`create_user`."""
+    check_password(password)
+    user = user_named(username, "username")
+    user.password_hash = generate_password_hash(password)
+    user.save()
+    return user
+
+
+def revoke_token(token_id: int) -> dict:
+    """Delete a token (refused by the API from now on); returns its snapshot for the audit log."""
+    token = ApiToken.get_or_none(ApiToken.id == token_id)
+    if token is None:
+        raise OrgError(Msg(N_("no API token %(id)s"), {"id": token_id}), "token")
+    before = snapshot(token)
+    token.delete_instance()
+    return before
+
+
+def rename_department(code: str, name: str) -> Department:
+    department = _department(code, "code")
+    department.name = _checked_name(name)
+    department.save()
+    return department
+
+
+def move_department(code: str, parent: str | None) -> Department:
+    """Put a department under ``parent`` (None: a root); refuses a cycle in the tree."""
+    _lock_departments()
+    department = _department(code, "code")
+    new_parent = _department(parent, "parent") if parent else None
+    if new_parent is not None and new_parent.id in subtree(department.id):
+        raise OrgError(Msg(N_("department '%(code)s' cannot be placed under itself or one of its sub-departments"),
+                           {"code": code}), "parent")
+    department.parent = new_parent
+    department.save()
+    return department
+
+
+def _lock_departments() -> None:
+    """On PostgreSQL, lock the tree so two concurrent moves cannot each close half a cycle.
+
+    SQLite needs nothing: its write transactions are IMMEDIATE, so they already run one at a time.
+    """
+    if getattr(database.obj, "for_update", False):
+        list(Department.select(Department.id).order_by(Department.id).for_update().tuples())
+
+
+def update_department(code: str, *, name: str, parent: str | None, manager: str | None) -> Department:
+    """Rename, move and set or clear the manager; a new manager must be an active user."""
+    rename_department(code, name)
+    department = move_department(code, parent)
+    chosen = user_named(manager, "manager") if manager else None
+    if chosen is not None and not chosen.active and chosen.id != department.manager_id:
+        raise OrgError(Msg(N_("user '%(username)s' is disabled"), {"username": manager}), "manager")
+    department.manager = chosen
+    department.save()
+    return department
+
+
+def snapshot(row: User | Department | ApiToken) -> dict:
+    """What the audit log keeps of a row: never a password hash nor a token hash."""
+    if isinstance(row, User):
+        return {"username": row.username, "name": row.name, "role": row.role,
+                "department": row.department.code if row.department_id else None, "active": row.active}
+    if isinstance(row, Department):
+        return {"code": row.code, "name": row.name, "parent": row.parent.code if row.parent_id else None,
+                "manager": row.manager.username if row.manager_id else None}
+    return {"id": row.id, "user": row.user.username, "name": row.name,
+            "created_at": row.created_at.isoformat(timespec="seconds")}
