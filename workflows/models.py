@@ -229,3 +229,18 @@ class AuditEntry(BaseModel):
 
 
 MODELS.append(AuditEntry)
+
+
+class Rating(BaseModel):
+    """The customer's satisfaction with a closed ticket (1-5), given once through a signed link."""
+
+    ticket = ForeignKeyField(Ticket, unique=True, backref="ratings", on_delete="CASCADE")
+    score = IntegerField()
+    comment = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("created_at",), False),)
+
+
+MODELS.append(Rating)
