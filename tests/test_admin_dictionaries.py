@@ -46,7 +46,7 @@ def upload(text: str) -> dict:
 
 
 def post_ok(client, url: str, data: dict | None = None):
-    response = client.post(url, data=data or {})
+    response = client.post(url, data=data or {}, headers=EN)
     assert response.status_code == 302 and response.headers["Location"] == TREE, response.get_data(as_text=True)
     return response
 
