@@ -11,7 +11,8 @@ from flask_wtf import CSRFProtect
 
 import admin
 import api
-from web import auth, calls, customers, health, home, i18n, inbox, tickets
+from web import auth, calls, customers, exports, health, home, i18n, inbox, public, tickets
+from web import reports as report_pages
 from workflows import cli, db
 from workflows.sla import sla_cli
 
@@ -56,6 +57,9 @@ def create_app(config: dict | None = None) -> Flask:
     auth.init_app(app)
     for blueprint in (health.bp, home.bp, calls.bp, tickets.bp, customers.bp):
         app.register_blueprint(blueprint)
+    for blueprint in (exports.bp, public.bp):  # ticket-list files; the customer's rating and progress pages
+        app.register_blueprint(blueprint)
+    app.register_blueprint(report_pages.bp)  # /reports, for supervisors and admins
     admin.init_app(app)
     inbox.init_app(app)
     api.init_app(app)

@@ -19,6 +19,7 @@ from wtforms import BooleanField, DateField, SearchField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
+from workflows.dashboard import figures
 from workflows.errors import EngineError, Forbidden
 from workflows.models import Ticket, User, utcnow
 from workflows.queries import SORTS, Filters, TicketPage, counts, published_processes, step_names, tabs, ticket_list
@@ -137,4 +138,4 @@ def index():
     next_url = url_for("home.index", **link_args(cursor=page.next_cursor)) if page.next_cursor else None
     return render_template("home/index.html", scope=scope, tabs=tabs(user), counts=counts(user), form=form,
                            rows=rows(page, gettext("Closed")), next_url=next_url, labels=TAB_LABELS,
-                           priorities=PRIORITIES, link_args=link_args)
+                           priorities=PRIORITIES, link_args=link_args, dashboard=figures(user))

@@ -25,6 +25,7 @@ from workflows.models import Attachment, Ticket, TicketCC, User
 from workflows.present import ticket_view
 
 from .labels import CHANNELS, PRIORITIES
+from .public import links as customer_links
 
 bp = Blueprint("tickets", __name__)
 
@@ -119,7 +120,7 @@ def render(ticket: Ticket, form=None, status: int = 200):
         choices=handler_choices(ticket, step) if acting and step else {}, cc=list(cc), users=users,
         names={u.username: u.name for u in users},
         files={a.key: a for a in Attachment.select().where(Attachment.ticket == ticket)},
-        dictionaries=dictionaries, channels=CHANNELS, priorities=PRIORITIES), status
+        dictionaries=dictionaries, channels=CHANNELS, priorities=PRIORITIES, **customer_links(ticket)), status
 
 
 @bp.get("/tickets/<number>")

@@ -136,6 +136,7 @@ class Ticket(BaseModel):
             (("customer", "id"), False),
             (("status", "due_at"), False),
             (("created_at",), False),
+            (("closed_at",), False),
         )
 
 
@@ -154,7 +155,7 @@ class TicketEvent(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
     class Meta:
-        indexes = ((("ticket", "id"), False), (("actor", "ticket"), False))
+        indexes = ((("ticket", "id"), False), (("actor", "ticket"), False), (("action", "created_at"), False))
 
 
 class TicketCC(BaseModel):

@@ -1,0 +1,102 @@
+"""The workspace dashboard on both databases: exact counts on a hand-built set at a frozen time, and who sees it."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import pytest
+from conftest import example
+from test_engine import new_ticket
+from test_lists import login
+
+import workflows.dashboard
+from workflows import documents as docs
+from workflows.dashboard import Dashboard, day_start, figures
+from workflows.models import Ticket
+
+NOW = datetime(2026, 11, 22, 2, 0)  # UTC; 10:00 in Shanghai, whose day began at 2026-11-21 16:00 UTC
+APPROVE, WAREHOUSE = "主管审批", "仓库收货"
+
+
+def shape(world, team: str, step: str, *, status="open", due=None, overdue_at=None, created=NOW, version=None):
+    """A ticket set by hand: its team (who created and handles it), step, status and times."""
+    creator, assignee = {"service": ("agent", "sup2"), "warehouse": ("wh_lead", "wh2")}[team]
+    ticket = new_ticket(world)
+    changes = {"creator": world[creator], "assignee": None if status == "closed" else world[assignee],
+               "step": "$end" if status == "closed" else step, "status": status, "due_at": due,
+               "overdue_at": overdue_at, "created_at": created, "closed_at": created if status == "closed" else None}
+    Ticket.update(**changes).where(Ticket.id == ticket.id).execute()
+    return ticket
+
+
+@pytest.fixture
+def hand_built(world):
+    """Service team: 7 open (2 overdue, 1 due soon), 1 closed; warehouse team: 1 open overdue ticket."""
+    shape(world, "service", "approve", due=NOW + timedelta(hours=3), created=datetime(2026, 11, 22, 1, 0))
+    shape(world, "service", "approve", due=NOW + timedelta(hours=1), created=datetime(2026, 11, 21, 15, 59))
+    shape(world, "service", "approve", due=NOW - timedelta(minutes=1), created=datetime(2026, 11, 21, 16, 0))
+    shape(world, "service", "warehouse", due=NOW - timedelta(hours=1), overdue_at=NOW - timedelta(hours=1),
+          created=datetime(2026, 11, 20, 9, 0))
+    shape(world, "service", "approve", status="closed", overdue_at=NOW - timedelta(days=1),
+          created=datetime(2026, 11, 22, 0, 30))
+    shape(world, "service", "warehouse", created=NOW)
+    shape(world, "service", "approve", due=NOW + timedelta(hours=2), created=datetime(2026, 11, 19, 8, 0))
+    shape(world, "warehouse", "warehouse", due=NOW - timedelta(hours=5), created=datetime(2026, 11, 22, 1, 59))
+    document = example("return_goods.process.json")
+    document["description"] = "第二版"
+    docs.save_process(document, publish=True)  # a ticket of version 2 joins the same queue
+    shape(world, "service", "approve", created=datetime(2026, 11, 18, 8, 0))
+
+
+def test_the_shanghai_day():
+    assert day_start(NOW) == datetime(2026, 11, 21, 16, 0)
+    assert day_start(datetime(2026, 11, 21, 15, 59)) == datetime(2026, 11, 20, 16, 0)
+
+
+def test_a_supervisor_counts_their_team(world, hand_built):
+    assert figures(world["sup"], NOW) == Dashboard(
+        open=7, overdue=2, due_soon=1, created_today=4,
+        queues=[("退货申请", APPROVE, 5), ("退货申请", WAREHOUSE, 2)])
+    assert figures(world["wh_lead"], NOW) == Dashboard(1, 1, 0, 1, [("退货申请", WAREHOUSE, 1)])
+
+
+def test_an_admin_counts_everything(world, hand_built):
+    assert figures(world["admin"], NOW) == Dashboard(
+        open=8, overdue=3, due_soon=1, created_today=5,
+        queues=[("退货申请", APPROVE, 5), ("退货申请", WAREHOUSE, 3)])
+
+
+def test_agents_and_handlers_have_no_dashboard(world, hand_built):
+    assert figures(world["agent"], NOW) is None and figures(world["wh1"], NOW) is None
+
+
+def test_the_dashboard_costs_a_few_queries(world, hand_built, db):
+    seen, execute = [], db.obj.execute_sql
+
+    def spy(sql, params=None, *args, **kwargs):
+        seen.append(sql)
+        return execute(sql, params, *args, **kwargs)
+
+    db.obj.execute_sql = spy
+    try:
+        figures(world["admin"], NOW)
+    finally:
+        del db.obj.execute_sql
+    assert len(seen) == 3 and "GROUP BY" in seen[1].upper()
+
+
+def stats(html: str) -> dict[str, str]:
+    return dict(re.findall(r'data-lz-stat="(\w+)">\s*<div[^>]*>[^<]*</div><div[^>]*>(\d+)</div>', html))
+
+
+def test_the_workspace_shows_it_to_supervisors_only(app, client, world, hand_built, monkeypatch):
+    monkeypatch.setattr(workflows.dashboard, "utcnow", lambda: NOW)
+    html = login(client, "sup").get("/").get_data(as_text=True)
+    assert stats(html) == {"open": "7", "overdue": "2", "due_soon": "1", "created_today": "4"}
+    assert re.search(r'data-lz-queue="退货申请 / 主管审批">[^<]*<strong>5</strong>', html)
+    client.post("/logout")
+    assert stats(login(client, "admin").get("/").get_data(as_text=True))["open"] == "8"
+    client.post("/logout")
+    html = login(client, "agent").get("/").get_data(as_text=True)
+    assert "lz-dashboard" not in html and stats(html) == {}

@@ -1,0 +1,100 @@
+"""Customer pages, no login: rate a closed ticket (``/rate/<token>``) and follow one (``/p/<token>``).
+
+The token is the only credential, so every answer is ``no-store`` and
+``noindex``, sends no referrer, and a bad token is a plain 404 (nothing tells
+a guesser whether a ticket exists). The rules live in ``workflows.feedback``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request, url_for
+from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length
+
+from workflows import feedback
+from workflows.errors import Conflict, Invalid, NotFound
+from workflows.models import Rating, Ticket
+
+bp = Blueprint("public", __name__)
+YES_NO = {"zh": ("是", "否"), "en": ("Yes", "No")}
+
+
+class RatingForm(FlaskForm):
+    """1 to 5 stars and a comment; CSRF-protected like every form (the session cookie needs no login)."""
+
+    score = RadioField(_l("Score"), validators=[InputRequired()],
+                       choices=[SelectChoice(str(n), f"{'★' * n} ({n})") for n in feedback.SCORES])
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=feedback.COMMENT_MAX)])
+
+
+def private(body: str, status: int = 200):
+    """A page only the link's holder should see: not cached, not indexed, no Referer carrying the token."""
+    return body, status, {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow",
+                          "Referrer-Policy": "no-referrer"}
+
+
+def ticket_or_404(token: str, salt: str) -> Ticket:
+    try:
+        return feedback.ticket_for(token, salt)
+    except NotFound:
+        abort(404)
+
+
+def message(ticket: Ticket, title: str, text: str, status: int):
+    return private(render_template("public/message.html", ticket=ticket, title=title, text=text), status)
+
+
+def refused(ticket: Ticket, error: Conflict):
+    """Already rated, or not closed yet: 409 with a page saying which."""
+    return message(ticket, gettext("Rating"), error.msg.render(gettext), 409)
+
+
+def form_page(ticket: Ticket, form: RatingForm, status: int = 200):
+    return private(render_template("public/rate.html", ticket=ticket, form=form), status)
+
+
+@bp.route("/rate/<token>", methods=["GET", "POST"])
+def rate(token: str):
+    ticket = ticket_or_404(token, feedback.RATING)
+    try:
+        feedback.check_rateable(ticket)
+    except Conflict as error:
+        return refused(ticket, error)
+    form = RatingForm()
+    if request.method == "GET":
+        return form_page(ticket, form)
+    if not form.validate():
+        return form_page(ticket, form, 422)
+    return save(token, ticket, form)
+
+
+def save(token: str, ticket: Ticket, form: RatingForm):
+    try:
+        feedback.rate(token, form.score.data, form.comment.data)
+    except Invalid as error:
+        for name, messages in error.fields.items():
+            getattr(form, name).errors = [m.render(gettext) for m in messages]
+        return form_page(ticket, form, 422)
+    except Conflict as error:
+        return refused(ticket, error)
+    return message(ticket, gettext("Thank you!"), gettext("Your rating has been recorded."), 200)
+
+
+@bp.get("/p/<token>")
+def progress(token: str):
+    ticket = ticket_or_404(token, feedback.PROGRESS)
+    view = feedback.progress(ticket, YES_NO.get(get_locale().language, YES_NO["en"]))
+    return private(render_template("public/progress.html", view=view))
+
+
+def links(ticket: Ticket) -> dict:
+    """For the ticket page: the customer's progress link, the rating link once closed, and the rating given."""
+    rating = Rating.get_or_none(Rating.ticket == ticket)
+    rate_url = url_for("public.rate", token=feedback.rating_link_token(ticket), _external=True) \
+        if ticket.status == "closed" and rating is None else None
+    return {"rating": rating, "rating_url": rate_url,
+            "progress_url": url_for("public.progress", token=feedback.progress_token(ticket), _external=True)}

@@ -1,0 +1,112 @@
+"""The SQL pieces of the reports that SQLite and PostgreSQL spell differently.
+
+Times are stored as naive UTC; the business day runs in Asia/Shanghai, which
+has no daylight saving time, so a fixed +8 hours shift gives the local day,
+ISO week (by its Monday) and month of a timestamp. Durations are whole
+seconds between two timestamps (fractions of a second are dropped on both
+databases the same way, so both give the same figures).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from peewee import SQL, Case, ColumnBase, NodeList, PostgresqlDatabase, Select, fn
+
+from .db import database
+from .models import Ticket, TicketEvent
+
+LOCAL_OFFSET = timedelta(hours=8)
+MOVES = ("create", "advance", "return", "close", "reopen")  # events that put a ticket at a step
+LEAVES = ("advance", "return", "close")  # events that take it out of one
+
+
+def is_postgres() -> bool:
+    return isinstance(database.obj, PostgresqlDatabase)
+
+
+def bucket(column: ColumnBase, unit: str) -> ColumnBase:
+    """The local day ('2026-01-31'), week (its Monday's date) or month ('2026-01') of ``column``, as text."""
+    if is_postgres():
+        local = column + SQL("INTERVAL '8 hours'")
+        # Literals, not parameters: PostgreSQL must see that the GROUP BY is the selected expression.
+        if unit == "week":
+            return fn.to_char(fn.date_trunc(SQL("'week'"), local), SQL("'YYYY-MM-DD'")).coerce(False)
+        return fn.to_char(local, SQL("'YYYY-MM'" if unit == "month" else "'YYYY-MM-DD'")).coerce(False)
+    if unit == "week":  # 'weekday 0' goes forward to Sunday (or stays), six days back is the Monday
+        return fn.date(column, "+8 hours", "weekday 0", "-6 days").coerce(False)  # text, not a datetime
+    return fn.strftime("%Y-%m" if unit == "month" else "%Y-%m-%d", column, "+8 hours").coerce(False)
+
+
+def python_bucket(day: date, unit: str) -> str:
+    """The key :func:`bucket` gives to any time of the local ``day``."""
+    if unit == "month":
+        return day.strftime("%Y-%m")
+    if unit == "week":
+        day -= timedelta(days=day.weekday())
+    return day.isoformat()
+
+
+def seconds(later: ColumnBase, earlier: ColumnBase) -> ColumnBase:
+    """Whole seconds from ``earlier`` to ``later``."""
+    if is_postgres():
+        span = fn.date_trunc("second", later) - fn.date_trunc("second", earlier)
+        return NodeList((SQL("EXTRACT(EPOCH FROM"), span, SQL(")"))).cast("BIGINT")
+    return fn.strftime("%s", later).cast("INTEGER") - fn.strftime("%s", earlier).cast("INTEGER")
+
+
+def selective(condition):
+    """``condition``, marked for SQLite's planner as keeping few rows.
+
+    Without it SQLite may read a whole GROUP BY key's index (every ticket, to
+    skip a sort) rather than the range of a time index: its statistics do not
+    tell how few tickets a range holds. PostgreSQL's do.
+    """
+    return condition if is_postgres() else fn.likelihood(condition, SQL("0.05"))
+
+
+def count_if(condition) -> ColumnBase:
+    return fn.SUM(Case(None, [(condition, 1)], 0))
+
+
+def p90(query, keys: list[ColumnBase], value: ColumnBase) -> list[tuple]:
+    """(*key, p90 of ``value``) per group of ``query``'s rows, by the nearest-rank rule.
+
+    The p90 is the value at rank ceil(0.9 n) in ascending order: ROW_NUMBER and
+    COUNT windows number each group's rows and the outer query keeps the first
+    row with 10 * rank >= 9 * n. No percentile_cont, which SQLite lacks.
+    """
+    partition = keys or None
+    inner = query.select(*[k.alias(f"k{i}") for i, k in enumerate(keys)], value.alias("v"),
+                         fn.ROW_NUMBER().over(partition_by=partition, order_by=[value]).alias("rn"),
+                         fn.COUNT(SQL("*")).over(partition_by=partition).alias("n")).alias("q")
+    columns = [inner.c[f"k{i}"] for i in range(len(keys))]
+    outer = Select([inner], [*columns, fn.MIN(inner.c.v)]).where(inner.c.rn * 10 >= inner.c.n * 9)
+    if columns:
+        outer = outer.group_by(*columns)
+    return [row for row in outer.bind(database).tuples() if row[-1] is not None]  # no rows: one NULL
+
+
+def moves(where: list, actors: list, start: datetime, end: datetime):
+    """The events that left a step in the range (by the people kept, on the tickets kept), with their entry time.
+
+    ``entered`` is the time of the ticket's previous move (its latest earlier
+    event that is not a transfer), found through the (ticket, id) index: the
+    cost follows the events of the range, not the whole history.
+    """
+    earlier = TicketEvent.alias("earlier")
+    entered = (earlier.select(earlier.created_at)
+               .where(earlier.ticket == TicketEvent.ticket, earlier.id < TicketEvent.id, earlier.action.in_(MOVES))
+               .order_by(earlier.id.desc()).limit(1))
+    when = selective((TicketEvent.created_at >= start) & (TicketEvent.created_at < end))
+    query = TicketEvent.select(TicketEvent.action, TicketEvent.from_step, TicketEvent.actor, TicketEvent.created_at,
+                               entered.alias("entered"))
+    query = query.join(Ticket).where(*where) if where else query
+    return query.where(TicketEvent.action.in_(LEAVES), when, *actors).alias("m")
+
+
+def dwell(moves, column, *values):
+    """Per ``column`` of the leaving events: how many, their average dwell, ``values``."""
+    dwell = fn.AVG(seconds(moves.c.created_at, moves.c.entered))
+    query = Select([moves], [column, fn.COUNT(SQL("*")), dwell, *values])
+    return query.group_by(column).bind(database).tuples()
