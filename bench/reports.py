@@ -36,7 +36,8 @@ from workflows import demo, org, queries, reports  # noqa: E402
 from workflows.models import Rating, Ticket, TicketEvent, User  # noqa: E402
 
 PG_ADMIN = os.environ.get("LZ_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
-YEAR_START = datetime(2025, 12, 1)
+YEAR_START, YEAR_END = datetime(2025, 12, 1), datetime(2026, 12, 1)
+YEAR = (YEAR_END - YEAR_START).total_seconds()
 MONTH = (datetime(2026, 6, 1), datetime(2026, 7, 1))
 CHUNK = 5000
 STEPS = ("approve", "warehouse", "finance")
@@ -52,18 +53,23 @@ def staff() -> dict[str, list[int]]:
             "handlers": [u for u, r in users if r in ("handler", "supervisor")]}
 
 
-def ticket_rows(first: int, count: int, version: int, people: dict, rnd: random.Random):
-    """Tickets ``first``..``first+count-1`` with their events and ratings, as insert rows."""
+def ticket_rows(first: int, count: int, span: tuple[int, int], version: int, people: dict,
+                rnd: random.Random):
+    """Tickets ``first``..``first+count-1`` with their events and ratings, as insert rows.
+
+    As in production, ids follow creation time (each seeding spreads its new
+    tickets over the whole year in order) and the open backlog is recent: a
+    ticket older than two weeks is almost always closed.
+    """
     tickets, events, ratings = [], [], []
-    seconds = 365 * 86400
+    have, upto = span
     for number in range(first, first + count):
-        created = YEAR_START + timedelta(seconds=rnd.randrange(seconds))
-        closed = rnd.random() < 0.6
+        created = YEAR_START + timedelta(seconds=YEAR * (number - have - 1) / (upto - have) + rnd.randrange(60))
+        closed = rnd.random() < (0.98 if created < YEAR_END - timedelta(days=14) else 0.5)
         handler, creator = rnd.choice(people["handlers"]), rnd.choice(people["agents"])
-        step = "$end" if closed else rnd.choice(STEPS)
         done = created + timedelta(minutes=rnd.randrange(30, 4000))
         tickets.append({"id": number, "number": f"BN{number:012d}", "process_version": version,
-                        "step": "finance" if closed else step, "status": "closed" if closed else "open",
+                        "step": "finance" if closed else rnd.choice(STEPS), "status": "closed" if closed else "open",
                         "priority": rnd.choice(("urgent", "high", "normal", "normal", "low")),
                         "assignee": None if closed else handler, "creator": creator, "channel": "phone",
                         "data": {}, "created_at": created, "updated_at": done if closed else created,
@@ -89,7 +95,8 @@ def _events(ticket: int, created: datetime, closed: datetime | None, creator: in
 def seed(upto: int, have: int, version: int, people: dict, rnd: random.Random) -> None:
     """Grow the ticket table from ``have`` to ``upto`` rows in chunked transactions."""
     for first in range(have + 1, upto + 1, CHUNK):
-        tickets, events, ratings = ticket_rows(first, min(CHUNK, upto + 1 - first), version, people, rnd)
+        tickets, events, ratings = ticket_rows(first, min(CHUNK, upto + 1 - first), (have, upto), version, people,
+                                               rnd)
         with lzdb.database.atomic():
             for model, rows in ((Ticket, tickets), (TicketEvent, events), (Rating, ratings)):
                 for batch in chunked(rows, 1000):  # PostgreSQL takes at most 65535 parameters a statement
