@@ -11,10 +11,13 @@ from flask_wtf import CSRFProtect
 
 import admin
 import api
-from web import auth, calls, customers, exports, health, home, i18n, inbox, public, tickets
+from web import auth, calls, customers, exports, health, home, i18n, inbox, public, tickets, webform
+from web import profile as profile_pages
 from web import reports as report_pages
 from workflows import cli, db
+from workflows.mailin import mail_cli
 from workflows.sla import sla_cli
+from workflows.worker import worker_command
 
 csrf = CSRFProtect()
 
@@ -60,12 +63,16 @@ def create_app(config: dict | None = None) -> Flask:
     for blueprint in (exports.bp, public.bp):  # ticket-list files; the customer's rating and progress pages
         app.register_blueprint(blueprint)
     app.register_blueprint(report_pages.bp)  # /reports, for supervisors and admins
+    app.register_blueprint(webform.bp)  # /forms/<code>: the public web form of opted-in processes
+    app.register_blueprint(profile_pages.bp)  # /profile: the user's own API tokens
     admin.init_app(app)
     inbox.init_app(app)
     api.init_app(app)
     csrf.exempt(api.bp)  # bearer tokens, not cookies: nothing for a forged form to ride on
     cli.init_app(app)
     app.cli.add_command(sla_cli)
+    app.cli.add_command(mail_cli)  # mail ingest FILE.eml|MAILDIR
+    app.cli.add_command(worker_command)  # flask --app app worker: webhook deliveries
     return app
 
 

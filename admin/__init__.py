@@ -18,6 +18,7 @@ from .editor import EditorMixin
 from .org import DepartmentsView, TokensView, UsersView
 from .processes import ProcessesView
 from .stepeditor import StepsMixin
+from .webhooks import WebhooksView
 
 
 class AdminOnly:
@@ -60,6 +61,10 @@ class Tokens(AdminOnly, TokensView):
     pass
 
 
+class Webhooks(AdminOnly, WebhooksView):
+    pass
+
+
 def init_app(app) -> None:
     panel = Admin(name="流转 Liuzhuan", theme=Bootstrap4Theme(swatch="default", fluid=True),
                   index_view=IndexView(url="/admin"))
@@ -69,4 +74,5 @@ def init_app(app) -> None:
     panel.add_view(Users(name=_l("Users"), endpoint="users", url="/admin/users"))
     panel.add_view(Departments(name=_l("Departments"), endpoint="departments", url="/admin/departments"))
     panel.add_view(Tokens(name=_l("API tokens"), endpoint="tokens", url="/admin/tokens"))
+    panel.add_view(Webhooks(name=_l("Webhooks"), endpoint="webhooks", url="/admin/webhooks"))
     panel.init_app(app)

@@ -62,6 +62,13 @@ class BasicsForm(Form):
         r"^[A-Z][A-Z0-9]{0,7}$", message=_l("1-8 capital letters or digits, starting with a letter."))])
     priority_enabled = BooleanField(_l("Tickets have a priority"))
     priority_default = SelectField(_l("Default priority"), choices=PRIORITY_CHOICES, default="normal")
+    web_form_enabled = BooleanField(_l("Customers may submit this ticket type on a public web form"))
+
+    def __init__(self, formdata=None, data: dict | None = None, **kwargs):
+        """The editor fills this form from the document, where the flag lives under ``web_form``."""
+        if data is not None and "web_form_enabled" not in data:
+            data = {**data, "web_form_enabled": bool((data.get("web_form") or {}).get("enabled"))}
+        super().__init__(formdata, data=data, **kwargs)
 
 
 class FieldForm(Form):

@@ -71,7 +71,25 @@ def http_error(exc: HTTPException):
     return error(exc.code or 500, exc.name.lower().replace(" ", "_"), Msg(exc.name))
 
 
+def routing_error(exc: HTTPException):
+    """JSON for unknown paths and methods under /api/v1 too: they match no route, so ``bp`` never sees them."""
+    if request.path == bp.url_prefix or request.path.startswith(bp.url_prefix + "/"):
+        return http_error(exc)
+    return exc  # the app's usual page elsewhere
+
+
 def init_app(app) -> None:
-    from . import processes, tickets  # noqa: F401 - routes register on import
+    from . import (  # noqa: F401 - routes register on import
+        admin_processes,
+        collab,
+        customers,
+        dictionaries,
+        notifications,
+        processes,
+        tickets,
+    )
+
+    app.register_error_handler(404, routing_error)
+    app.register_error_handler(405, routing_error)
 
     app.register_blueprint(bp)

@@ -51,7 +51,26 @@ def set_basics(doc: dict, basics: dict) -> dict:
             new.pop(key, None)
     new["priority"] = {"enabled": bool(basics.get("priority_enabled")),
                        "default": basics.get("priority_default") or "normal"}
+    if "web_form_enabled" in basics:
+        _set_web_form(new, bool(basics["web_form_enabled"]))
     return new
+
+
+def _set_web_form(doc: dict, enabled: bool) -> None:
+    """Opt the process in or out of the public web form.
+
+    Turning it off keeps a title or intro for later; an absent or already-off
+    setting is left as written, so re-saving the basics never changes it.
+    """
+    old = dict(doc.get("web_form") or {})
+    if enabled:
+        doc["web_form"] = {**old, "enabled": True}
+    elif old.get("enabled"):
+        rest = {k: v for k, v in old.items() if k != "enabled"}
+        if rest:
+            doc["web_form"] = {**old, "enabled": False}
+        else:
+            doc.pop("web_form")
 
 
 def check_key(path: list, key: str, taken) -> None:

@@ -15,6 +15,7 @@ from formbuilder import Msg, validate_step
 from formbuilder.messages import N_
 
 from . import documents as docs
+from . import webhooks
 from .access import can_act, oversees
 from .assignment import AssignmentError, Context, resolve
 from .db import database
@@ -139,6 +140,7 @@ def _notify(ticket: Ticket, action: str, actor: User, before: dict) -> None:
 
 def _record(ticket: Ticket, action: str, actor: User, before: dict, **fields) -> TicketEvent:
     _notify(ticket, action, actor, before)
+    webhooks.enqueue(webhooks.ACTION_EVENTS[action], ticket, {"actor": actor.username})  # same transaction
     return TicketEvent.create(ticket=ticket, action=action, actor=actor, to_step=ticket.step,
                               assignee_before=before.get("assignee"), assignee_after=ticket.assignee_id, **fields)
 

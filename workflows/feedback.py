@@ -21,6 +21,7 @@ from formbuilder.display import display
 from formbuilder.messages import N_
 
 from . import documents as docs
+from . import webhooks
 from .db import database
 from .errors import Conflict, Invalid, NotFound
 from .models import Rating, Ticket, TicketEvent, utcnow
@@ -92,7 +93,9 @@ def rate(token: str, score: object, comment: str | None = None, secret: str | No
     try:
         with database.atomic():
             check_rateable(Ticket.get_by_id(ticket.id))
-            return Rating.create(ticket=ticket, score=value, comment=text, created_at=utcnow())
+            rating = Rating.create(ticket=ticket, score=value, comment=text, created_at=utcnow())
+            webhooks.enqueue("ticket.rated", ticket, {"rating": {"score": value, "comment": text}})
+            return rating
     except IntegrityError:
         raise Conflict(Msg(N_("This ticket has already been rated. Thank you!"))) from None
 

@@ -135,8 +135,8 @@ class Ticket(BaseModel):
             (("creator", "id"), False),
             (("customer", "id"), False),
             (("status", "due_at"), False),
-            (("created_at",), False),
-            (("closed_at",), False),
+            (("created_at", "creator"), False),  # covering: reports count by creator over a time range
+            (("closed_at", "creator"), False),
         )
 
 
@@ -245,3 +245,58 @@ class Rating(BaseModel):
 
 
 MODELS.append(Rating)
+
+
+class ChannelSubmission(BaseModel):
+    """One public web form post by a client address; recent rows are the rate limit's count."""
+
+    channel = CharField(max_length=16)
+    process = CharField(max_length=64)
+    client = CharField(max_length=64)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("client", "process", "created_at"), False), (("created_at",), False))
+
+
+MODELS.append(ChannelSubmission)
+
+
+class WebhookEndpoint(BaseModel):
+    """An admin-configured receiver of ticket events; ``secret`` signs each body (HMAC-SHA256)."""
+
+    name = CharField(max_length=100)
+    url = CharField(max_length=2000)
+    secret = CharField(max_length=128)
+    events = JSONField(default=list)  # event names, e.g. ["ticket.created", "ticket.closed"]
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class WebhookDelivery(BaseModel):
+    """One event queued for one endpoint, written in the transaction of the action that caused it.
+
+    ``payload`` is the exact body that is signed and sent; ``uuid`` is its ``id`` and the
+    ``X-Liuzhuan-Delivery`` header, so a receiver can drop a repeat. A worker holds a row
+    (``locked_by``) until ``locked_until``; after that a stale ``sending`` row may be claimed again.
+    """
+
+    endpoint = ForeignKeyField(WebhookEndpoint, backref="deliveries", on_delete="CASCADE")
+    uuid = CharField(max_length=36, unique=True)
+    event = CharField(max_length=40)
+    payload = TextField()
+    status = CharField(max_length=16, default="pending")  # pending, sending, delivered, failed
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    last_status_code = IntegerField(null=True)
+    last_error = TextField(null=True)
+    locked_by = CharField(max_length=100, null=True)
+    locked_until = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    delivered_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("status", "next_attempt_at"), False), (("endpoint", "id"), False))
+
+
+MODELS.extend([WebhookEndpoint, WebhookDelivery])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -94,13 +95,28 @@ def new_token(user: User, name: str = "") -> tuple[ApiToken, str]:
     return ApiToken.create(user=user, name=name, token_hash=_digest(token)), token
 
 
+TOKEN_USE_GRANULARITY = timedelta(minutes=1)
+
+
 def user_for_token(token: str) -> User | None:
+    """The active owner of ``token``; a revoked (deleted) token finds no row, so it fails at once."""
     row = (ApiToken.select(ApiToken, User).join(User)
            .where(ApiToken.token_hash == _digest(token), User.active == True).first())  # noqa: E712
     if row is None:
         return None
-    ApiToken.update(last_used_at=utcnow()).where(ApiToken.id == row.id).execute()
+    _touch(row)
     return row.user
+
+
+def _touch(row: ApiToken) -> None:
+    """Record the last use at most once a minute per token: every API call writing a row would
+    turn reads into writes (and, on SQLite, serialise them)."""
+    now = utcnow()
+    stale = now - TOKEN_USE_GRANULARITY
+    if row.last_used_at is not None and row.last_used_at > stale:
+        return
+    (ApiToken.update(last_used_at=now)
+     .where(ApiToken.id == row.id, ApiToken.last_used_at.is_null() | (ApiToken.last_used_at <= stale)).execute())
 
 
 def _digest(token: str) -> str:

@@ -12,6 +12,7 @@ from datetime import datetime
 import click
 from flask.cli import AppGroup
 
+from . import webhooks
 from .db import database
 from .models import Notification, Ticket, User, utcnow
 from .org import manager_chain
@@ -39,6 +40,7 @@ def sweep(now: datetime | None = None) -> list[str]:
             if claimed:
                 ticket = Ticket.get_by_id(ticket_id)
                 _notify(ticket, now)
+                webhooks.enqueue("ticket.overdue", ticket)
                 marked.append(ticket.number)
     return marked
 

@@ -1,0 +1,119 @@
+"""Internal notes and attachments.
+
+Notes carry only their author, text and time: never the ticket's field data,
+so they cannot leak a field the reader may not see. An uploaded file is
+unlinked until a create or act puts its id in an attachment field (the engine
+then claims it for the uploader's ticket); downloads follow the web's rule
+(``workflows.collab.attachment_for``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import current_app, g, jsonify, request, send_file
+
+from formbuilder import Msg, check_upload
+from formbuilder.messages import N_
+from workflows import collab, engine
+from workflows import documents as docs
+from workflows.access import can_read
+from workflows.db import database
+from workflows.engine import REQUIRED
+from workflows.errors import Forbidden, Invalid, NotFound
+from workflows.models import Attachment, Ticket, TicketEvent
+from workflows.present import stamp, usernames
+
+from . import body, bp, field
+from .admin_processes import NOTHING_SAVED
+
+
+def note_json(event: TicketEvent, names: dict[int, str]) -> dict:
+    return {"id": event.id, "author": names.get(event.actor_id), "text": event.comment,
+            "created_at": stamp(event.created_at)}
+
+
+def readable(number: str) -> Ticket:
+    ticket = engine.load(number)
+    if not can_read(g.api_user, ticket):
+        raise Forbidden(Msg(N_("You may not read this ticket.")))
+    return ticket
+
+
+@bp.get("/tickets/<number>/notes")
+def notes(number: str):
+    ticket = readable(number)
+    rows = list(TicketEvent.select().where(TicketEvent.ticket == ticket, TicketEvent.action == "note")
+                .order_by(TicketEvent.id))
+    names = usernames({e.actor_id for e in rows})
+    return jsonify([note_json(e, names) for e in rows])
+
+
+@bp.post("/tickets/<number>/notes")
+def add_note(number: str):
+    """``{text}``; each @username mentioned is CC'd and notified, as on the web."""
+    text = field(body(), "text", str, True)
+    try:
+        event = collab.add_note(g.api_user, number, text)
+    except Invalid as error:
+        raise Invalid(error.msg, {"text": error.fields.get("note", [REQUIRED])}) from None
+    return jsonify(note_json(event, {g.api_user.id: g.api_user.username})), 201
+
+
+def attachment_json(attachment: Attachment) -> dict:
+    return {"id": attachment.key, "filename": attachment.filename, "size": attachment.size,
+            "mimetype": attachment.mimetype}
+
+
+def _size(upload) -> int:
+    stream = upload.stream
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+def _field_schema(process: str | None, name: str | None) -> dict | None:
+    """The attachment field's schema in the latest published version, when the client names one."""
+    if not name and not process:
+        return None
+    if not (name and process):
+        missing = "process" if name else "field"
+        raise Invalid(NOTHING_SAVED, {missing: [Msg(N_("Give both process and field, or neither."))]})
+    version = docs.get_version(process)
+    if version is None:
+        raise Invalid(NOTHING_SAVED, {"process": [Msg(N_("No published process %(code)s."), {"code": process})]})
+    schema = version.document["schema"]["properties"].get(name)
+    if not isinstance(schema, dict) or schema.get("items", {}).get("format") != "attachment":
+        raise Invalid(NOTHING_SAVED, {"field": [Msg(N_("Not an attachment field."))]})
+    return schema
+
+
+@bp.post("/attachments")
+def upload():
+    """Multipart ``file`` (with optional ``process`` and ``field`` to apply that field's limits) -> 201."""
+    uploaded = request.files.get("file")
+    if uploaded is None or not uploaded.filename:
+        raise Invalid(NOTHING_SAVED, {"file": [REQUIRED]})
+    schema = _field_schema(request.form.get("process") or None, request.form.get("field") or None)
+    if schema is not None:
+        problem = check_upload(schema, uploaded.filename, uploaded.mimetype, _size(uploaded))
+        if problem is not None:
+            raise Invalid(NOTHING_SAVED, {"file": [problem]})
+    with database.atomic():
+        attachment = collab.store_upload(g.api_user, uploaded, current_app.config["UPLOAD_DIR"])
+    return jsonify(attachment_json(attachment)), 201
+
+
+@bp.get("/attachments/<key>")
+def download(key: str):
+    """The file, if its ticket is readable and its field visible (or it is the caller's unlinked upload)."""
+    attachment = collab.attachment_for(g.api_user, key)
+    path = os.path.join(current_app.config["UPLOAD_DIR"], attachment.stored_name)
+    if not os.path.exists(path):
+        raise NotFound(Msg(N_("No such attachment.")))
+    response = send_file(path, mimetype=attachment.mimetype, as_attachment=True,
+                         download_name=attachment.filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+

@@ -1,0 +1,123 @@
+"""The public web form (网页表单) at /forms/<process code>: customers open tickets themselves, no login.
+
+Only processes whose latest published version sets ``web_form.enabled`` have
+one. It shows the first step's form (as the call page does) plus the
+customer's contact details, and hands the submission to ``engine.create``
+with channel ``form`` as the system user (``workflows.channels``). Abuse
+control without a CAPTCHA: a CSRF token, a honeypot input people never see
+(a bot that fills it is told "thank you" and nothing is saved), and a rate
+limit per client address and process counted in the database.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import CombinedMultiDict
+from wtforms import StringField
+from wtforms.validators import InputRequired, Length, Optional, Regexp
+
+from formbuilder import Outcome, validate_step
+from workflows import channels, collab, engine, feedback
+from workflows import documents as docs
+from workflows.db import database
+from workflows.errors import EngineError, Invalid
+
+bp = Blueprint("webform", __name__)
+# Contact inputs carry a prefix with a hyphen, which no process field key can hold.
+PREFIX = "lz_contact"
+
+
+class ContactForm(FlaskForm):
+    """Who is asking. ``website`` is the honeypot: hidden by CSS, labelled "leave empty"."""
+
+    name = StringField(_l("Your name"), [InputRequired(), Length(max=100)])
+    phone = StringField(_l("Phone"), [InputRequired(), Regexp(r"^\+?[0-9][0-9 ()-]{4,30}$",
+                                                               message=_l("Enter a phone number."))])
+    email = StringField(_l("E-mail"), [Optional(), Length(max=200), Regexp(
+        r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an e-mail address."))])
+    website = StringField(_l("Website (leave this empty)"))
+
+
+def _version(code: str):
+    version = channels.web_form_version(code)
+    if version is None:
+        abort(404)
+    return version
+
+
+def _step_form(version, formdata=None):
+    first = version.document["steps"][0]["key"]
+    return docs.compiled(version, first).form_class(formdata, data={}, dictionaries=docs.dictionary_indexes())
+
+
+def _page(version, contact, form, status: int = 200, error: str | None = None):
+    setting = version.document.get("web_form") or {}
+    return render_template("webform/form.html", version=version, contact=contact, form=form, error=error,
+                           title=setting.get("title") or version.document["name"], intro=setting.get("intro"),
+                           dictionaries=docs.dictionary_indexes()), status
+
+
+def _thanks(version, ticket=None):
+    """The same page for a real ticket and a caught bot, which must not learn it was caught."""
+    link = feedback.progress_token(ticket) if ticket is not None else None
+    return render_template("webform/thanks.html", version=version, ticket=ticket, progress_token=link), 200
+
+
+@bp.route("/forms/<code>", methods=["GET", "POST"])
+def webform(code: str):
+    version = _version(code)
+    contact = ContactForm(prefix=PREFIX)
+    if request.method == "GET":
+        return _page(version, contact, _step_form(version))
+    if not channels.allow("form", code, request.remote_addr or "unknown", _limit()):
+        body = render_template("webform/message.html", version=version, title=gettext("Too many submissions"),
+                               text=gettext("Too many submissions from your address: please try again later."))
+        return body, 429, {"Retry-After": str(_limit()[1])}
+    if contact.website.data:
+        return _thanks(version)
+    return _submit(version, contact)
+
+
+def _limit() -> tuple[int, int]:
+    return tuple(current_app.config.get("WEBFORM_RATE_LIMIT", channels.RATE_LIMIT))
+
+
+def _submit(version, contact):
+    """Check everything first so the customer sees every error at once, then create through the engine."""
+    formdata = CombinedMultiDict([request.files, request.form])
+    form = _step_form(version, formdata)
+    submitted = form.submitted(formdata)
+    outcome = validate_step(form.spec, {}, submitted, docs.dictionary_indexes())
+    errors = {**outcome.errors, **form.upload_errors(), **form.input_errors()}
+    contact_ok = contact.validate()
+    if errors or not contact_ok:
+        form.show_outcome(Outcome(submitted, errors), gettext)
+        return _page(version, contact, form, 422)
+    try:
+        ticket = _create(version, contact, form, submitted)
+    except Invalid as error:
+        form.show_outcome(Outcome(submitted, {k: v for k, v in error.fields.items() if k in form._fields}), gettext)
+        other = [m.render(gettext) for k, v in error.fields.items() if k not in form._fields for m in v]
+        return _page(version, contact, form, 422, " ".join([error.msg.render(gettext), *other]))
+    except EngineError as error:
+        return _page(version, contact, form, 422, error.msg.render(gettext))
+    return _thanks(version, ticket)
+
+
+def _create(version, contact, form, submitted: dict):
+    """Ticket, stored uploads and the contact note in one transaction."""
+    actor = channels.system_user()
+    with database.atomic():
+        data = collab.store_uploads(actor, form, submitted, current_app.config["UPLOAD_DIR"])
+        ticket = engine.create(actor, version.document["code"], data, channel="form",
+                               customer={"name": contact.name.data.strip(), "phone": contact.phone.data.strip()},
+                               transition=channels.first_transition(version, data))
+        # Stored once for every reader, so not in the customer's language (like mail intake's notes).
+        text = f"Web form: {contact.name.data.strip()}, {contact.phone.data.strip()}"
+        if contact.email.data:
+            text += f", e-mail {contact.email.data.strip()}"
+        channels.note(ticket, text)
+    return ticket
