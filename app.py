@@ -11,7 +11,8 @@ from flask_wtf import CSRFProtect
 
 import admin
 import api
-from web import auth, calls, customers, exports, health, home, i18n, inbox, public, tickets, webform
+from api import docs as api_docs
+from web import auth, calls, customers, exports, health, home, i18n, inbox, inputs, public, tickets, webform
 from web import profile as profile_pages
 from web import reports as report_pages
 from workflows import cli, db
@@ -53,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):  # Flask's defaults hold SECRET_KEY = None
         app.config["SECRET_KEY"] = _secret_key(app)
     app.before_request(_require_secret_key)
+    app.before_request(inputs.refuse_nul)
 
     db.init_app(app)
     i18n.init_app(app)
@@ -68,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     admin.init_app(app)
     inbox.init_app(app)
     api.init_app(app)
+    app.register_blueprint(api_docs.bp)  # /api/docs: the OpenAPI document as a page, no login
     csrf.exempt(api.bp)  # bearer tokens, not cookies: nothing for a forged form to ride on
     cli.init_app(app)
     app.cli.add_command(sla_cli)

@@ -85,6 +85,7 @@ def init_app(app) -> None:
         customers,
         dictionaries,
         notifications,
+        openapi,
         processes,
         tickets,
     )

@@ -126,7 +126,8 @@ def versions(code: str):
 @bp.get("/processes/<code>/versions/<int:number>")
 def export_version(code: str, number: int):
     admin_only()
-    version = docs.get_version(code, number)
+    # A number past SQLite's 64-bit INTEGER cannot exist, and the driver would raise OverflowError (a 500).
+    version = docs.get_version(code, number) if number < 2**63 else None
     if version is None:
         raise NotFound(Msg(N_("No version %(number)s of process %(code)s."), {"number": number, "code": code}))
     return jsonify(version.document)

@@ -42,7 +42,8 @@ def lookup():
 @bp.get("/customers/<int:customer_id>")
 def customer(customer_id: int):
     """The customer and one page (newest first) of their tickets that the caller may read."""
-    found = Customer.get_or_none(Customer.id == customer_id)
+    # An id past SQLite's 64-bit INTEGER cannot exist, and the driver would raise OverflowError (a 500).
+    found = Customer.get_or_none(Customer.id == customer_id) if customer_id < 2**63 else None
     if found is None or not customer_visible(g.api_user, customer_id):
         raise NotFound(Msg(N_("No customer %(id)s."), {"id": customer_id}))
     try:

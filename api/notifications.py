@@ -59,7 +59,8 @@ def notifications():
 @bp.post("/notifications/<int:notification_id>/read")
 def mark_read(notification_id: int):
     """Idempotent: marking an already read notification keeps its first read time."""
-    if not mine().where(Notification.id == notification_id).exists():
+    # An id past SQLite's 64-bit INTEGER cannot exist, and the driver would raise OverflowError (a 500).
+    if notification_id >= 2**63 or not mine().where(Notification.id == notification_id).exists():
         raise NotFound(Msg(N_("No notification %(id)s."), {"id": notification_id}))
     Notification.update(read_at=utcnow()).where(Notification.id == notification_id,
                                                 Notification.read_at.is_null()).execute()

@@ -92,10 +92,12 @@ def step_graph(steps) -> Iterable[Problem]:
     """Check 4: step keys are unique; every transition targets a step or $end."""
     keys: set = set()
     for i, step in steps:
-        if step.get("key") in keys:
-            yield Problem(pointer(["steps", i, "key"]),
-                          Msg(N_("duplicate step key '%(key)s'"), {"key": step["key"]}))
-        keys.add(step.get("key"))
+        key = step.get("key")
+        if not isinstance(key, str):
+            continue  # a missing or non-text key is the meta-schema's problem, reported once there
+        if key in keys:
+            yield Problem(pointer(["steps", i, "key"]), Msg(N_("duplicate step key '%(key)s'"), {"key": key}))
+        keys.add(key)
     for i, step in steps:
         for j, transition in _transitions(step):
             target = transition.get("to")

@@ -52,7 +52,8 @@ def seconds(later: ColumnBase, earlier: ColumnBase) -> ColumnBase:
     if is_postgres():
         span = fn.date_trunc("second", later) - fn.date_trunc("second", earlier)
         return NodeList((SQL("EXTRACT(EPOCH FROM"), span, SQL(")"))).cast("BIGINT")
-    return fn.strftime("%s", later).cast("INTEGER") - fn.strftime("%s", earlier).cast("INTEGER")
+    return fn.CAST(NodeList((SQL("ROUND(("), fn.julianday(later), SQL("-"), fn.julianday(earlier),
+                             SQL(") * 86400) AS INTEGER")), glue=" "))
 
 
 def selective(condition):
@@ -76,10 +77,11 @@ def p90(query, keys: list[ColumnBase], value: ColumnBase) -> list[tuple]:
     COUNT windows number each group's rows and the outer query keeps the first
     row with 10 * rank >= 9 * n. No percentile_cont, which SQLite lacks.
     """
-    partition = keys or None
-    inner = query.select(*[k.alias(f"k{i}") for i, k in enumerate(keys)], value.alias("v"),
-                         fn.ROW_NUMBER().over(partition_by=partition, order_by=[value]).alias("rn"),
-                         fn.COUNT(SQL("*")).over(partition_by=partition).alias("n")).alias("q")
+    rows = query.select(*[k.alias(f"k{i}") for i, k in enumerate(keys)], value.alias("v")).alias("r")
+    partition = [rows.c[f"k{i}"] for i in range(len(keys))] or None  # each value computed once, then ranked
+    inner = Select([rows], [*(partition or []), rows.c.v,
+                            fn.ROW_NUMBER().over(partition_by=partition, order_by=[rows.c.v]).alias("rn"),
+                            fn.COUNT(SQL("*")).over(partition_by=partition).alias("n")]).alias("q")
     columns = [inner.c[f"k{i}"] for i in range(len(keys))]
     outer = Select([inner], [*columns, fn.MIN(inner.c.v)]).where(inner.c.rn * 10 >= inner.c.n * 9)
     if columns:
