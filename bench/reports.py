@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -92,49 +93,84 @@ def _events(ticket: int, created: datetime, closed: datetime | None, creator: in
     return rows
 
 
-def seed(upto: int, have: int, version: int, people: dict, rnd: random.Random) -> None:
-    """Grow the ticket table from ``have`` to ``upto`` rows in chunked transactions."""
-    for first in range(have + 1, upto + 1, CHUNK):
-        tickets, events, ratings = ticket_rows(first, min(CHUNK, upto + 1 - first), (have, upto), version, people,
-                                               rnd)
+def seed(size: int, version: int, people: dict, rnd: random.Random) -> None:
+    """Fill an empty ticket table with ``size`` tickets in chunked transactions."""
+    for first in range(1, size + 1, CHUNK):
+        tickets, events, ratings = ticket_rows(first, min(CHUNK, size + 1 - first), (0, size), version, people, rnd)
         with lzdb.database.atomic():
             for model, rows in ((Ticket, tickets), (TicketEvent, events), (Rating, ratings)):
-                for batch in chunked(rows, 1000):  # PostgreSQL takes at most 65535 parameters a statement
-                    model.insert_many(batch).execute()
-    if lzdb.database.obj.__class__.__name__.lower().startswith(("postgres", "pooledpostgres")):
+                bulk(model, rows)
+    if is_postgres():
         lzdb.database.execute_sql("SELECT setval('ticket_id_seq', (SELECT max(id) FROM ticket))")
     lzdb.database.execute_sql("ANALYZE")
 
 
-def timed(run, repeat: int) -> float:
-    """Median wall time of ``run()`` in milliseconds, after one warm-up call."""
+def is_postgres() -> bool:
+    return "postgres" in type(lzdb.database.obj).__name__.lower()
+
+
+def bulk(model, rows: list[dict]) -> None:
+    """Insert ``rows``: COPY on PostgreSQL (fast), ``insert_many`` in chunks on SQLite."""
+    if not rows:
+        return
+    if not is_postgres():
+        for batch in chunked(rows, 1000):
+            model.insert_many(batch).execute()
+        return
+    defaults = {name: (f.default() if callable(f.default) else f.default)  # COPY skips peewee's defaults
+                for name, f in model._meta.fields.items() if f.default is not None and name not in rows[0]}
+    rows = [{**defaults, **row} for row in rows]
+    fields = [model._meta.fields[name] for name in rows[0]]
+    columns = ", ".join(f'"{field.column_name}"' for field in fields)
+    with lzdb.database.cursor() as cursor, cursor.copy(f'COPY "{model._meta.table_name}" ({columns}) FROM STDIN') \
+            as copy:
+        for row in rows:
+            copy.write_row([field.db_value(row[field.name]) for field in fields])
+
+
+def timed(run) -> float:
+    """Wall time of one ``run()`` in milliseconds."""
+    start = time.perf_counter()
     run()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+    return (time.perf_counter() - start) * 1000
 
 
-def measure(size: int, people: dict, repeat: int) -> dict[str, float]:
+def probes(size: int, people: dict) -> dict:
+    """What is timed on a database of ``size`` tickets (bound when called)."""
     admin = User.get(User.username == "admin")
     busy = User.get_by_id(people["handlers"][0])
     chief = User.get(User.username == "supervisor")
     number = f"BN{size // 2:012d}"
-    return {
-        "report": timed(lambda: reports.agent_monthly(admin, *MONTH), repeat),
-        "list": timed(lambda: queries.ticket_list(busy, "mine"), repeat * 4),
-        "team": timed(lambda: queries.ticket_list(chief, "team"), repeat * 4),
-        "lookup": timed(lambda: Ticket.get(Ticket.number == number), repeat * 4),
-    }
+    return {"report": lambda: reports.agent_monthly(admin, *MONTH),
+            "list": lambda: queries.ticket_list(busy, "mine"),
+            "team": lambda: queries.ticket_list(chief, "team"),
+            "lookup": lambda: Ticket.get(Ticket.number == number)}
+
+
+def measure(urls: dict[int, str], people: dict, rounds: int) -> dict[int, dict[str, float]]:
+    """Medians over interleaved rounds: each round times every probe on every size in turn.
+
+    Interleaving gives the small and the large database the same machine
+    conditions, so the ratios hold even while something else runs.
+    """
+    samples: dict[int, dict[str, list[float]]] = {size: {} for size in urls}
+    for turn in range(rounds + 1):  # the first round warms the caches and is not counted
+        for size, url in urls.items():
+            lzdb.bind(url)
+            with lzdb.database.connection_context():
+                for name, probe in probes(size, people).items():
+                    for _ in range(1 if name == "report" else 5):
+                        took = timed(probe)
+                        if turn:
+                            samples[size].setdefault(name, []).append(took)
+    return {size: {name: statistics.median(v) for name, v in found.items()} for size, found in samples.items()}
 
 
 def database_url(kind: str) -> tuple[str, callable]:
     """A fresh database of ``kind`` and a function that drops it."""
     if kind == "sqlite":
         folder = tempfile.mkdtemp(prefix="lz_bench_")
-        return f"sqlite:///{folder}/bench.db", lambda: None
+        return f"sqlite:///{folder}/bench.db", lambda: shutil.rmtree(folder, ignore_errors=True)
     import psycopg
     name = f"lz_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
@@ -147,26 +183,34 @@ def database_url(kind: str) -> tuple[str, callable]:
     return PG_ADMIN.rsplit("/", 1)[0] + "/" + name, drop
 
 
-def run(kind: str, sizes: list[int], repeat: int) -> dict[int, dict[str, float]]:
+def prepare(kind: str, size: int, drops: list) -> tuple[str, dict]:
+    """A fresh database of ``kind`` holding ``size`` tickets; returns its URL and the staff ids."""
     url, drop = database_url(kind)
+    drops.append(drop)
+    lzdb.bind(url)
+    lzdb.upgrade()
+    started = time.perf_counter()
+    with lzdb.database.connection_context():
+        demo.seed()
+        people = staff()
+        seed(size, demo_version(), people, random.Random(size))
+    print(f"{kind}: seeded {size:,} tickets in {time.perf_counter() - started:.0f} s", flush=True)
+    return url, people
+
+
+def run(kind: str, sizes: list[int], rounds: int) -> dict[int, dict[str, float]]:
+    drops: list = []
     try:
-        lzdb.bind(url)
-        lzdb.upgrade()
-        with lzdb.database.connection_context():
-            demo.seed()
-            people, version, rnd, have = staff(), demo_version(), random.Random(7), 0
-            results = {}
-            for size in sizes:
-                started = time.perf_counter()
-                seed(size, have, version, people, rnd)
-                have = size
-                print(f"{kind}: seeded {size:,} tickets in {time.perf_counter() - started:.0f} s", flush=True)
-                results[size] = measure(size, people, repeat)
-                print(f"{kind} {size:>9,}: " + "  ".join(f"{k} {v:8.2f} ms" for k, v in results[size].items()),
-                      flush=True)
+        urls, people = {}, {}
+        for size in sizes:
+            urls[size], people = prepare(kind, size, drops)
+        results = measure(urls, people, rounds)
+        for size, found in results.items():
+            print(f"{kind} {size:>9,}: " + "  ".join(f"{k} {v:8.2f} ms" for k, v in found.items()), flush=True)
         return results
     finally:
-        drop()
+        for drop in drops:
+            drop()
 
 
 def demo_version() -> int:
@@ -196,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
     lines = []
     for kind in kinds:
-        lines += summary(kind, run(kind, sizes, 3 if args.quick else 5))
+        lines += summary(kind, run(kind, sizes, 3 if args.quick else 7))
     print("\n".join(lines))
     return 0
 

@@ -148,6 +148,7 @@ def inbox_session(api) -> None:
 def customer_session(api) -> None:
     found = api("GET", "/customers?phone=13800000000", "agent").json
     assert api("GET", f"/customers/{found[0]['id']}", "agent").json["tickets"]
+    assert api("PATCH", f"/customers/{found[0]['id']}", "agent", json={"level": "vip"}).status_code == 200
     assert api("GET", "/customers", "agent").status_code == 400
     assert api("GET", "/customers/999999", "agent").status_code == 404
 
