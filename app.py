@@ -12,7 +12,7 @@ from flask_wtf import CSRFProtect
 import admin
 import api
 from api import docs as api_docs
-from web import auth, calls, customers, exports, health, home, i18n, inbox, inputs, public, tickets, webform
+from web import auth, calls, customers, exports, health, home, i18n, inbox, inputs, public, tagging, tickets, webform
 from web import profile as profile_pages
 from web import reports as report_pages
 from workflows import cli, db
@@ -67,6 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(report_pages.bp)  # /reports, for supervisors and admins
     app.register_blueprint(webform.bp)  # /forms/<code>: the public web form of opted-in processes
     app.register_blueprint(profile_pages.bp)  # /profile: the user's own API tokens
+    app.register_blueprint(tagging.bp)  # POST /tickets/<number>/tags: add and remove a ticket's tags
     admin.init_app(app)
     inbox.init_app(app)
     api.init_app(app)

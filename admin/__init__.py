@@ -15,9 +15,12 @@ from flask_login import current_user
 from .audit import AuditView
 from .dictionaries import DictionariesView
 from .editor import EditorMixin
+from .mail import MailView
 from .org import DepartmentsView, TokensView, UsersView
 from .processes import ProcessesView
+from .rules import RulesView
 from .stepeditor import StepsMixin
+from .tags import TagsView
 from .webhooks import WebhooksView
 
 
@@ -65,6 +68,18 @@ class Webhooks(AdminOnly, WebhooksView):
     pass
 
 
+class Mail(AdminOnly, MailView):
+    pass
+
+
+class Rules(AdminOnly, RulesView):
+    pass
+
+
+class Tags(AdminOnly, TagsView):
+    pass
+
+
 def init_app(app) -> None:
     panel = Admin(name="流转 Liuzhuan", theme=Bootstrap4Theme(swatch="default", fluid=True),
                   index_view=IndexView(url="/admin"))
@@ -75,4 +90,7 @@ def init_app(app) -> None:
     panel.add_view(Departments(name=_l("Departments"), endpoint="departments", url="/admin/departments"))
     panel.add_view(Tokens(name=_l("API tokens"), endpoint="tokens", url="/admin/tokens"))
     panel.add_view(Webhooks(name=_l("Webhooks"), endpoint="webhooks", url="/admin/webhooks"))
+    panel.add_view(Mail(name=_l("E-mail"), endpoint="mail", url="/admin/mail"))
+    panel.add_view(Rules(name=_l("Automation rules"), endpoint="rules", url="/admin/rules"))
+    panel.add_view(Tags(name=_l("Tags"), endpoint="tags", url="/admin/tags"))
     panel.init_app(app)

@@ -18,11 +18,13 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from formbuilder.conditions import OPERATORS
 
@@ -63,12 +65,22 @@ class BasicsForm(Form):
     priority_enabled = BooleanField(_l("Tickets have a priority"))
     priority_default = SelectField(_l("Default priority"), choices=PRIORITY_CHOICES, default="normal")
     web_form_enabled = BooleanField(_l("Customers may submit this ticket type on a public web form"))
+    notify_created = BooleanField(_l("E-mail the customer when the ticket is created"))
+    notify_steps = SelectMultipleField(_l("E-mail the customer when the ticket enters these steps"), choices=[],
+                                       validate_choice=False, widget=ListWidget(prefix_label=False),
+                                       option_widget=CheckboxInput())
+    notify_closed = BooleanField(_l("E-mail the customer when the ticket is closed"))
 
     def __init__(self, formdata=None, data: dict | None = None, **kwargs):
         """The editor fills this form from the document, where the flag lives under ``web_form``."""
         if data is not None and "web_form_enabled" not in data:
             data = {**data, "web_form_enabled": bool((data.get("web_form") or {}).get("enabled"))}
+        if data is not None and "notify_created" not in data:
+            notify = data.get("notify_customer") or {}
+            data = {**data, "notify_created": bool(notify.get("created")), "notify_closed": bool(notify.get("closed")),
+                    "notify_steps": list(notify.get("steps") or [])}
         super().__init__(formdata, data=data, **kwargs)
+        self.notify_steps.choices = [SelectChoice(s["key"], s["name"]) for s in (data or {}).get("steps", [])]
 
 
 class FieldForm(Form):

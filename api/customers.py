@@ -1,9 +1,11 @@
-"""Customers: look a caller up by phone and read their ticket history.
+"""Customers: look a caller up by phone (any spelling), read their ticket history, edit them.
 
 The rule is the web's (``workflows.queries.customer_visible``): whoever
 registers calls looks any customer up; anyone else only the customers of
 tickets they may read. A customer one may not see answers 404, like an
-unknown one, so ids cannot be probed.
+unknown one, so ids cannot be probed. A merged-away customer answers as the
+one it was merged into. Edits (agents and above) go through
+``workflows.customers.update``: one transaction, audited.
 """
 
 from __future__ import annotations
@@ -13,20 +15,32 @@ from flask_babel import gettext
 
 from formbuilder import Msg
 from formbuilder.messages import N_
+from workflows import customers
 from workflows.errors import EngineError, NotFound
 from workflows.models import Customer
 from workflows.present import stamp, summary
 from workflows.queries import Filters, customer_visible, readable_list
 
-from . import Malformed, bp
+from . import Malformed, body, bp
 
 PAGE = 50
-LOOKUP_LIMIT = 50  # one phone is normally one customer; the limit only bounds a shared number
+EDITABLE = ("name", "email", "company", "level", "region", "notes", "add_phone", "remove_phone")
 
 
 def customer_json(customer: Customer) -> dict:
-    return {"id": customer.id, "name": customer.name, "phone": customer.phone,
-            "created_at": stamp(customer.created_at)}
+    return {"id": customer.id, "name": customer.name, "phone": customer.phone, "phones": customers.phones_of(customer),
+            "email": customer.email, "company": customer.company, "level": customer.level,
+            "region": customer.region, "notes": customer.notes, "created_at": stamp(customer.created_at)}
+
+
+def visible_or_404(customer_id: int) -> Customer:
+    """The (kept) customer, if the caller may see it; unknown and hidden answer alike."""
+    # An id past SQLite's 64-bit INTEGER cannot exist, and the driver would raise OverflowError (a 500).
+    found = Customer.get_or_none(Customer.id == customer_id) if customer_id < 2**63 else None
+    found = customers.resolve(found)
+    if found is None or not customer_visible(g.api_user, found.id):
+        raise NotFound(Msg(N_("No customer %(id)s."), {"id": customer_id}))
+    return found
 
 
 @bp.get("/customers")
@@ -35,21 +49,43 @@ def lookup():
     if not phone:
         raise Malformed(Msg(N_("%(name)s: wrong or missing value."), {"name": "phone"}),
                         {"phone": [Msg(N_("This field is required."))]})
-    rows = Customer.select().where(Customer.phone == phone).order_by(Customer.id).limit(LOOKUP_LIMIT)
-    return jsonify([customer_json(c) for c in rows if customer_visible(g.api_user, c.id)])
+    found = customers.find_by_phone(phone)  # a phone names at most one customer
+    return jsonify([customer_json(found)] if found and customer_visible(g.api_user, found.id) else [])
 
 
 @bp.get("/customers/<int:customer_id>")
 def customer(customer_id: int):
     """The customer and one page (newest first) of their tickets that the caller may read."""
-    # An id past SQLite's 64-bit INTEGER cannot exist, and the driver would raise OverflowError (a 500).
-    found = Customer.get_or_none(Customer.id == customer_id) if customer_id < 2**63 else None
-    if found is None or not customer_visible(g.api_user, customer_id):
-        raise NotFound(Msg(N_("No customer %(id)s."), {"id": customer_id}))
+    found = visible_or_404(customer_id)
     try:
-        page = readable_list(g.api_user, Filters(customer=customer_id), request.args.get("cursor"), PAGE)
+        page = readable_list(g.api_user, Filters(customer=found.id), request.args.get("cursor"), PAGE)
     except EngineError as error:  # only the cursor can be wrong here
         raise EngineError(error.msg, {"cursor": [error.msg]}) from None
     names, closed = page.usernames(), gettext("Closed")
     return jsonify({**customer_json(found), "tickets": [summary(t, names, closed) for t in page.tickets],
                     "next_cursor": page.next_cursor})
+
+
+def changes(payload: dict) -> dict:
+    """The edit the body asks for: known keys only, each a string (null clears a field)."""
+    unknown = sorted(set(payload) - set(EDITABLE))
+    if unknown:
+        raise Malformed(Msg(N_("%(name)s: wrong or missing value."), {"name": unknown[0]}),
+                        {name: [Msg(N_("Unknown field."))] for name in unknown})
+    wrong = [name for name, value in payload.items() if value is not None and not isinstance(value, str)]
+    if wrong:
+        raise Malformed(Msg(N_("%(name)s: wrong or missing value."), {"name": wrong[0]}),
+                        {name: [Msg(N_("Wrong type of value."))] for name in wrong})
+    return {name: value or "" for name, value in payload.items()}
+
+
+@bp.patch("/customers/<int:customer_id>")
+def edit(customer_id: int):
+    """Change some fields and/or add and remove one phone (agents and above); answers the customer."""
+    found = visible_or_404(customer_id)
+    edits = changes(body())
+    if "level" in edits and not edits["level"]:
+        edits["level"] = "normal"
+    customers.update(g.api_user, found, add=edits.pop("add_phone", None), remove=edits.pop("remove_phone", None),
+                     **edits)
+    return jsonify(customer_json(Customer.get_by_id(found.id)))

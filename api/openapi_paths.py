@@ -124,7 +124,8 @@ TICKET_PATHS = {
                   params=(query_param("scope", "Which tickets (default `mine`).",
                                       {"type": "string", "enum": ["mine", "team", "all"]}),
                           query_param("status", "`open` or `closed`."), query_param("process", "Process code."),
-                          query_param("q", "Search text."), CURSOR),
+                          query_param("q", "Search text."),
+                          query_param("tag", "Only tickets holding this tag (its exact name)."), CURSOR),
                   op_id="listTickets"),
     },
     "/tickets/{number}": {"get": op(
@@ -166,14 +167,23 @@ COLLAB_PATHS["/attachments/{key}"]["get"]["responses"]["200"] = {
 CUSTOMER_PATHS = {
     "/customers": {"get": op(
         "Customers", "Look customers up by phone", {200: array(ref("Customer"))}, (400, 401),
-        params=(query_param("phone", "Exact phone number.", {"type": "string", "minLength": 1}, True),),
+        params=(query_param("phone", "Phone number in any spelling (`138 0013 8000`, `+86 13800138000`).",
+                            {"type": "string", "minLength": 1}, True),),
         op_id="lookupCustomers",
-        description="Only customers the caller may see: call registrars see all, others those of "
+        description="The phone is normalised first; a merged-away customer's phone finds the kept one. "
+                    "Only customers the caller may see: call registrars see all, others those of "
                     "tickets they may read.")},
-    "/customers/{customer_id}": {"get": op(
-        "Customers", "A customer and one page of their readable tickets, newest first",
-        {200: ref("CustomerHistory")}, (400, 401, 404),
-        params=(path_param("customer_id", ID), CURSOR), op_id="getCustomer")},
+    "/customers/{customer_id}": {
+        "get": op("Customers", "A customer and one page of their readable tickets, newest first",
+                  {200: ref("CustomerHistory")}, (400, 401, 404),
+                  params=(path_param("customer_id", ID), CURSOR), op_id="getCustomer",
+                  description="A merged-away customer's id answers the customer it was merged into."),
+        "patch": op("Customers", "Edit a customer's fields, add or remove a phone (agents and above)",
+                    {200: ref("Customer")}, (400, 401, 403, 404, 422), params=(path_param("customer_id", ID),),
+                    body=json_body(ref("CustomerEdit")), op_id="editCustomer",
+                    description="Only the keys given change; one transaction, audited. A phone that "
+                                "belongs to another customer gets 422 naming it."),
+    },
 }
 
 NOTIFICATION_PATHS = {

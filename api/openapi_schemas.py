@@ -123,10 +123,27 @@ COLLAB = {
     }, required=["file"]),
 }
 
+LEVEL = {"type": "string", "enum": ["normal", "vip", "important"], "description": "普通 / VIP / 重要."}
+CUSTOMER_PROPERTIES = {
+    "id": INT, "name": STR,
+    "phone": {"type": ["string", "null"], "description": "The primary phone, normalised (e.g. `13800138000`)."},
+    "phones": array({"type": "string", "description": "Every phone, normalised; the primary first."}),
+    "email": NULLABLE_STR, "company": NULLABLE_STR, "level": LEVEL, "region": NULLABLE_STR, "notes": NULLABLE_STR,
+    "created_at": TIME,
+}
+EDIT_STR = {"type": ["string", "null"], "description": "Null or empty clears the field."}
+
 CUSTOMERS = {
-    "Customer": obj({"id": INT, "name": STR, "phone": NULLABLE_STR, "created_at": TIME}),
-    "CustomerHistory": obj({"id": INT, "name": STR, "phone": NULLABLE_STR, "created_at": TIME,
-                            "tickets": array(ref("TicketSummary")), "next_cursor": NULLABLE_STR}),
+    "Customer": obj(CUSTOMER_PROPERTIES),
+    "CustomerHistory": obj({**CUSTOMER_PROPERTIES, "tickets": array(ref("TicketSummary")),
+                            "next_cursor": NULLABLE_STR}),
+    "CustomerEdit": obj({
+        "name": EDIT_STR, "email": EDIT_STR, "company": EDIT_STR, "level": {**LEVEL, "type": ["string", "null"],
+                                                                            "enum": [*LEVEL["enum"], None]},
+        "region": EDIT_STR, "notes": EDIT_STR,
+        "add_phone": {"type": ["string", "null"], "description": "A phone to add, in any spelling."},
+        "remove_phone": {"type": ["string", "null"], "description": "A phone to remove, in any spelling."},
+    }, required=[]),
 }
 
 NOTIFICATIONS = {

@@ -61,7 +61,8 @@ def act(number: str):
 @bp.get("/tickets")
 def list_tickets():
     args = request.args
-    filters = Filters(status=args.get("status"), process=args.get("process"), q=args.get("q"))
+    filters = Filters(status=args.get("status"), process=args.get("process"), q=args.get("q"),
+                      tag=args.get("tag") or None)
     page = ticket_list(g.api_user, args.get("scope", "mine"), filters, args.get("cursor"), page_size=PAGE)
     names, closed = page.usernames(), gettext("Closed")
     return jsonify(items=[summary(t, names, closed) for t in page.tickets], next_cursor=page.next_cursor)

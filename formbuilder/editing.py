@@ -53,7 +53,28 @@ def set_basics(doc: dict, basics: dict) -> dict:
                        "default": basics.get("priority_default") or "normal"}
     if "web_form_enabled" in basics:
         _set_web_form(new, bool(basics["web_form_enabled"]))
+    if "notify_created" in basics:
+        _set_notify(new, basics)
     return new
+
+
+def _set_notify(doc: dict, basics: dict) -> None:
+    """Which events e-mail the customer (``notify_customer``), from ``notify_created/_steps/_closed``.
+
+    Unticked flags are written only where the document already had them, and an absent
+    setting stays absent while nothing is ticked, so saving unchanged changes nothing.
+    """
+    old = doc.get("notify_customer")
+    setting = dict(old or {})
+    for flag in ("created", "closed"):
+        if basics.get(f"notify_{flag}") or flag in setting:
+            setting[flag] = bool(basics.get(f"notify_{flag}"))
+    ticked = set(basics.get("notify_steps") or [])
+    steps = [step["key"] for step in doc.get("steps", []) if step["key"] in ticked]
+    if steps or "steps" in setting:
+        setting["steps"] = setting["steps"] if set(setting.get("steps") or []) == set(steps) else steps
+    if old is not None or any(setting.values()):
+        doc["notify_customer"] = setting
 
 
 def _set_web_form(doc: dict, enabled: bool) -> None:

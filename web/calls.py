@@ -16,6 +16,7 @@ from formbuilder import Outcome
 from workflows import collab, engine
 from workflows import documents as docs
 from workflows.assignment import Context, offered
+from workflows.customers import find_by_phone
 from workflows.errors import EngineError, Forbidden, Invalid
 from workflows.models import Customer, Process, Ticket
 
@@ -25,8 +26,8 @@ bp = Blueprint("calls", __name__)
 
 
 def caller(phone: str | None) -> tuple[Customer | None, list[Ticket], int]:
-    """The customer with this phone, their last tickets and how many they have."""
-    customer = Customer.get_or_none(Customer.phone == phone.strip()) if phone and phone.strip() else None
+    """The customer with this phone in any spelling (merged ones resolved), their last tickets and how many."""
+    customer = find_by_phone(phone)
     if customer is None:
         return None, [], 0
     tickets = Ticket.select().where(Ticket.customer == customer)

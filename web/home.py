@@ -21,7 +21,7 @@ from wtforms.validators import Optional
 
 from workflows.dashboard import figures
 from workflows.errors import EngineError, Forbidden
-from workflows.models import Ticket, User, utcnow
+from workflows.models import Tag, Ticket, User, utcnow
 from workflows.queries import SORTS, Filters, TicketPage, counts, published_processes, step_names, tabs, ticket_list
 
 from .labels import PRIORITIES
@@ -50,6 +50,7 @@ class FilterForm(FlaskForm):
     step = SelectField(_l("Step"), default="")
     priority = SelectField(_l("Priority"), default="",
                            choices=options([("", _l("Any priority")), *PRIORITIES.items()]))
+    tag = SelectField(_l("Tag"), default="")
     overdue = BooleanField(_l("Overdue only"))
     created_from = DateField(_l("Created from"), validators=[Optional()])
     created_to = DateField(_l("Created until"), validators=[Optional()])
@@ -67,6 +68,7 @@ class FilterForm(FlaskForm):
                 if name not in names:
                     names.append(name)
         self.step.choices = options([("", _l("Any step"))] + [(k, " / ".join(names)) for k, names in steps.items()])
+        self.tag.choices = tag_options()
 
     def filters(self) -> Filters:
         """The criteria of the fields that are valid; a wrong one is shown with its error and left out."""
@@ -76,7 +78,12 @@ class FilterForm(FlaskForm):
         return Filters(status=ok(self.status) or None, process=ok(self.type) or None, step=ok(self.step) or None,
                        priority=ok(self.priority) or None, overdue=bool(self.overdue.data),
                        created_from=ok(self.created_from), created_to=ok(self.created_to),
-                       q=(self.q.data or "").strip() or None)
+                       q=(self.q.data or "").strip() or None, tag=ok(self.tag) or None)
+
+
+def tag_options() -> list[SelectChoice]:
+    """Every tag, managed or free, for the list and report filters (one small query)."""
+    return options([("", _l("Any tag"))] + [(n, n) for (n,) in Tag.select(Tag.name).order_by(Tag.name).tuples()])
 
 
 @dataclass

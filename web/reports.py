@@ -28,7 +28,7 @@ from workflows.reports import UNITS, Report, ReportFilters, report
 from workflows.reportsql import LOCAL_OFFSET
 
 from . import charts
-from .home import options
+from .home import options, tag_options
 from .labels import CHANNELS, PRIORITIES
 
 bp = Blueprint("reports", __name__)
@@ -57,6 +57,7 @@ class ReportForm(FlaskForm):
     agent = SelectField(_l("Agent"), default="")
     priority = SelectField(_l("Priority"), default="", choices=options([("", _l("Any priority")), *PRIORITIES.items()]))
     channel = SelectField(_l("Channel"), default="", choices=options([("", _l("Any channel")), *CHANNELS.items()]))
+    tag = SelectField(_l("Tag"), default="")
 
     def fill_choices(self, viewer: User) -> None:
         """Processes, departments and the people the viewer oversees (a few small queries)."""
@@ -68,6 +69,7 @@ class ReportForm(FlaskForm):
         if viewer.role != "admin":
             people = people.where(User.id.in_(sorted(team_ids(viewer) or {viewer.id})))
         self.agent.choices = options([("", _l("Anyone"))] + [(u, f"{n} ({u})") for u, n in people.tuples()])
+        self.tag.choices = tag_options()
 
     def filters(self, today: date) -> ReportFilters:
         """The criteria of the valid fields; a wrong one is shown with its error and left out."""
@@ -78,7 +80,7 @@ class ReportForm(FlaskForm):
         start = ok(self.start) or end - timedelta(days=DEFAULT_DAYS - 1)
         return ReportFilters(min(start, end), max(start, end), ok(self.basis) or "created", process=ok(self.type),
                              department=ok(self.department), role=ok(self.role), agent=ok(self.agent),
-                             priority=ok(self.priority), channel=ok(self.channel))
+                             priority=ok(self.priority), channel=ok(self.channel), tag=ok(self.tag))
 
 
 def _read() -> tuple[ReportForm, Report]:

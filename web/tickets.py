@@ -98,6 +98,9 @@ def timeline(ticket: Ticket, history: list[dict], dictionaries) -> list[dict]:
     steps = {s["key"]: s["name"] for s in ticket.process_version.document["steps"]}
     for event in history:
         event["step_names"] = (steps.get(event["from_step"], event["from_step"]), steps.get(event["to_step"]))
+        if event["action"] == "tag":  # no field changes: the tag, and the rule that changed it if any
+            event["tag"], event["diffs"] = event["changes"].get("tag") or {}, []
+            continue
         order = [k for k in properties if k in event["changes"]]  # the form's order, not the diff's
         event["diffs"] = [(properties[k].get("title", k), display(properties[k], event["changes"][k][0], dictionaries),
                            display(properties[k], event["changes"][k][1], dictionaries)) for k in order]

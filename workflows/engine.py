@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from formbuilder import Msg, validate_step
 from formbuilder.messages import N_
 
+from . import automation, customers, mail, webhooks
 from . import documents as docs
-from . import webhooks
 from .access import can_act, oversees
 from .assignment import AssignmentError, Context, resolve
 from .db import database
@@ -69,11 +69,8 @@ def _transition(spec, data: dict, requested: str | None, errors: dict) -> dict |
 
 
 def _customer(customer: dict | None) -> Customer | None:
-    if not customer or not (customer.get("phone") or customer.get("name")):
-        return None
-    phone = (customer.get("phone") or "").strip() or None
-    found = Customer.get_or_none(Customer.phone == phone) if phone else None
-    return found or Customer.create(name=(customer.get("name") or "").strip(), phone=phone)
+    """Found by any spelling of the phone (or the e-mail), else created: see ``customers.intake``."""
+    return customers.intake(customer)
 
 
 def _enter(ticket: Ticket, step: dict, assignee: User | None, now: datetime) -> None:
@@ -141,8 +138,11 @@ def _notify(ticket: Ticket, action: str, actor: User, before: dict) -> None:
 def _record(ticket: Ticket, action: str, actor: User, before: dict, **fields) -> TicketEvent:
     _notify(ticket, action, actor, before)
     webhooks.enqueue(webhooks.ACTION_EVENTS[action], ticket, {"actor": actor.username})  # same transaction
-    return TicketEvent.create(ticket=ticket, action=action, actor=actor, to_step=ticket.step,
-                              assignee_before=before.get("assignee"), assignee_after=ticket.assignee_id, **fields)
+    mail.on_ticket_event(webhooks.ACTION_EVENTS[action], ticket)  # customer e-mail, queued only
+    event = TicketEvent.create(ticket=ticket, action=action, actor=actor, to_step=ticket.step,
+                               assignee_before=before.get("assignee"), assignee_after=ticket.assignee_id, **fields)
+    automation.after(action, ticket, actor)  # rules: same transaction, after the validated action's event
+    return event
 
 
 def create(actor: User, process: str, data: dict, *, priority: str | None = None, customer: dict | None = None,

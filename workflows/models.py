@@ -102,8 +102,20 @@ class ApiToken(BaseModel):
 
 
 class Customer(BaseModel):
+    """A caller. ``phone`` is the primary phone, normalised; every phone (it too) is a :class:`CustomerPhone`.
+
+    A customer merged into another keeps its row (old links and audit entries name it)
+    and points at the kept one through ``merged_into``.
+    """
+
     name = CharField(max_length=100, default="")
     phone = CharField(max_length=32, null=True, index=True)
+    email = CharField(max_length=254, null=True, index=True)
+    company = CharField(max_length=200, null=True)
+    level = CharField(max_length=16, default="normal")  # workflows.customers.LEVELS
+    region = CharField(max_length=100, null=True)
+    notes = TextField(null=True)
+    merged_into = ForeignKeyField("self", null=True, backref="merged")
     created_at = DateTimeField(default=utcnow)
 
 
@@ -300,3 +312,123 @@ class WebhookDelivery(BaseModel):
 
 
 MODELS.extend([WebhookEndpoint, WebhookDelivery])
+
+
+class Rule(BaseModel):
+    """An automation rule (自动化规则): on ``trigger``, if the ticket view matches ``condition``, run ``actions``.
+
+    ``condition`` and ``actions`` are stored as text (DocumentField) so the order of the
+    condition's properties, shown part by part in the admin's test page, survives PostgreSQL.
+    """
+
+    name = CharField(max_length=100)
+    position = IntegerField(default=0)
+    enabled = BooleanField(default=True)
+    trigger = CharField(max_length=32)  # ticket.created | ticket.advanced | ticket.entered_step | ticket.overdue
+    step = CharField(max_length=64, null=True)  # for ticket.entered_step
+    process = CharField(max_length=64, null=True)  # a process code; null: any process
+    condition = DocumentField(default=dict)  # a JSON Schema over automation.view(ticket)
+    actions = DocumentField(default=list)  # [{"type": "add_tag", "tag": "投诉"}, ...]
+    stop = BooleanField(default=False)  # stop evaluating further rules after this one matched
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("trigger", "enabled", "position"), False),)
+
+
+class RuleRun(BaseModel):
+    """One evaluation of a rule on a ticket: whether it matched, and the error if its actions failed."""
+
+    rule = ForeignKeyField(Rule, backref="runs", on_delete="CASCADE")
+    ticket = ForeignKeyField(Ticket, backref="rule_runs", on_delete="CASCADE")
+    matched = BooleanField()
+    error = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("rule", "id"), False), (("ticket", "id"), False))
+
+
+MODELS.extend([Rule, RuleRun])
+
+
+class CustomerPhone(BaseModel):
+    """One normalised phone of a customer; unique, so a number finds exactly one customer."""
+
+    customer = ForeignKeyField(Customer, backref="phones", on_delete="CASCADE")
+    phone = CharField(max_length=32, unique=True)
+
+    class Meta:
+        table_name = "customer_phones"  # "customer_phone" is already the name of customer.phone's index
+
+
+MODELS.append(CustomerPhone)
+
+
+class Tag(BaseModel):
+    """A label on tickets (退款, BUG, 投诉): admin-managed, or free (``managed`` False) when a user made it up."""
+
+    name = CharField(max_length=32, unique=True)
+    color = CharField(max_length=7, default="#6c757d")  # #rrggbb, validated by workflows.tags
+    managed = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class TicketTag(BaseModel):
+    """A tag a ticket holds; (tag, ticket) serves the list and report filters."""
+
+    ticket = ForeignKeyField(Ticket, backref="tag_links", on_delete="CASCADE")
+    tag = ForeignKeyField(Tag, backref="ticket_links", on_delete="RESTRICT")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("ticket", "tag"), True), (("tag", "ticket"), False))
+
+
+class Setting(BaseModel):
+    """One admin setting (``workflows.settings``), e.g. ``tags.free``; the value is any JSON."""
+
+    key = CharField(max_length=64, unique=True)
+    value = JSONField(null=True)
+    updated_at = DateTimeField(default=utcnow)
+
+
+MODELS.extend([Tag, TicketTag, Setting])
+
+
+class EmailMessage(BaseModel):
+    """One outgoing e-mail, queued in the transaction of the action that caused it and sent by the worker.
+
+    The claim/lease columns work as for :class:`WebhookDelivery`: a worker holds a row
+    (``locked_by``) until ``locked_until``, after which a stale ``sending`` row is claimed again.
+    """
+
+    to_addr = CharField(max_length=320)
+    subject = CharField(max_length=998)
+    body = TextField()
+    ticket = ForeignKeyField(Ticket, null=True, backref="emails", on_delete="SET NULL")
+    event = CharField(max_length=40, null=True)
+    status = CharField(max_length=16, default="pending")  # pending, sending, sent, failed
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    last_error = TextField(null=True)
+    locked_by = CharField(max_length=100, null=True)
+    locked_until = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("status", "next_attempt_at"), False), (("ticket", "id"), False))
+
+
+class EmailTemplate(BaseModel):
+    """The admin-edited text of the customer e-mail for one event: ``created``, ``step`` or ``closed``."""
+
+    event = CharField(max_length=16, unique=True)
+    subject = CharField(max_length=200)
+    body = TextField()
+    updated_at = DateTimeField(default=utcnow)
+
+
+MODELS.extend([EmailMessage, EmailTemplate])

@@ -45,8 +45,15 @@ def history(ticket: Ticket, fields) -> list[dict]:
     names = usernames({i for e in events for i in (e.actor_id, e.assignee_before_id, e.assignee_after_id)})
     return [{"action": e.action, "from_step": e.from_step, "to_step": e.to_step, "actor": names.get(e.actor_id),
              "assignee_before": names.get(e.assignee_before_id), "assignee_after": names.get(e.assignee_after_id),
-             "changes": filter_data(e.diff, fields), "comment": e.comment, "created_at": stamp(e.created_at)}
+             "changes": changes(e, fields), "comment": e.comment, "created_at": stamp(e.created_at)}
             for e in events]
+
+
+def changes(event: TicketEvent, fields) -> dict:
+    """Field changes the reader may see; a tag event's diff is no field data: the tag and the rule, if any."""
+    if event.action == "tag":
+        return {"tag": dict(event.diff.get("tag") or {})}
+    return filter_data(event.diff, fields)
 
 
 def summary(ticket: Ticket, names: dict[int, str], closed_label: str = "Closed") -> dict:

@@ -22,6 +22,7 @@ from .engine import CREATORS, PRIORITIES
 from .errors import EngineError, Forbidden
 from .models import Customer, Department, Process, ProcessVersion, Ticket, TicketCC, TicketEvent, User, utcnow
 from .org import subtree, team_ids
+from .tags import tag_condition
 
 SCOPES = ("mine", "team", "all")
 SORTS = ("newest", "due", "priority")
@@ -43,6 +44,7 @@ class Filters:
     created_to: date | None = None
     q: str | None = None
     customer: int | None = None
+    tag: str | None = None
 
 
 @dataclass
@@ -140,6 +142,8 @@ def _filtered(query, filters: Filters, now: datetime):
         conditions.append(Ticket.customer == filters.customer)
     if filters.q and filters.q.strip():
         conditions.append(_text(filters.q.strip()))
+    if filters.tag:
+        conditions.append(tag_condition(filters.tag))
     return query.where(*conditions) if conditions else query
 
 

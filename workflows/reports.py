@@ -8,7 +8,7 @@ seconds; days, weeks (Monday to Sunday) and months are those of Asia/Shanghai
 Which tickets: a supervisor's report holds the tickets created by or assigned
 to someone of their department subtree (the workspace's "team" tab), an
 admin's every ticket; agents and handlers may not open reports (Forbidden).
-The process, priority and channel filters narrow the tickets. The department,
+The process, priority, channel and tag filters narrow the tickets. The department,
 role and agent filters narrow the people: a ticket's person is its *creator*
 (the agent who registered it; closed tickets have no assignee), an event's
 person is its *actor*. Grouping by agent or department uses the same person.
@@ -59,6 +59,7 @@ from .errors import Forbidden, Invalid
 from .models import Department, Notification, Process, ProcessVersion, Rating, Ticket, TicketEvent, User
 from .org import subtree, team_ids
 from .queries import scope_condition
+from .tags import tag_condition
 
 UNITS = ("day", "week", "month")
 DIMENSIONS = (*UNITS, "agent", "department", "process", "step")
@@ -82,6 +83,7 @@ class ReportFilters:
     agent: str | None = None
     priority: str | None = None
     channel: str | None = None
+    tag: str | None = None
 
     def bounds(self) -> tuple[datetime, datetime]:
         """The range as naive UTC, end excluded."""
@@ -227,6 +229,8 @@ def _ticket_where(scope: Expression | None, filters: ReportFilters) -> list[Expr
         where.append(Ticket.priority == filters.priority)
     if filters.channel:
         where.append(Ticket.channel == filters.channel)
+    if filters.tag:
+        where.append(tag_condition(filters.tag))
     people = _people(filters)
     if people is not None:
         where.append(Ticket.creator.in_(people))

@@ -12,7 +12,7 @@ from datetime import datetime
 import click
 from flask.cli import AppGroup
 
-from . import webhooks
+from . import automation, webhooks
 from .db import database
 from .models import Notification, Ticket, User, utcnow
 from .org import manager_chain
@@ -41,6 +41,7 @@ def sweep(now: datetime | None = None) -> list[str]:
                 ticket = Ticket.get_by_id(ticket_id)
                 _notify(ticket, now)
                 webhooks.enqueue("ticket.overdue", ticket)
+                automation.run("ticket.overdue", ticket, None)  # same transaction as the mark
                 marked.append(ticket.number)
     return marked
 

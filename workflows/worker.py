@@ -1,4 +1,4 @@
-"""``flask --app app worker``: the background process that sends webhook deliveries.
+"""``flask --app app worker``: the background process that sends webhook deliveries and queued e-mails.
 
 Run as many as you like, on one host or several (same database, clocks in sync):
 claiming is a conditional UPDATE (see :mod:`workflows.webhooks`), so no delivery is
@@ -20,7 +20,7 @@ import click
 from flask.cli import with_appcontext
 from peewee import InterfaceError, OperationalError
 
-from . import sla, webhooks
+from . import mail, sla, webhooks
 from .db import database
 
 SWEEP_EVERY = 60.0  # seconds between SLA sweeps with --sla
@@ -37,9 +37,10 @@ def _stop_on_sigterm(stop: threading.Event) -> None:
 
 
 def run_once(name: str, batch: int, with_sla: bool, last_sweep: float) -> tuple[dict[str, int], float]:
-    """Send what is due and, when asked and a minute has passed, sweep SLAs; one connection for both."""
+    """Send what is due (webhooks, then e-mails) and, when asked and a minute has passed, sweep SLAs."""
     with database.connection_context():
         counts = webhooks.deliver_due(name, batch)
+        counts.update({f"mail_{key}": value for key, value in mail.send_due(name, batch).items()})
         if with_sla and time.monotonic() - last_sweep >= SWEEP_EVERY:
             counts["overdue"] = len(sla.sweep())
             last_sweep = time.monotonic()
@@ -56,7 +57,10 @@ def _survive(name: str, batch: int, with_sla: bool, last_sweep: float) -> tuple[
 
 
 def _summary(counts: dict[str, int]) -> str:
+    """One line; the e-mail part only when the round sent or tried any (the webhook line stays as it was)."""
     text = "webhooks: {delivered} delivered, {pending} to retry, {failed} failed".format(**counts)
+    if any(counts.get(f"mail_{key}") for key in ("sent", "pending", "failed")):
+        text += "; e-mails: {mail_sent} sent, {mail_pending} to retry, {mail_failed} failed".format(**counts)
     return text + (f"; {counts['overdue']} ticket(s) newly overdue" if "overdue" in counts else "")
 
 
@@ -67,7 +71,7 @@ def _summary(counts: dict[str, int]) -> str:
 @click.option("--batch", default=webhooks.BATCH, show_default=True, help="Deliveries claimed at a time.")
 @with_appcontext
 def worker_command(once: bool, with_sla: bool, idle: float, batch: int):
-    """Send queued webhook deliveries (signed, retried with back-off); several workers may run at once."""
+    """Send queued webhook deliveries and e-mails (retried with back-off); several workers may run at once."""
     name, stop, last_sweep = worker_id(), threading.Event(), -SWEEP_EVERY
     _stop_on_sigterm(stop)
     while not stop.is_set():

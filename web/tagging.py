@@ -1,0 +1,70 @@
+"""Tags on the ticket page: the badges, the add form and the remove buttons, and their POST routes.
+
+The rules (who may tag, which names are allowed) live in ``workflows.tags``;
+this module only turns forms into calls and errors into flashed messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext
+from flask_login import current_user, login_required
+
+from workflows import engine, tags
+from workflows.access import can_read
+from workflows.db import database
+from workflows.errors import EngineError, Forbidden, NotFound
+from workflows.models import Ticket
+
+bp = Blueprint("tagging", __name__)
+
+
+def panel(ticket: Ticket) -> dict:
+    """What the ticket page's tag section shows to the current user."""
+    user = current_user.user
+    return {"badges": [tags.badge(tag) for tag in tags.held(ticket)], "can_tag": tags.may_tag(user, ticket),
+            "suggestions": tags.managed(), "free": tags.free_allowed()}
+
+
+@bp.app_context_processor
+def helpers() -> dict:
+    return {"tag_panel": panel, "tag_badge": tags.badge}
+
+
+def _change(number: str, change: Callable[[Ticket], bool], done: str, nothing: str):
+    """Run ``change`` on the ticket in one transaction; 404/403 as the ticket page, errors flashed."""
+    try:
+        ticket = engine.load(number)
+    except NotFound:
+        abort(404)
+    if not can_read(current_user.user, ticket):
+        abort(403)
+    try:
+        with database.atomic():
+            changed = change(ticket)
+    except Forbidden:
+        abort(403)
+    except EngineError as error:
+        flash(error.msg.render(gettext) + "".join(
+            f" {m.render(gettext)}" for messages in error.fields.values() for m in messages))
+    else:
+        flash(done if changed else nothing)
+    return redirect(url_for("tickets.detail", number=number))
+
+
+@bp.post("/tickets/<number>/tags")
+@login_required
+def add(number: str):
+    name = request.form.get("tag", "")
+    return _change(number, lambda ticket: tags.add(ticket, name, current_user.user),
+                   gettext("Tag added."), gettext("The ticket already has this tag."))
+
+
+@bp.post("/tickets/<number>/tags/remove")
+@login_required
+def remove(number: str):
+    name = request.form.get("tag", "")
+    return _change(number, lambda ticket: tags.remove(ticket, name, current_user.user),
+                   gettext("Tag removed."), gettext("The ticket does not have this tag."))
