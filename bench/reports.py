@@ -41,6 +41,7 @@ YEAR_START, YEAR_END = datetime(2025, 12, 1), datetime(2026, 12, 1)
 YEAR = (YEAR_END - YEAR_START).total_seconds()
 MONTH = (datetime(2026, 6, 1), datetime(2026, 7, 1))
 CHUNK = 5000
+BACKLOG = 3000
 STEPS = ("approve", "warehouse", "finance")
 
 
@@ -58,15 +59,15 @@ def ticket_rows(first: int, count: int, span: tuple[int, int], version: int, peo
                 rnd: random.Random):
     """Tickets ``first``..``first+count-1`` with their events and ratings, as insert rows.
 
-    As in production, ids follow creation time (each seeding spreads its new
-    tickets over the whole year in order) and the open backlog is recent: a
-    ticket older than two weeks is almost always closed.
+    As in production, ids follow creation time and the open backlog is the
+    recent work, the same size whatever the history: of the newest BACKLOG
+    tickets about half are open, all older ones are closed.
     """
     tickets, events, ratings = [], [], []
     have, upto = span
     for number in range(first, first + count):
         created = YEAR_START + timedelta(seconds=YEAR * (number - have - 1) / (upto - have) + rnd.randrange(60))
-        closed = rnd.random() < (0.98 if created < YEAR_END - timedelta(days=14) else 0.5)
+        closed = number <= upto - BACKLOG or rnd.random() < 0.5
         handler, creator = rnd.choice(people["handlers"]), rnd.choice(people["agents"])
         done = created + timedelta(minutes=rnd.randrange(30, 4000))
         tickets.append({"id": number, "number": f"BN{number:012d}", "process_version": version,
@@ -198,10 +199,11 @@ def prepare(kind: str, size: int, drops: list) -> tuple[str, dict]:
     return url, people
 
 
-def run(kind: str, sizes: list[int], rounds: int) -> dict[int, dict[str, float]]:
+def run(kind: str, sizes: list[int], rounds: int, keep: bool = False) -> dict[int, dict[str, float]]:
     drops: list = []
+    urls: dict[int, str] = {}
     try:
-        urls, people = {}, {}
+        people = {}
         for size in sizes:
             urls[size], people = prepare(kind, size, drops)
         results = measure(urls, people, rounds)
@@ -209,8 +211,10 @@ def run(kind: str, sizes: list[int], rounds: int) -> dict[int, dict[str, float]]
             print(f"{kind} {size:>9,}: " + "  ".join(f"{k} {v:8.2f} ms" for k, v in found.items()), flush=True)
         return results
     finally:
-        for drop in drops:
+        for drop in drops if not keep else ():
             drop()
+        if keep:
+            print(f"{kind}: kept " + " ".join(urls.values()))
 
 
 def demo_version() -> int:
@@ -235,12 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="CI size: 2k, 5k, 20k tickets")
     parser.add_argument("--db", default="both", choices=("sqlite", "postgresql", "both"))
     parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--keep", action="store_true", help="keep the databases (to profile them) and print their URLs")
     args = parser.parse_args(argv)
     sizes = [2000, 5000, 20000] if args.quick else [int(s) for s in args.sizes.split(",")]
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
     lines = []
     for kind in kinds:
-        lines += summary(kind, run(kind, sizes, 3 if args.quick else 7))
+        lines += summary(kind, run(kind, sizes, 3 if args.quick else 7, args.keep))
     print("\n".join(lines))
     return 0
 
