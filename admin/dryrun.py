@@ -148,7 +148,7 @@ def rows(template: dict, data: dict, dictionaries) -> list[tuple[str, str]]:
 def chosen(spec, go: str, sample: dict) -> dict | None:
     """Transition number ``go`` of the step if the engine would offer it for ``sample``."""
     transitions = spec.step.get("transitions", [])
-    if not go.isdigit() or int(go) >= len(transitions):
+    if not (go.isascii() and go.isdigit()) or int(go) >= len(transitions):
         return None
     transition = transitions[int(go)]
     return transition if any(t is transition for t in spec.offered(sample)) else None

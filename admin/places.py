@@ -19,7 +19,7 @@ def place(path: str, code: str, draft: dict | None) -> str | None:
     if head == "schema" and len(parts) > 2 and parts[1] == "properties":
         if parts[2] in draft.get("schema", {}).get("properties", {}):
             return url_for(".edit_field", code=code, key=parts[2])
-    if head == "steps" and len(parts) > 1 and parts[1].isdigit():
+    if head == "steps" and len(parts) > 1 and parts[1].isascii() and parts[1].isdigit():
         return _step_place(parts, code, draft)
     if head == "schema":
         return url_for(".json_view", code=code)

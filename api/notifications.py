@@ -35,7 +35,7 @@ def mine():
 
 def _cursor() -> int | None:
     cursor = request.args.get("cursor")
-    if cursor and not cursor.isdigit():
+    if cursor and not (cursor.isascii() and cursor.isdigit()):
         raise EngineError(Msg(N_("cursor is not valid.")), {"cursor": [Msg(N_("cursor is not valid."))]})
     return int(cursor) if cursor else None
 

@@ -103,4 +103,5 @@ def check_dictionary(document: object) -> list[Problem]:
 
 def _order(problem: Problem) -> tuple:
     """Document order: numeric parts compare as numbers (/steps/10 after /steps/2)."""
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in problem.path.split("/")[1:])
+    return tuple((0, int(p), "") if p.isascii() and p.isdigit() else (1, 0, p)
+                 for p in problem.path.split("/")[1:])

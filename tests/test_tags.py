@@ -148,7 +148,7 @@ def test_the_tag_routes(world, client, tagged):
     assert response.status_code == 302 and tags.names(second) == ["BUG"]
     client.post(f"/tickets/{second.number}/tags", data={"tag": "不存在"})
     assert tags.names(second) == ["BUG"]
-    assert "No such tag" in client.get(f"/tickets/{second.number}").get_data(as_text=True)
+    assert "没有这个标签" in client.get(f"/tickets/{second.number}").get_data(as_text=True)  # flashed in Chinese
     assert client.post(f"/tickets/{first.number}/tags/remove", data={"tag": "退款"}).status_code == 302
     assert tags.names(first) == []
     assert client.post("/tickets/NOPE/tags", data={"tag": "BUG"}).status_code == 404
@@ -226,7 +226,7 @@ def test_admin_tag_screens(world, client, tagged):
     assert response.status_code == 302 and Tag.get_by_id(complaint.id).color == "#ff0000"
     assert client.post(f"/admin/tags/{complaint.id}/", data={"name": "BUG", "color": "#ff0000"}).status_code == 422
     refund = Tag.get(Tag.name == "退款")
-    assert "1 tickets hold this tag" in client.get(f"/admin/tags/{refund.id}/").get_data(as_text=True)
+    assert "1 个工单带有此标签" in client.get(f"/admin/tags/{refund.id}/").get_data(as_text=True)
     client.post(f"/admin/tags/{refund.id}/delete")
     assert Tag.get_or_none(Tag.id == refund.id) is not None and TicketTag.select().count() == 1
     assert client.post(f"/admin/tags/{complaint.id}/delete").status_code == 302

@@ -44,7 +44,7 @@ class LoginUser(UserMixin):
 @login_manager.user_loader
 def load_user(user_id: str) -> LoginUser | None:
     """The session's user, if it still exists and is active (deactivation logs out)."""
-    if not user_id.isdigit():
+    if not (user_id.isascii() and user_id.isdigit()):
         return None
     user = User.get_or_none((User.id == int(user_id)) & (User.active == True))  # noqa: E712
     return LoginUser(user) if user else None

@@ -47,7 +47,7 @@ def _page(show: str, cursor: str | None) -> tuple[list[Notification], str | None
     if show == "unread":
         query = query.where(Notification.read_at.is_null())
     if cursor:
-        if not cursor.isdigit():
+        if not (cursor.isascii() and cursor.isdigit()):
             abort(400)
         query = query.where(Notification.id < int(cursor))
     items = list(query.order_by(Notification.id.desc()).limit(PAGE + 1))

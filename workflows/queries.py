@@ -215,7 +215,7 @@ def _parse(cursor: str | None, segments: list[_Segment]) -> tuple[int, Expressio
     if not cursor:
         return 0, None
     key, dash, last = cursor.rpartition("-")
-    if not last.isdigit() or (dash and not key):
+    if not (last.isascii() and last.isdigit()) or (dash and not key):
         raise _bad_cursor()
     found = [i for i, s in enumerate(segments) if s.label == key] or [
         i for i, s in enumerate(segments) if s.label is None]

@@ -167,8 +167,9 @@ def report(viewer: User, filters: ReportFilters, dims: tuple[str, ...] = ("day",
     events = _ticket_where(None, replace(filters, department=None, role=None, agent=None))
     people = [ids for ids in (_people(filters), _team(viewer)) if ids is not None]
     moves = sql.moves(events, [TicketEvent.actor.in_(ids) for ids in people], *filters.bounds())
-    return Report(dims, filters, _groups(rows, dims, filters), total, _steps(moves),
-                  _workload(events, people, moves, filters))
+    pairs = sql.dwell_pairs(moves)
+    return Report(dims, filters, _groups(rows, dims, filters), total, _steps(pairs),
+                  _workload(events, people, pairs, filters))
 
 
 def agent_monthly(viewer: User, start: date | datetime, end: date | datetime) -> Report:
@@ -393,15 +394,28 @@ def step_labels() -> dict[str, str]:
     return {key: " / ".join(found) for key, found in names.items()}
 
 
-def _steps(moves) -> list[StepFigures]:
+def _summed(pairs: list[tuple], index: int) -> dict:
+    """The dwell pairs added up by step (``index`` 0) or by person (1): [events, timed, seconds, returns]."""
+    out: dict = {}
+    for row in pairs:
+        sums = out.setdefault(row[index], [0, 0, 0, 0])
+        for i, value in enumerate(row[2:]):
+            sums[i] += int(value or 0)
+    return out
+
+
+def _mean(total: int, count: int) -> float | None:
+    return _float(total / count) if count else None
+
+
+def _steps(pairs: list[tuple]) -> list[StepFigures]:
     labels = step_labels()
-    rows = sql.dwell(moves, moves.c.from_step, sql.count_if(moves.c.action == "return"))
-    steps = [StepFigures(step, labels.get(step, step), n, _float(dwell), int(returns or 0))
-             for step, n, dwell, returns in rows]
+    steps = [StepFigures(step, labels.get(step, step), n, _mean(total, timed), returns)
+             for step, (n, timed, total, returns) in _summed(pairs, 0).items()]
     return sorted(steps, key=lambda s: s.label)
 
 
-def _workload(where: list[Expression], people: list, moves, filters: ReportFilters) -> list[Workload]:
+def _workload(where: list[Expression], people: list, pairs: list[tuple], filters: ReportFilters) -> list[Workload]:
     """Actions taken in the range, open tickets assigned now and average handling time, per person."""
     start, end = filters.bounds()
     events = TicketEvent.select(TicketEvent.actor, fn.COUNT(SQL("*")))
@@ -412,7 +426,7 @@ def _workload(where: list[Expression], people: list, moves, filters: ReportFilte
                     .where(Ticket.status == "open", Ticket.assignee.is_null(False), *where,
                            *[Ticket.assignee.in_(ids) for ids in people])
                     .group_by(Ticket.assignee).tuples())
-    timing = {actor: _float(dwell) for actor, _, dwell in sql.dwell(moves, moves.c.actor_id)}
+    timing = {actor: _mean(total, timed) for actor, (_, timed, total, _) in _summed(pairs, 1).items()}
     ids = (set(handled) | set(open_now)) - {None}
     people = {uid: (username, name) for uid, username, name in
               User.select(User.id, User.username, User.name).where(User.id.in_(ids)).tuples()} if ids else {}
