@@ -49,17 +49,22 @@ def _posted(form, step: str, name: str) -> dict:
             "value": get("value"), "else": otherwise if otherwise in MODES else "hidden", "raw": get("raw")}
 
 
-def _built(doc: dict, cell: dict, path: list) -> object:
-    """The document's value for one posted cell; ValueError/JSONDecodeError on a bad condition."""
-    if cell["field"]:
-        field = doc["schema"]["properties"].get(cell["field"], {})
-        value = conditions.coerce(field, cell["op"], cell["value"])
-        when = conditions.to_schema(Condition(cell["field"], cell["op"], value))
-    elif cell["raw"].strip():
-        when = json.loads(cell["raw"])
-    else:
-        return cell["mode"]
-    return {"mode": cell["mode"], "when": when, "else": cell["else"]}
+def picked_when(doc: dict, field: str, op: str, value: str, raw: str) -> dict | None:
+    """The ``when`` schema of a condition's pickers, else of its raw JSON, else None (always).
+
+    Shared by transition rows and matrix cells; raises ValueError (the message is
+    a msgid of ``conditions.coerce``) or json.JSONDecodeError for the caller to place.
+    """
+    if field:
+        typed = conditions.coerce(doc["schema"]["properties"].get(field, {}), op, value or "")
+        return conditions.to_schema(Condition(field, op, typed))
+    return json.loads(raw) if (raw or "").strip() else None
+
+
+def _built(doc: dict, cell: dict) -> object:
+    """The document's value for one posted cell."""
+    when = picked_when(doc, cell["field"], cell["op"], cell["value"], cell["raw"])
+    return cell["mode"] if when is None else {"mode": cell["mode"], "when": when, "else": cell["else"]}
 
 
 def cells_from_form(doc: dict, form) -> tuple[dict, dict, list[Problem]]:
@@ -71,7 +76,7 @@ def cells_from_form(doc: dict, form) -> tuple[dict, dict, list[Problem]]:
             cell = cells[step["key"]][name] = _posted(form, step["key"], name)
             path = ["steps", index, "fields", name]
             try:
-                built[step["key"]][name] = _built(doc, cell, path)
+                built[step["key"]][name] = _built(doc, cell)
             except json.JSONDecodeError as error:
                 problems.append(Problem(pointer(path + ["when"]), Msg(N_("Not valid JSON: %(error)s"),
                                                                       {"error": error.msg})))

@@ -14,15 +14,15 @@ from flask_admin import expose
 from flask_babel import gettext
 
 from formbuilder import conditions, editing
-from formbuilder.conditions import Condition
 from formbuilder.editing import EditError
+from formbuilder.fieldtypes import options_schema
 from workflows import documents as docs
 from workflows.models import Department, User
 from workflows.org import ROLES
 
 from .editforms import StepForm, options
 from .editor import Stale, change, draft_of, revision
-from .matrix import cells_from_form, cells_of, condition_from
+from .matrix import cells_from_form, cells_of, condition_from, picked_when
 
 
 class StepsMixin:
@@ -178,19 +178,12 @@ def _transitions(form: StepForm, doc: dict, base: list) -> list[dict]:
 
 
 def _when(doc: dict, row: dict, path: list) -> dict | None:
-    if row["field"]:
-        field = doc["schema"]["properties"].get(row["field"], {})
-        try:
-            value = conditions.coerce(field, row["op"], row["value"] or "")
-        except ValueError as error:
-            raise EditError(path, gettext("The condition's value: %(detail)s", detail=gettext(str(error)))) from None
-        return conditions.to_schema(Condition(row["field"], row["op"], value))
-    if (row["when_json"] or "").strip():
-        try:
-            return json.loads(row["when_json"])
-        except json.JSONDecodeError as error:
-            raise EditError(path, gettext("Not valid JSON: %(error)s", error=error.msg)) from None
-    return None
+    try:
+        return picked_when(doc, row["field"], row["op"], row["value"], row["when_json"])
+    except json.JSONDecodeError as error:
+        raise EditError(path, gettext("Not valid JSON: %(error)s", error=error.msg)) from None
+    except ValueError as error:
+        raise EditError(path, gettext("The condition's value: %(detail)s", detail=gettext(str(error)))) from None
 
 
 def _candidates() -> dict[str, list[tuple[str, str]]]:
@@ -202,6 +195,5 @@ def _candidates() -> dict[str, list[tuple[str, str]]]:
 
 def _field_options(doc: dict) -> dict[str, list[str]]:
     """Each field's option labels, suggested in the condition's value box."""
-    from formbuilder.fieldtypes import options_schema
     return {name: [o.get("title") or o["const"] for o in options_schema(schema).get("oneOf", [])]
             for name, schema in doc["schema"]["properties"].items()}

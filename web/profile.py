@@ -64,10 +64,10 @@ def issue():
 @login_required
 def revoke(token_id: int):
     """CSRF is checked by the app's CSRFProtect before this runs, as for every form POST."""
-    with database.atomic():
-        token = ApiToken.get_or_none(ApiToken.id == token_id, ApiToken.user == me().id)
-        if token is None:
-            abort(404)
-        audit.record(me(), "token.revoke", f"token:{token_id}", org.revoke_token(token_id), None)
+    try:
+        with database.atomic():
+            audit.record(me(), "token.revoke", f"token:{token_id}", org.revoke_token(token_id, owner=me()), None)
+    except org.OrgError:
+        abort(404)
     flash(gettext("Token revoked."))
     return redirect(url_for("profile.index"))

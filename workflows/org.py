@@ -225,10 +225,13 @@ def set_password(username: str, password: str) -> User:
     return user
 
 
-def revoke_token(token_id: int) -> dict:
-    """Delete a token (refused by the API from now on); returns its snapshot for the audit log."""
+def revoke_token(token_id: int, owner: User | None = None) -> dict:
+    """Delete a token (refused by the API from now on); returns its snapshot for the audit log.
+
+    With ``owner`` (a user revoking their own, e.g. on the profile page) another user's token is as unknown.
+    """
     token = ApiToken.get_or_none(ApiToken.id == token_id)
-    if token is None:
+    if token is None or (owner is not None and token.user_id != owner.id):
         raise OrgError(Msg(N_("no API token %(id)s"), {"id": token_id}), "token")
     before = snapshot(token)
     token.delete_instance()
