@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -115,6 +116,15 @@ def test_closed_basis_describes_the_tickets_closed_in_the_range(tickets):
     assert (total.first_response_avg, total.first_response_p90) == (700.0, 1200)  # 600 1200 300
     assert (total.resolution_avg, total.resolution_p90) == (91200.0, 172800)  # 7200 93600 172800
     assert (total.breaches, total.rating_avg, total.ratings) == (1, 3.0, [1, 0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("basis", reports.BASES)
+@pytest.mark.parametrize("dims", [("month", "agent"), ("week", "department"), ("process",), ("step",)])
+def test_the_total_row_of_a_grouped_report_is_the_ungrouped_report(tickets, dims, basis):
+    """Totals are summed from the groups (one pass over the tickets): the same figures as asking for no groups."""
+    filters = replace(MARCH, basis=basis)
+    for viewer in ("sup", "admin"):
+        assert report(tickets[viewer], filters, dims).total == report(tickets[viewer], filters, ()).total
 
 
 def test_days_are_local_days(tickets):

@@ -59,6 +59,7 @@ from .errors import Forbidden, Invalid
 from .models import Department, Notification, Process, ProcessVersion, Rating, Ticket, TicketEvent, User
 from .org import subtree, team_ids
 from .queries import scope_condition
+from .reportwork import StepFigures, Workload, mean, step_labels, steps, user_names, workload
 from .tags import tag_condition
 
 UNITS = ("day", "week", "month")
@@ -66,7 +67,6 @@ DIMENSIONS = (*UNITS, "agent", "department", "process", "step")
 BASES = ("created", "closed")
 
 
-ACTIONS = ("create", "advance", "return", "transfer", "close", "reopen")
 Owner = User.alias("owner")
 
 
@@ -125,25 +125,6 @@ class Group:
 
 
 @dataclass
-class StepFigures:
-    step: str
-    label: str
-    left: int
-    dwell_avg: float | None
-    returns: int
-
-
-@dataclass
-class Workload:
-    user_id: int
-    username: str
-    name: str
-    handled: int
-    open: int
-    handling_avg: float | None
-
-
-@dataclass
 class Report:
     dims: tuple[str, ...]
     filters: ReportFilters
@@ -163,13 +144,13 @@ def report(viewer: User, filters: ReportFilters, dims: tuple[str, ...] = ("day",
     scope = _scope(viewer)
     _check(filters, dims)
     where = _ticket_where(scope, filters)
-    rows, total = _figures(where, filters, dims), _figures(where, filters, ())[()]
+    rows, total = _figures(where, filters, dims)
     events = _ticket_where(None, replace(filters, department=None, role=None, agent=None))
     people = [ids for ids in (_people(filters), _team(viewer)) if ids is not None]
     moves = sql.moves(events, [TicketEvent.actor.in_(ids) for ids in people], *filters.bounds())
     pairs = sql.dwell_pairs(moves)
-    return Report(dims, filters, _groups(rows, dims, filters), total, _steps(pairs),
-                  _workload(events, people, pairs, filters))
+    return Report(dims, filters, _groups(rows, dims, filters), total, steps(pairs),
+                  workload(events, people, pairs, filters.bounds()))
 
 
 def agent_monthly(viewer: User, start: date | datetime, end: date | datetime) -> Report:
@@ -267,52 +248,93 @@ def _in(column, start: datetime, end: datetime) -> Expression:
     return sql.selective((column >= start) & (column < end))
 
 
-def _figures(where: list[Expression], filters: ReportFilters, dims: tuple[str, ...]) -> dict[tuple, Figures]:
-    """Every ticket figure per group key (``{(): total}`` for no dimension)."""
+def _figures(where: list[Expression], filters: ReportFilters,
+             dims: tuple[str, ...]) -> tuple[dict[tuple, Figures], Figures]:
+    """Every ticket figure per group key, and the total row.
+
+    The groups split the tickets, so the total's counts and averages are sums
+    of the groups' (no second pass over the tickets); only its p90s need their
+    own query. With the created basis the cohort is the created tickets, so
+    one grouped query gives both.
+    """
     start, end = filters.bounds()
     found: dict[tuple, Figures] = {} if dims else {(): Figures()}
     count = fn.COUNT(SQL("*"))
-    for key, (n,) in _grouped(dims, Ticket.created_at, [*where, _in(Ticket.created_at, start, end)], count).items():
-        found.setdefault(key, Figures()).created = n
+    basis = Ticket.created_at if filters.basis == "created" else Ticket.closed_at
+    cohort = [*where, _in(basis, start, end)]
+    sums = _cohort(found, dims, basis, cohort)
+    if filters.basis != "created":
+        for key, (n,) in _grouped(dims, Ticket.created_at, [*where, _in(Ticket.created_at, start, end)],
+                                  count).items():
+            found.setdefault(key, Figures()).created = n
     for key, (n,) in _grouped(dims, Ticket.closed_at, [*where, _in(Ticket.closed_at, start, end)], count).items():
         found.setdefault(key, Figures()).closed = n
-    basis = Ticket.created_at if filters.basis == "created" else Ticket.closed_at
-    _cohort(found, dims, basis, [*where, _in(basis, start, end)])
-    _open_end(found, dims, filters, where)
-    return found
+    for figures in found.values() if filters.basis == "created" else ():
+        figures.created = figures.cohort
+    _p90s(found, dims, basis, cohort)
+    open_end = _open_end(found, dims, filters, where)
+    if not dims:
+        return found, found[()]
+    total = _total(found.values(), sums)
+    _p90s({(): total}, (), basis, cohort)
+    total.open_end = open_end
+    return found, total
 
 
 FIRST_RESPONSE = (Ticket.first_response_at, Ticket.created_at)
 RESOLUTION = (Ticket.closed_at, Ticket.created_at)
+AVERAGED = ("first_response_avg", "resolution_avg", "rating_avg")
 
 
-def _cohort(found: dict[tuple, Figures], dims: tuple[str, ...], basis, where: list[Expression]) -> None:
-    """Durations, SLA breaches and satisfaction of the tickets the basis puts in each group."""
+def _cohort(found: dict[tuple, Figures], dims: tuple[str, ...], basis, where: list[Expression]) -> list[list[int]]:
+    """Durations, SLA breaches and satisfaction of the tickets the basis puts in each group.
+
+    Returns the [sum, count] behind each average of :data:`AVERAGED`, summed
+    over the groups, for the total row.
+    """
     overdue = Notification.select(SQL("1")).where(Notification.ticket == Ticket.id, Notification.kind == "overdue")
+    averaged = [sql.seconds(*FIRST_RESPONSE), sql.seconds(*RESOLUTION), Rating.score]
     values = [fn.COUNT(SQL("*")), sql.count_if(Ticket.overdue_at.is_null(False) | fn.EXISTS(overdue)),
-              fn.AVG(sql.seconds(*FIRST_RESPONSE)), fn.AVG(sql.seconds(*RESOLUTION)), fn.AVG(Rating.score),
+              *[f(v) for v in averaged for f in (fn.SUM, fn.COUNT)],
               *[sql.count_if(Rating.score == score) for score in range(1, 6)]]
     keys = [_dimension(d, basis) for d in dims]
     query = _tickets([*keys, *values], dims, where).join_from(Ticket, Rating, JOIN.LEFT_OUTER)
+    sums = [[0, 0] for _ in AVERAGED]
     for row in (query.group_by(*keys) if keys else query).tuples():
         figures = found.setdefault(tuple(row[:len(keys)]), Figures())
-        n, breaches, frt, res, rating, *scores = row[len(keys):]
-        figures.cohort, figures.breaches, figures.ratings = n, int(breaches or 0), [int(s or 0) for s in scores]
-        figures.first_response_avg, figures.resolution_avg, figures.rating_avg = map(_float, (frt, res, rating))
+        n, breaches, *rest = row[len(keys):]
+        figures.cohort, figures.breaches, figures.ratings = n, int(breaches or 0), [int(s or 0) for s in rest[6:]]
+        for i, attribute in enumerate(AVERAGED):
+            total, timed = int(rest[2 * i] or 0), int(rest[2 * i + 1] or 0)
+            setattr(figures, attribute, mean(total, timed))
+            sums[i][0], sums[i][1] = sums[i][0] + total, sums[i][1] + timed
+    return sums
+
+
+def _total(groups, sums: list[list[int]]) -> Figures:
+    """The total row of the groups' figures: counts added, averages from the summed sums and counts."""
+    total = Figures()
+    for figures in groups:
+        for attribute in ("created", "closed", "cohort", "breaches"):
+            setattr(total, attribute, getattr(total, attribute) + getattr(figures, attribute))
+        total.ratings = [a + b for a, b in zip(total.ratings, figures.ratings, strict=True)]
+    for attribute, (seconds, n) in zip(AVERAGED, sums, strict=True):
+        setattr(total, attribute, mean(seconds, n))
+    return total
+
+
+def _p90s(found: dict[tuple, Figures], dims: tuple[str, ...], basis, where: list[Expression]) -> None:
+    """The p90 first response and resolution of each group's cohort (a window query each)."""
+    keys = [_dimension(d, basis) for d in dims]
     for later, attribute in ((Ticket.first_response_at, "first_response_p90"), (Ticket.closed_at, "resolution_p90")):
         timed = _tickets([], dims, [*where, later.is_null(False)])
         for *key, value in sql.p90(timed, keys, sql.seconds(later, Ticket.created_at)):
             setattr(found.setdefault(tuple(key), Figures()), attribute, int(value))
 
 
-def _float(value) -> float | None:
-    """An average as a float (PostgreSQL gives Decimal), rounded to the millisecond or hundredth of a point."""
-    return None if value is None else round(float(value), 3)
-
-
 def _open_end(found: dict[tuple, Figures], dims: tuple[str, ...], filters: ReportFilters,
-              where: list[Expression]) -> None:
-    """Open tickets at the end of each period: open now - created since + closed since.
+              where: list[Expression]) -> int:
+    """Open tickets at the end of each period: open now - created since + closed since; returns the range's.
 
     Counted from now backwards, so a report of recent weeks reads recent rows
     only; each earlier period end adds back what its period closed and takes
@@ -327,14 +349,17 @@ def _open_end(found: dict[tuple, Figures], dims: tuple[str, ...], filters: Repor
     keys = set().union(*parts) | {key[len(dims) - len(rest):] for key in found}
     unit = dims[0] if len(dims) > len(rest) else None
     periods = _periods(filters, unit) if unit else [()]
+    at_end = 0
     for key in keys:
         n = parts[0].get(key, (0,))[0] - parts[1].get(key, (0,))[0] + parts[2].get(key, (0,))[0]
+        at_end += n
         for period in reversed(periods):
             figures = found.get((*period, *key))
             if n:
                 (figures := found.setdefault((*period, *key), Figures())).open_end = n
             if figures is not None and unit:
                 n += figures.closed - figures.created
+    return at_end
 
 
 def _periods(filters: ReportFilters, unit: str) -> list[tuple[str]]:
@@ -373,62 +398,3 @@ def _names(dims: tuple[str, ...], found: dict[tuple, Figures]) -> dict[str, dict
     return names
 
 
-def user_names(ids) -> dict[int, str]:
-    ids = {i for i in ids if i is not None}
-    if not ids:
-        return {}
-    return {uid: name or username for uid, username, name in
-            User.select(User.id, User.username, User.name).where(User.id.in_(ids)).tuples()}
-
-
-def step_labels() -> dict[str, str]:
-    """Step key -> name(s) in the latest version of each process (one query)."""
-    names: dict[str, list[str]] = {}
-    latest = ProcessVersion.select(ProcessVersion.document).join(Process).where(
-        ProcessVersion.number == Process.latest_version)
-    for (document,) in latest.tuples():
-        for step in document["steps"]:
-            names.setdefault(step["key"], [])
-            if step["name"] not in names[step["key"]]:
-                names[step["key"]].append(step["name"])
-    return {key: " / ".join(found) for key, found in names.items()}
-
-
-def _summed(pairs: list[tuple], index: int) -> dict:
-    """The dwell pairs added up by step (``index`` 0) or by person (1): [events, timed, seconds, returns]."""
-    out: dict = {}
-    for row in pairs:
-        sums = out.setdefault(row[index], [0, 0, 0, 0])
-        for i, value in enumerate(row[2:]):
-            sums[i] += int(value or 0)
-    return out
-
-
-def _mean(total: int, count: int) -> float | None:
-    return _float(total / count) if count else None
-
-
-def _steps(pairs: list[tuple]) -> list[StepFigures]:
-    labels = step_labels()
-    steps = [StepFigures(step, labels.get(step, step), n, _mean(total, timed), returns)
-             for step, (n, timed, total, returns) in _summed(pairs, 0).items()]
-    return sorted(steps, key=lambda s: s.label)
-
-
-def _workload(where: list[Expression], people: list, pairs: list[tuple], filters: ReportFilters) -> list[Workload]:
-    """Actions taken in the range, open tickets assigned now and average handling time, per person."""
-    start, end = filters.bounds()
-    events = TicketEvent.select(TicketEvent.actor, fn.COUNT(SQL("*")))
-    events = events.join(Ticket).where(*where) if where else events
-    handled = dict(events.where(TicketEvent.action.in_(ACTIONS), _in(TicketEvent.created_at, start, end),
-                                *[TicketEvent.actor.in_(ids) for ids in people]).group_by(TicketEvent.actor).tuples())
-    open_now = dict(Ticket.select(Ticket.assignee, fn.COUNT(SQL("*")))
-                    .where(Ticket.status == "open", Ticket.assignee.is_null(False), *where,
-                           *[Ticket.assignee.in_(ids) for ids in people])
-                    .group_by(Ticket.assignee).tuples())
-    timing = {actor: _mean(total, timed) for actor, (_, timed, total, _) in _summed(pairs, 1).items()}
-    ids = (set(handled) | set(open_now)) - {None}
-    people = {uid: (username, name) for uid, username, name in
-              User.select(User.id, User.username, User.name).where(User.id.in_(ids)).tuples()} if ids else {}
-    rows = [Workload(uid, *people[uid], handled.get(uid, 0), open_now.get(uid, 0), timing.get(uid)) for uid in ids]
-    return sorted(rows, key=lambda w: (-w.handled, w.username))
