@@ -36,7 +36,7 @@ DEFAULT_DAYS = 30
 GROUPS = {"day": _l("Day"), "week": _l("Week"), "month": _l("Month"), "agent": _l("Agent"),
           "department": _l("Department"), "process": _l("Type"), "step": _l("Step")}
 ROLES = {"admin": _l("Admin"), "supervisor": _l("Supervisor"), "agent": _l("Agent"), "handler": _l("Handler")}
-FORMULA = ("=", "+", "-", "@")
+FORMULA = ("=", "+", "-", "@", "\t", "\r")  # as workflows.exports.FORMULA_STARTS (OWASP)
 
 
 class ReportForm(FlaskForm):
