@@ -8,11 +8,13 @@ from pathlib import Path
 
 from flask import Flask, current_app
 from flask_wtf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import admin
 import api
 from api import docs as api_docs
 from web import auth, calls, customers, exports, health, home, i18n, inbox, inputs, public, tagging, tickets, webform
+from web import headers as security_headers
 from web import profile as profile_pages
 from web import reports as report_pages
 from workflows import cli, db
@@ -36,20 +38,39 @@ def _require_secret_key():
     return None
 
 
+def _env_flag(name: str) -> bool | None:
+    """``1`` is True, ``0`` False, unset None (the default decides)."""
+    value = os.environ.get(name)
+    return None if value in (None, "") else value == "1"
+
+
+def _secure_cookies_by_default(app: Flask) -> None:
+    """Cookies only over HTTPS unless set otherwise; debug runs and tests speak plain HTTP."""
+    for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if app.config.get(key) is None:
+            app.config[key] = not (app.debug or app.testing)
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(
         DATABASE_URL=os.environ.get("DATABASE_URL", "sqlite:///instance/liuzhuan.db"),
         UPLOAD_DIR=os.environ.get("UPLOAD_DIR", os.path.join(app.instance_path, "uploads")),
-        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,  # per request: more is a 413 page / JSON error
+        UPLOAD_MAX_BYTES=int(os.environ.get("UPLOAD_MAX_BYTES", 25 * 1024 * 1024)),  # per file, any field
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE") == "1",
-        REMEMBER_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE") == "1",
+        SESSION_COOKIE_SECURE=_env_flag("SESSION_COOKIE_SECURE"),
+        REMEMBER_COOKIE_SECURE=_env_flag("SESSION_COOKIE_SECURE"),
+        TRUSTED_PROXIES=int(os.environ.get("TRUSTED_PROXIES") or 0),  # reverse proxies in front (docs/deploy.md)
+        **{key: value for key, value in os.environ.items() if key.startswith("LOGIN_")},  # workflows/login.py
     )
     app.config.update(config or {})
+    _secure_cookies_by_default(app)
+    if proxies := app.config["TRUSTED_PROXIES"]:  # client address (login limits) and https from X-Forwarded-*
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.json.ensure_ascii = False  # the API answers in readable UTF-8 (Chinese labels and messages)
     if not app.config.get("SECRET_KEY"):  # Flask's defaults hold SECRET_KEY = None
         app.config["SECRET_KEY"] = _secret_key(app)
@@ -60,6 +81,7 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)
+    security_headers.init_app(app)  # CSP without inline scripts, nosniff, no framing
     for blueprint in (health.bp, home.bp, calls.bp, tickets.bp, customers.bp):
         app.register_blueprint(blueprint)
     for blueprint in (exports.bp, public.bp):  # ticket-list files; the customer's rating and progress pages
@@ -93,7 +115,8 @@ def main() -> None:
     from workflows import demo
 
     _demo_secret(Path(__file__).resolve().with_name("instance"))
-    app = create_app()
+    plain_http = {"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False}  # the demo serves http://127.0.0.1
+    app = create_app(None if _env_flag("SESSION_COOKIE_SECURE") is not None else plain_http)
     db.upgrade()
     with app.app_context(), db.database.connection_context():
         for line in demo.seed():

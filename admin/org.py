@@ -18,6 +18,7 @@ from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from web.auth import keep_session
 from workflows import audit, org
 from workflows.db import database
 from workflows.models import ApiToken, Department, User
@@ -162,12 +163,16 @@ class UsersView(BaseView):
     def password(self, username: str):
         user = User.get_or_none(User.username == username) or abort(404)
         form = PasswordForm()
-        done, _ = apply(form, lambda: (org.set_password(username, form.password.data),
-                                       record("user.password", f"user:{username}", None, {"password": "reset"})))
+        done, _ = apply(form, lambda: self._reset(username, form.password.data))
         if not done:
             return self._page(user, password=form), 422
         flash(gettext("Password of %(username)s reset.", username=username), "success")
         return redirect(url_for(".edit", username=username))
+
+    def _reset(self, username: str, password: str) -> None:
+        """The user's sessions end, except this one when admins reset their own password."""
+        keep_session(org.set_password(username, password))
+        record("user.password", f"user:{username}", None, {"password": "reset"})
 
     @expose("/<username>/tokens", methods=("POST",))
     def issue(self, username: str):

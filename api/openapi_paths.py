@@ -16,6 +16,7 @@ ERROR_RESPONSES = {
     404: ("NotFound", "No such object, or one the caller may not know of."),
     409: ("Conflict", "Stale `version` or a conflicting action."),
     413: ("TooLarge", "The upload is larger than the server accepts."),
+    429: ("Locked", "Too many failed logins for this username or address; `Retry-After` says when to retry."),
     422: ("Invalid", "Validation failed; `fields` names every failing field (JSON pointers for documents)."),
 }
 
@@ -65,7 +66,7 @@ def json_body(schema: dict, required: bool = True, description: str = "") -> dic
 
 AUTH_PATHS = {
     "/auth/token": {"post": op(
-        "Auth", "Exchange a username and password for an API token", {201: ref("Token")}, (400, 401),
+        "Auth", "Exchange a username and password for an API token", {201: ref("Token")}, (400, 401, 429),
         body=json_body(ref("TokenRequest")), public=True, op_id="createToken",
         description="Send the token back as `Authorization: Bearer TOKEN`.")},
     "/openapi.json": {"get": op(

@@ -6,10 +6,12 @@ from flask import jsonify
 
 from formbuilder import Msg
 from formbuilder.messages import N_
+from web.auth import verify
 from workflows import documents as docs
 from workflows.errors import NotFound
+from workflows.login import LoginLocked
 from workflows.models import Process
-from workflows.org import authenticate, issue_token
+from workflows.org import issue_token
 
 from . import body, bp, error, field
 
@@ -17,7 +19,12 @@ from . import body, bp, error, field
 @bp.post("/auth/token")
 def token():
     payload = body()
-    user = authenticate(field(payload, "username", str, True), field(payload, "password", str, True))
+    try:  # counted like a browser login: the same lockout per username and address
+        user = verify(field(payload, "username", str, True), field(payload, "password", str, True))
+    except LoginLocked as locked:
+        response, status = error(429, "locked", locked.msg)
+        response.headers["Retry-After"] = str(locked.retry_after)
+        return response, status
     if user is None:
         return error(401, "unauthorized", Msg(N_("Wrong username or password.")))
     return jsonify(token=issue_token(user, "api")), 201

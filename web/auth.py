@@ -1,26 +1,32 @@
-"""Browser login and logout with Flask-Login; ``workflows.org.authenticate`` checks the password.
+"""Browser login and logout with Flask-Login; ``workflows.login`` checks the password and the lockouts.
 
 The session is a signed cookie: it is cleared before login so nothing planted in
-it earlier (session fixation) survives into the logged-in session.
+it earlier (session fixation) survives into the logged-in session. It also holds
+the user's ``session_version`` from login time; a password change bumps the
+stored one, so every older session (and any remember cookie, which carries no
+version) is logged out on its next request. Logout clears this browser's cookie
+only: a copy of the cookie taken before logout stays valid until the password
+changes, because a client-side session cannot be revoked on the server otherwise.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager, UserMixin, login_user, logout_user
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from formbuilder.messages import N_
+from workflows import login as logins
 from workflows.models import User
-from workflows.org import authenticate
 
 bp = Blueprint("auth", __name__)
+SESSION_VERSION = "_session_version"
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = N_("Please log in to open this page.")
@@ -43,11 +49,19 @@ class LoginUser(UserMixin):
 
 @login_manager.user_loader
 def load_user(user_id: str) -> LoginUser | None:
-    """The session's user, if it still exists and is active (deactivation logs out)."""
-    if not (user_id.isascii() and user_id.isdigit()):
+    """The session's user, if still active (deactivation logs out) and its password unchanged since login."""
+    version = session.get(SESSION_VERSION)
+    if not (user_id.isascii() and user_id.isdigit()) or type(version) is not int:
         return None
-    user = User.get_or_none((User.id == int(user_id)) & (User.active == True))  # noqa: E712
+    user = User.get_or_none((User.id == int(user_id)) & (User.active == True)  # noqa: E712
+                            & (User.session_version == version))
     return LoginUser(user) if user else None
+
+
+def keep_session(user: User) -> None:
+    """After ``user`` changed their own password, keep this session: only the others are logged out."""
+    if current_user.is_authenticated and current_user.user.id == user.id:
+        session[SESSION_VERSION] = user.session_version
 
 
 class LoginForm(FlaskForm):
@@ -69,21 +83,41 @@ def safe_next(target: str | None) -> str | None:
 def login():
     form = LoginForm()
     target = safe_next(request.args.get("next"))
-    error = None
-    if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
-        if user is not None:
-            session.clear()
-            login_user(LoginUser(user))
-            return redirect(target or url_for("home.index"))
-    if request.method == "POST":
-        # The same message whether the user exists or not.
-        error = gettext("Wrong username or password.")
-    return render_template("auth/login.html", form=form, error=error, next=target)
+    if not form.validate_on_submit():
+        error = gettext("Wrong username or password.") if request.method == "POST" else None
+        return render_template("auth/login.html", form=form, error=error, next=target)
+    try:
+        user = verify(form.username.data, form.password.data)
+    except logins.LoginLocked as locked:
+        page = render_template("auth/login.html", form=form, error=locked.msg.render(gettext), next=target)
+        return page, 429, {"Retry-After": str(locked.retry_after)}
+    if user is None:  # the same message whether the user exists or not
+        return render_template("auth/login.html", form=form, error=gettext("Wrong username or password."),
+                               next=target)
+    session.clear()
+    login_user(LoginUser(user))
+    session[SESSION_VERSION] = user.session_version
+    return redirect(target or url_for("home.index"))
+
+
+def login_limits() -> logins.Limits:
+    """The lockout limits of this app (``LOGIN_*`` settings), read per request so tests and operators may lower them."""
+    return logins.Limits.from_config(current_app.config)
+
+
+def verify(username: str, password: str) -> User | None:
+    """One counted attempt from this request's address; the failure that reaches the limit already says so."""
+    limits = login_limits()
+    user = logins.attempt(username, password, request.remote_addr, limits)
+    if user is None:
+        logins.check(username, request.remote_addr, limits)
+    return user
 
 
 @bp.post("/logout")
 def logout():
+    """Forget everything in this browser's session; other sessions of the user stay (see the module doc)."""
+    session.clear()
     logout_user()
     return redirect(url_for("home.index"))
 

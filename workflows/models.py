@@ -84,6 +84,7 @@ class User(BaseModel):
     department = DeferredForeignKey("Department", null=True, backref="members")
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
+    session_version = IntegerField(default=0)  # bumped by a password change: older sessions are logged out
 
 
 class Department(BaseModel):
@@ -432,3 +433,20 @@ class EmailTemplate(BaseModel):
 
 
 MODELS.extend([EmailMessage, EmailTemplate])
+
+
+class LoginAttempt(BaseModel):
+    """One login try, kept a day: recent failures lock a username or an address (``workflows.login``)."""
+
+    username = CharField(max_length=64)
+    ip = CharField(max_length=64)
+    succeeded = BooleanField()
+    locks_username = BooleanField(default=False)  # this failure reached the limit: the lock starts here
+    locks_ip = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("username", "created_at"), False), (("ip", "created_at"), False), (("created_at",), False))
+
+
+MODELS.append(LoginAttempt)

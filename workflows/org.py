@@ -53,7 +53,7 @@ def set_manager(code: str, username: str) -> Department:
 def create_user(username: str, password: str, role: str, department: str | None = None,
                 name: str | None = None) -> User:
     check_role(role)
-    check_password(password)
+    check_password(password, username)
     with database.atomic():
         if User.get_or_none(User.username == username):
             raise OrgError(Msg(N_("user '%(username)s' already exists"), {"username": username}), "username")
@@ -68,10 +68,30 @@ def check_role(role: str) -> None:
                        "role")
 
 
-def check_password(password: str) -> None:
-    """The password policy, one place for creating a user and resetting a password."""
+# Passwords that head every leaked-password list; guessed first, so refused outright.
+COMMON_PASSWORDS = frozenset((
+    "password", "passw0rd", "password123", "p@ssw0rd", "qwertyui", "qwerty123", "qwertyuiop", "1qaz2wsx",
+    "iloveyou", "admin123", "administrator", "welcome1", "letmein1", "abc12345", "abcd1234", "asdfghjk",
+    "a1b2c3d4", "zaq12wsx", "aa123456", "football", "baseball", "sunshine", "princess", "trustno1",
+    "changeme", "liuzhuan", "woaini1314", "qwer1234", "1q2w3e4r"))
+
+
+def check_password(password: str, username: str | None = None) -> None:
+    """The password policy, one place for creating a user and setting a password (admin, profile, CLI)."""
     if len(password) < 8:
         raise OrgError(Msg(N_("the password must have at least 8 characters")), "password")
+    if password.isdigit():
+        raise OrgError(Msg(N_("the password must not be only digits")), "password")
+    if _shows_username(password, username):
+        raise OrgError(Msg(N_("the password must not contain the username")), "password")
+    if password.lower() in COMMON_PASSWORDS:
+        raise OrgError(Msg(N_("this password is too common: choose another")), "password")
+
+
+def _shows_username(password: str, username: str | None) -> bool:
+    """The password is the username, or holds it (names of one or two letters are in too many words)."""
+    name = (username or "").strip().lower()
+    return bool(name) and (name == password.lower() or (len(name) >= 3 and name in password.lower()))
 
 
 _UNKNOWN_USER_HASH = generate_password_hash(secrets.token_hex(16))
@@ -217,12 +237,12 @@ def _checked_name(name: str | None) -> str:
 
 
 def set_password(username: str, password: str) -> User:
-    """Reset a password under the same policy as :func:`create_user`."""
-    check_password(password)
+    """Reset a password under the same policy as :func:`create_user`; the user's sessions end (logout everywhere)."""
     user = user_named(username, "username")
-    user.password_hash = generate_password_hash(password)
-    user.save()
-    return user
+    check_password(password, user.username)
+    (User.update(password_hash=generate_password_hash(password), session_version=User.session_version + 1)
+     .where(User.id == user.id).execute())
+    return User.get_by_id(user.id)
 
 
 def revoke_token(token_id: int, owner: User | None = None) -> dict:
