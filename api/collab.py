@@ -4,27 +4,26 @@ Notes carry only their author, text and time: never the ticket's field data,
 so they cannot leak a field the reader may not see. An uploaded file is
 unlinked until a create or act puts its id in an attachment field (the engine
 then claims it for the uploader's ticket); downloads follow the web's rule
-(``workflows.collab.attachment_for``).
+(``workflows.collab.attachment_for``). Files are typed by their content and
+checked against the named field's limits, else the default allow-list
+(``workflows.uploads``); an upload never claimed is swept after a day.
 """
 
 from __future__ import annotations
 
-import os
+from flask import current_app, g, jsonify, request
 
-from flask import current_app, g, jsonify, request, send_file
-
-from formbuilder import Msg, check_upload
+from formbuilder import Msg
 from formbuilder.messages import N_
-from workflows import collab, engine
+from workflows import collab, engine, uploads
 from workflows import documents as docs
 from workflows.access import can_read
-from workflows.db import database
 from workflows.engine import REQUIRED
-from workflows.errors import Forbidden, Invalid, NotFound
+from workflows.errors import Forbidden, Invalid
 from workflows.models import Attachment, Ticket, TicketEvent
 from workflows.present import stamp, usernames
 
-from . import body, bp, field
+from . import body, bp, error, field
 from .admin_processes import NOTHING_SAVED
 
 
@@ -65,14 +64,6 @@ def attachment_json(attachment: Attachment) -> dict:
             "mimetype": attachment.mimetype}
 
 
-def _size(upload) -> int:
-    stream = upload.stream
-    stream.seek(0, os.SEEK_END)
-    size = stream.tell()
-    stream.seek(0)
-    return size
-
-
 def _field_schema(process: str | None, name: str | None) -> dict | None:
     """The attachment field's schema in the latest published version, when the client names one."""
     if not name and not process:
@@ -96,24 +87,21 @@ def upload():
     if uploaded is None or not uploaded.filename:
         raise Invalid(NOTHING_SAVED, {"file": [REQUIRED]})
     schema = _field_schema(request.form.get("process") or None, request.form.get("field") or None)
-    if schema is not None:
-        problem = check_upload(schema, uploaded.filename, uploaded.mimetype, _size(uploaded))
-        if problem is not None:
-            raise Invalid(NOTHING_SAVED, {"file": [problem]})
-    with database.atomic():
-        attachment = collab.store_upload(g.api_user, uploaded, current_app.config["UPLOAD_DIR"])
+    with uploads.action():
+        attachment = collab.store_upload(g.api_user, uploaded, current_app.config["UPLOAD_DIR"], schema)
     return jsonify(attachment_json(attachment)), 201
+
+
+@bp.errorhandler(413)
+def too_large(exc):
+    """Over MAX_CONTENT_LENGTH: JSON naming the limit, nothing read or stored."""
+    limit = uploads.human(current_app.config["MAX_CONTENT_LENGTH"])
+    return error(413, "too_large", Msg(N_("The request is larger than %(limit)s: nothing was saved."),
+                                        {"limit": limit}))
 
 
 @bp.get("/attachments/<key>")
 def download(key: str):
     """The file, if its ticket is readable and its field visible (or it is the caller's unlinked upload)."""
-    attachment = collab.attachment_for(g.api_user, key)
-    path = os.path.join(current_app.config["UPLOAD_DIR"], attachment.stored_name)
-    if not os.path.exists(path):
-        raise NotFound(Msg(N_("No such attachment.")))
-    response = send_file(path, mimetype=attachment.mimetype, as_attachment=True,
-                         download_name=attachment.filename)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return uploads.send(collab.attachment_for(g.api_user, key), current_app.config["UPLOAD_DIR"])
 

@@ -13,12 +13,13 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import CombinedMultiDict
 
 from formbuilder import Outcome
-from workflows import collab, engine
+from workflows import collab, engine, uploads
 from workflows import documents as docs
 from workflows.assignment import Context, offered
 from workflows.customers import find_by_phone
 from workflows.errors import EngineError, Forbidden, Invalid
-from workflows.models import Customer, Process, Ticket
+from workflows.models import Customer, Process, ProcessVersion, Ticket
+from workflows.queries import customer_visible
 
 from .labels import CHANNELS, PRIORITIES
 
@@ -28,10 +29,11 @@ bp = Blueprint("calls", __name__)
 def caller(phone: str | None) -> tuple[Customer | None, list[Ticket], int]:
     """The customer with this phone in any spelling (merged ones resolved), their last tickets and how many."""
     customer = find_by_phone(phone)
-    if customer is None:
-        return None, [], 0
+    if customer is None or not customer_visible(current_user.user, customer.id):
+        return None, [], 0  # like /customers/ID: a customer one may not see is not looked up
     tickets = Ticket.select().where(Ticket.customer == customer)
-    return customer, list(tickets.order_by(Ticket.id.desc()).limit(5)), tickets.count()
+    recent = tickets.select_extend(ProcessVersion).join(ProcessVersion)  # the page shows each one's process name
+    return customer, list(recent.order_by(Ticket.id.desc()).limit(5)), tickets.count()
 
 
 def choices(version, step: dict) -> dict[str, list]:
@@ -84,19 +86,20 @@ def submit():
     formdata = CombinedMultiDict([request.files, request.form])
     form = docs.compiled(version, version.document["steps"][0]["key"]).form_class(
         formdata, data={}, dictionaries=docs.dictionary_indexes())
-    problems = {**form.upload_errors(), **form.input_errors()}
+    problems = {**uploads.problems(form), **form.input_errors()}
     submitted = form.submitted(formdata)
     if problems:
         form.show_outcome(Outcome(submitted, problems), gettext)
         return page(version, form, 422, request.form)
     transition = request.form.get("transition") or None
-    data = collab.store_uploads(current_user.user, form, submitted, current_app.config["UPLOAD_DIR"])
     try:
-        ticket = engine.create(
-            current_user.user, version.document["code"], data,
-            priority=request.form.get("priority") or None, channel=request.form.get("channel") or None,
-            customer={"name": request.form.get("customer_name", ""), "phone": request.form.get("phone", "")},
-            transition=transition, assignee=request.form.get(f"assignee_{transition}") or None)
+        with uploads.action():  # a refused create takes its stored files with it
+            data = collab.store_uploads(current_user.user, form, submitted, current_app.config["UPLOAD_DIR"])
+            ticket = engine.create(
+                current_user.user, version.document["code"], data,
+                priority=request.form.get("priority") or None, channel=request.form.get("channel") or None,
+                customer={"name": request.form.get("customer_name", ""), "phone": request.form.get("phone", "")},
+                transition=transition, assignee=request.form.get(f"assignee_{transition}") or None)
     except Forbidden:
         abort(403)
     except Invalid as error:

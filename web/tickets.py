@@ -6,17 +6,16 @@ forms into calls and errors into pages.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime, format_timedelta, gettext
 from flask_login import current_user, login_required
 from werkzeug.datastructures import CombinedMultiDict
 
 from formbuilder import Outcome
 from formbuilder.display import display
-from workflows import collab, engine
+from workflows import collab, engine, uploads
 from workflows import documents as docs
 from workflows.access import can_act, can_read
 from workflows.assignment import Context, offered
@@ -83,10 +82,9 @@ def handler_choices(ticket: Ticket, step: dict) -> dict[str, list[User]]:
     return choices
 
 
-def field_rows(ticket: Ticket, data: dict, dictionaries) -> list[dict]:
-    """Visible fields in template order, with their display value and files."""
+def field_rows(ticket: Ticket, data: dict, dictionaries, files: dict[str, Attachment]) -> list[dict]:
+    """Visible fields in template order, with their display value and files (the ticket's, by key)."""
     properties = ticket.process_version.document["schema"]["properties"]
-    files = {a.key: a for a in Attachment.select().where(Attachment.ticket == ticket)}
     return [{"name": name, "label": schema.get("title", name), "text": display(schema, data[name], dictionaries),
              "files": [files[k] for k in data[name] if k in files] if schema.get("type") == "array"
              and schema.get("items", {}).get("format") == "attachment" else []}
@@ -117,12 +115,14 @@ def render(ticket: Ticket, form=None, status: int = 200):
         form = compiled.form_class(None, data=ticket.data, dictionaries=dictionaries)
     cc = User.select().join(TicketCC, on=(TicketCC.user == User.id)).where(TicketCC.ticket == ticket)
     users = list(User.select().where(User.active == True).order_by(User.username))  # noqa: E712
+    files = {a.key: a for a in Attachment.select().where(Attachment.ticket == ticket)}
     return render_template(
         "tickets/detail.html", ticket=ticket, view=view, step=step, acting=acting, form=form,
-        rows=field_rows(ticket, view["data"], dictionaries), events=timeline(ticket, view["history"], dictionaries),
+        rows=field_rows(ticket, view["data"], dictionaries, files),
+        events=timeline(ticket, view["history"], dictionaries),
         choices=handler_choices(ticket, step) if acting and step else {}, cc=list(cc), users=users,
         names={u.username: u.name for u in users},
-        files={a.key: a for a in Attachment.select().where(Attachment.ticket == ticket)},
+        files=files,
         dictionaries=dictionaries, channels=CHANNELS, priorities=PRIORITIES, **customer_links(ticket)), status
 
 
@@ -136,17 +136,19 @@ def advance(ticket: Ticket):
     compiled = docs.compiled(ticket.process_version, ticket.step)
     formdata = CombinedMultiDict([request.files, request.form])
     form = compiled.form_class(formdata, data=ticket.data, dictionaries=docs.dictionary_indexes())
-    problems = {**form.upload_errors(), **form.input_errors()}
+    problems = {**uploads.problems(form), **form.input_errors()}
+    submitted = form.submitted(formdata)
     if problems:
-        form.show_outcome(Outcome({**ticket.data, **form.submitted(formdata)}, problems), gettext)
+        form.show_outcome(Outcome({**ticket.data, **submitted}, problems), gettext)
         return render(ticket, form, 422)
     transition = request.form.get("transition")
-    data = collab.store_uploads(me(), form, form.submitted(formdata), current_app.config["UPLOAD_DIR"], ticket.data)
     try:
-        engine.act(me(), ticket.number, "advance", version=request.form.get("version", type=int), data=data,
-                   transition=transition, assignee=request.form.get(f"assignee_{transition}") or None)
+        with uploads.action():  # a refused, conflicting or failing action takes its stored files with it
+            data = collab.store_uploads(me(), form, submitted, current_app.config["UPLOAD_DIR"], ticket.data)
+            engine.act(me(), ticket.number, "advance", version=request.form.get("version", type=int), data=data,
+                       transition=transition, assignee=request.form.get(f"assignee_{transition}") or None)
     except Invalid as error:
-        form.show_outcome(Outcome({**ticket.data, **data}, error.fields), gettext)
+        form.show_outcome(Outcome({**ticket.data, **submitted}, error.fields), gettext)
         flash(error.msg.render(gettext))
         return render(ticket, form, 422)
     return None
@@ -201,13 +203,15 @@ def _collab(number: str, change):
 @login_required
 def download(key: str):
     try:
-        attachment = collab.attachment_for(me(), key)
+        return uploads.send(collab.attachment_for(me(), key), current_app.config["UPLOAD_DIR"])
     except NotFound:
         abort(404)
     except Forbidden:
         abort(403)
-    path = os.path.join(current_app.config["UPLOAD_DIR"], attachment.stored_name)
-    response = send_file(path, mimetype=attachment.mimetype, as_attachment=True,
-                         download_name=attachment.filename)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+
+
+@bp.app_errorhandler(413)
+def too_large(error):
+    """A request over MAX_CONTENT_LENGTH: a page saying so, not a bare 413 (the API answers JSON itself)."""
+    limit = uploads.human(current_app.config["MAX_CONTENT_LENGTH"])
+    return render_template("uploads/too_large.html", limit=limit), 413

@@ -20,9 +20,8 @@ from wtforms import StringField
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from formbuilder import Outcome, validate_step
-from workflows import channels, collab, engine, feedback
+from workflows import channels, collab, engine, feedback, uploads
 from workflows import documents as docs
-from workflows.db import database
 from workflows.errors import EngineError, Invalid
 
 bp = Blueprint("webform", __name__)
@@ -91,7 +90,7 @@ def _submit(version, contact):
     form = _step_form(version, formdata)
     submitted = form.submitted(formdata)
     outcome = validate_step(form.spec, {}, submitted, docs.dictionary_indexes())
-    errors = {**outcome.errors, **form.upload_errors(), **form.input_errors()}
+    errors = {**outcome.errors, **uploads.problems(form), **form.input_errors()}
     contact_ok = contact.validate()
     if errors or not contact_ok:
         form.show_outcome(Outcome(submitted, errors), gettext)
@@ -110,7 +109,7 @@ def _submit(version, contact):
 def _create(version, contact, form, submitted: dict):
     """Ticket, stored uploads and the contact note in one transaction."""
     actor = channels.system_user()
-    with database.atomic():
+    with uploads.action():  # a refused create takes its stored files with it
         data = collab.store_uploads(actor, form, submitted, current_app.config["UPLOAD_DIR"])
         ticket = engine.create(actor, version.document["code"], data, channel="form",
                                customer={"name": contact.name.data.strip(), "phone": contact.phone.data.strip()},

@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 
 from formbuilder.messages import N_, Msg, Problem
 
-from . import db, demo, org
+from . import backup, db, demo, org, uploads
 from . import documents as docs
 
 db_cli = AppGroup("db", help="Database schema.")
@@ -161,6 +161,17 @@ def users_create(username, password, role, department, name, lang):
     click.echo(f"user {username} created")
 
 
+@users_cli.command("password")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="The new password, under the same policy as users create (asked for when left out).")
+@lang_option
+def users_password(username, password, lang):
+    """Set USERNAME's password; their open browser sessions end."""
+    _org(lambda: org.set_password(username, password), lang)
+    click.echo(f"password of {username} set")
+
+
 @users_cli.command("token")
 @click.argument("username")
 @lang_option
@@ -170,5 +181,6 @@ def users_token(username, lang):
 
 
 def init_app(app) -> None:
-    for command in (db_cli, dictionary_cli, process_cli, departments_cli, users_cli, demo_command):
+    for command in (db_cli, dictionary_cli, process_cli, departments_cli, users_cli, demo_command,
+                    backup.backup_command, backup.restore_command, uploads.uploads_cli):
         app.cli.add_command(command)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 
 from formbuilder import Msg
 from formbuilder.messages import N_
 
+from . import uploads
 from .access import can_act, can_read, oversees
 from .db import database
 from .engine import REQUIRED, load
@@ -33,7 +33,7 @@ def _readable(actor: User, number: str) -> Ticket:
 
 
 def add_note(actor: User, number: str, text: str) -> TicketEvent:
-    """An internal note; each @mentioned user is CC'd (so they may read it) and notified."""
+    """An internal note; each @mentioned user is notified, and CC'd (so they may read it) if the author may CC."""
     text = (text or "").strip()
     if not text:
         raise Invalid(Msg(N_("Nothing was saved: see the fields.")), {"note": [REQUIRED]})
@@ -43,16 +43,24 @@ def add_note(actor: User, number: str, text: str) -> TicketEvent:
                                    to_step=ticket.step, comment=text)
         names = set(MENTION.findall(text)) - {actor.username}
         for user in User.select().where(User.username.in_(names), User.active == True):  # noqa: E712
-            TicketCC.insert(ticket=ticket, user=user).on_conflict_ignore().execute()
+            if _may_cc(actor, ticket):
+                TicketCC.insert(ticket=ticket, user=user).on_conflict_ignore().execute()
+            elif not can_read(user, ticket):
+                continue  # a mention gives no more than a CC would: only those who may CC open the ticket to others
             notify(user.id, ticket, "mentioned", f"{ticket.number}: @{user.username}")
         return event
+
+
+def _may_cc(actor: User, ticket: Ticket) -> bool:
+    """Its handler, its creator and the handler's supervisors decide who else reads a ticket."""
+    return can_act(actor, ticket) or actor.id == ticket.creator_id or oversees(actor, ticket.assignee_id)
 
 
 def add_cc(actor: User, number: str, username: str) -> None:
     """CC a user: they may then read the ticket and are notified."""
     with database.atomic():
         ticket = load(number)
-        if not (can_act(actor, ticket) or actor.id == ticket.creator_id or oversees(actor, ticket.assignee_id)):
+        if not _may_cc(actor, ticket):
             raise Forbidden(Msg(N_("You may not change who is CC'd on this ticket.")))
         user = User.get_or_none(User.username == (username or "").strip(), User.active == True)  # noqa: E712
         if user is None:
@@ -63,15 +71,20 @@ def add_cc(actor: User, number: str, username: str) -> None:
             notify(user.id, ticket, "cc", f"{ticket.number}: CC")
 
 
-def store_upload(actor: User, upload, upload_dir: str) -> Attachment:
-    """Keep an uploaded file under a random name outside any static path; link it later."""
-    key = secrets.token_urlsafe(18)
-    os.makedirs(upload_dir, exist_ok=True)
-    upload.save(os.path.join(upload_dir, key))
-    size = os.path.getsize(os.path.join(upload_dir, key))
-    return Attachment.create(key=key, filename=os.path.basename(upload.filename or "file")[:255],
-                             mimetype=upload.mimetype or "application/octet-stream", size=size,
-                             stored_name=key, uploaded_by=actor)
+def store_upload(actor: User, upload, upload_dir: str, schema: dict | None = None, field: str = "file") -> Attachment:
+    """Keep a checked upload under a random name outside any static path, typed by its content; link it later.
+
+    Inside ``uploads.action()`` the file is deleted again if the action fails.
+    """
+    verdict = uploads.checked(upload, schema, field)
+    key = uploads.write(upload, upload_dir)
+    try:
+        return Attachment.create(key=key, filename=os.path.basename(upload.filename or "file")[:255],
+                                 mimetype=verdict.kind.mimetype, size=verdict.size, stored_name=key,
+                                 uploaded_by=actor)
+    except Exception:
+        uploads.discard([os.path.join(upload_dir, key)])
+        raise
 
 
 def store_uploads(actor: User, form, submitted: dict, upload_dir: str, kept: dict | None = None) -> dict:
@@ -79,7 +92,7 @@ def store_uploads(actor: User, form, submitted: dict, upload_dir: str, kept: dic
     for name, value in list(submitted.items()):
         field = form._fields.get(name)
         if field is not None and field.lz.type.name == "attachment" and value:
-            keys = [store_upload(actor, upload, upload_dir).key for upload in value]
+            keys = [store_upload(actor, upload, upload_dir, field.lz.schema, name).key for upload in value]
             submitted[name] = list((kept or {}).get(name) or []) + keys
     return submitted
 

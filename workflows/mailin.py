@@ -13,7 +13,9 @@ and the body its first multi-line text field (each cut to the field's
 naming those fields. Customers have no e-mail column: the customer is created
 with the sender's display name and the address is kept in the ticket's note.
 Attachments are stored like uploads, linked to the ticket (no field) and
-listed in the note; both channels act as the system user of ``channels``.
+listed in the note; a file the default allow-list refuses (a program, a web
+page, a type not recognised) is listed as not stored. Both channels act as
+the system user of ``channels``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from werkzeug.datastructures import FileStorage
 
-from . import channels, collab, engine
+from . import channels, collab, engine, uploads
 from . import documents as docs
 from .db import database
 from .errors import EngineError, Invalid
@@ -110,10 +112,14 @@ def replied_ticket(subject: str) -> Ticket | None:
 
 
 def _attach(ticket: Ticket, files: list) -> list[str]:
-    """Store the files like uploads, linked to the ticket; lines for the note."""
+    """Store the files like uploads, linked to the ticket; lines for the note (a refused file says why)."""
     actor, lines = channels.system_user(), []
     for name, mimetype, content in files:
         upload = FileStorage(BytesIO(content), filename=name, content_type=mimetype)
+        problem = uploads.examine(upload).problem
+        if problem is not None:
+            lines.append(f"- not stored: {problem.render()}")
+            continue
         attachment = collab.store_upload(actor, upload, current_app.config["UPLOAD_DIR"])
         Attachment.update(ticket=ticket).where(Attachment.id == attachment.id).execute()
         lines.append(f"- {attachment.filename} ({attachment.size} B): /attachments/{attachment.key}")
@@ -129,7 +135,7 @@ def append(ticket: Ticket, mail: Mail) -> str:
     """A reply: its text (and files) as a note on the ticket; whoever holds it is notified."""
     if not mail.body and not mail.files:
         raise Refused(f"the reply to {ticket.number} has no text and no attachment")
-    with database.atomic():
+    with uploads.action():  # a failed note takes its stored files with it
         lines = _attach(ticket, mail.files)
         text = "\n\n".join(p for p in (_header(mail), mail.body, "\n".join(lines)) if p)
         channels.note(ticket, text, notify=True)
@@ -178,7 +184,7 @@ def create(mail: Mail, process: str, gettext) -> str:
     data, body_used = ticket_data(version, mail)
     customer = {"name": (mail.sender or mail.address)[:100], "phone": None}
     try:
-        with database.atomic():
+        with uploads.action():
             ticket = engine.create(channels.system_user(), process, data, channel="email", customer=customer,
                                    transition=channels.first_transition(version, data))
             lines = _attach(ticket, mail.files)
