@@ -279,6 +279,22 @@ def test_notes_with_mentions(api):
     assert api("GET", "/notifications", "agent2").json["items"][0]["kind"] == "mentioned"
 
 
+def test_a_mention_opens_the_ticket_only_when_its_author_may_cc(api):
+    """A CC'd reader may not CC, so their @mention of an outsider neither CCs nor notifies them."""
+    number = create(api)["number"]
+    api("POST", f"/tickets/{number}/notes", "agent", json={"text": "@agent2 请看"})  # the creator may: CC'd
+    response = api("POST", f"/tickets/{number}/notes", "agent2", json={"text": "@fin1 也看看"})
+    assert response.status_code == 201
+    assert api("GET", f"/tickets/{number}/notes", "fin1").status_code == 403
+    assert api("GET", "/notifications", "fin1").json["items"] == []
+
+
+def test_an_outsider_with_a_stale_version_is_refused_not_told_of_a_conflict(api):
+    number = create(api)["number"]
+    stale = {"action": "transfer", "version": 99, "assignee": "agent2", "comment": "x"}
+    assert api("POST", f"/tickets/{number}/actions", "fin1", json=stale).status_code == 403
+
+
 def test_notes_never_carry_field_data(api):
     number = to_finance(api, create(api))
     api("POST", f"/tickets/{number}/notes", "fin1", json={"text": "退款中"})

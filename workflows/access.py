@@ -11,6 +11,7 @@ from .models import Ticket, TicketCC, TicketEvent, User
 from .org import manager_chain, subtree
 
 ALL = None  # visible_fields() result meaning "every field"
+HANDLING = ("create", "advance", "close", "return", "transfer")  # the events by which someone handles a step
 
 
 def _department_of(user_id: int | None) -> int | None:
@@ -37,7 +38,9 @@ def can_act(actor: User, ticket: Ticket) -> bool:
 
 
 def handled_steps(reader: User, ticket: Ticket) -> set[str]:
-    rows = TicketEvent.select(TicketEvent.from_step).where(TicketEvent.ticket == ticket, TicketEvent.actor == reader)
+    """Steps ``reader`` handled; a note, CC or tag written at a step does not show them its fields."""
+    rows = TicketEvent.select(TicketEvent.from_step).where(TicketEvent.ticket == ticket, TicketEvent.actor == reader,
+                                                           TicketEvent.action.in_(HANDLING))
     return {step for (step,) in rows.tuples() if step}
 
 

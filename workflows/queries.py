@@ -18,6 +18,7 @@ from peewee import JOIN, SQL, Expression, fn
 from formbuilder import Msg
 from formbuilder.messages import N_
 
+from .access import HANDLING
 from .engine import CREATORS, PRIORITIES
 from .errors import EngineError, Forbidden
 from .models import Customer, Department, Process, ProcessVersion, Ticket, TicketCC, TicketEvent, User, utcnow
@@ -109,7 +110,7 @@ def _readable(user: User) -> Expression | None:
         return None
     cc = TicketCC.select(SQL("1")).where(TicketCC.ticket == Ticket.id, TicketCC.user == user.id)
     handled = TicketEvent.select(SQL("1")).where(TicketEvent.actor == user.id, TicketEvent.ticket == Ticket.id,
-                                                 TicketEvent.from_step.is_null(False))
+                                                 TicketEvent.from_step.is_null(False), TicketEvent.action.in_(HANDLING))
     condition = (Ticket.assignee == user.id) | (Ticket.creator == user.id) | fn.EXISTS(cc) | fn.EXISTS(handled)
     overseen = overseen_ids(user)
     if overseen:
