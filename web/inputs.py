@@ -28,6 +28,7 @@ def _inputs():
     yield "path", request.path
     for source in (request.args, request.form):
         for key, value in source.items(multi=True):
+            key = key or ""  # werkzeug names a multipart part sent without a name None
             yield key, key
             yield key, value
     for key, upload in request.files.items(multi=True):

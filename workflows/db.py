@@ -2,12 +2,13 @@
 
 SQLite (the embedded default) runs in WAL mode with IMMEDIATE write
 transactions and a busy timeout, so concurrent writers queue instead of
-failing; PostgreSQL (the scale option) is pooled.
+failing; PostgreSQL (the scale option) is pooled, sized by ``DB_POOL_*``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from peewee import Database, DatabaseProxy, SqliteDatabase
@@ -30,8 +31,27 @@ def make_database(url: str, root: str | os.PathLike = ".") -> Database:
         return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=30, lock_type="IMMEDIATE")
     if url.startswith(("postgresql://", "postgres://")):
         pooled = "postgresql+pool://" + url.split("://", 1)[1]
-        return db_url.connect(pooled, max_connections=32, stale_timeout=300, timeout=10)
+        return db_url.connect(pooled, **pool_options())
     raise ValueError(f"DATABASE_URL: unsupported scheme in {url!r} (use sqlite:/// or postgresql://)")
+
+
+POOL_SETTINGS = {  # environment variable: (PooledPostgresqlDatabase option, default)
+    "DB_POOL_SIZE": ("max_connections", 20),  # per process: a sync gunicorn worker uses one at a time
+    "DB_POOL_STALE_TIMEOUT": ("stale_timeout", 300),  # seconds a connection lives; an older one is replaced
+    "DB_POOL_TIMEOUT": ("timeout", 10),  # seconds to wait for a free connection before failing
+    "DB_CONNECT_TIMEOUT": ("connect_timeout", 5),  # seconds for a new connection (psycopg), so /healthz answers
+}
+
+
+def pool_options(environ: Mapping[str, str] = os.environ) -> dict[str, int]:
+    """The PostgreSQL pool's options from ``DB_POOL_*`` variables, named in the error when not a number."""
+    options = {}
+    for variable, (option, default) in POOL_SETTINGS.items():
+        text = environ.get(variable, "").strip()
+        if text and not (text.isascii() and text.isdigit() and int(text) > 0):
+            raise ValueError(f"{variable}: expected a positive whole number, got {text!r}")
+        options[option] = int(text) if text else default
+    return options
 
 
 def bind(url: str, root: str | os.PathLike = ".") -> Database:
@@ -48,19 +68,20 @@ def bind(url: str, root: str | os.PathLike = ".") -> Database:
     return db
 
 
-def upgrade() -> list[str]:
-    """Apply pending migrations (idempotent); returns the names applied."""
+def upgrade(target: str | None = None) -> list[str]:
+    """Apply pending migrations (idempotent), or those up to ``target`` (e.g. "0001_documents"); returns their names."""
     with database.connection_context():
-        return Runner(database.obj, str(MIGRATIONS)).up()
+        return Runner(database.obj, str(MIGRATIONS)).up(target)
 
 
 def init_app(app) -> None:
-    """Bind the proxy and open/close a connection around each request."""
-    bind(app.config["DATABASE_URL"], app.root_path)
+    """Bind the proxy; a request's connection is returned (to the pool) when the request ends.
 
-    @app.before_request
-    def _connect():
-        database.connect(reuse_if_open=True)
+    The connection opens at the request's first query (peewee's autoconnect), not
+    before every request: a page that needs none takes none, and a database that
+    is down fails at the query, where the page can answer (/healthz: 503).
+    """
+    bind(app.config["DATABASE_URL"], app.root_path)
 
     @app.teardown_appcontext
     def _close(exc):
