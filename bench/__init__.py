@@ -1,1 +1,1 @@
-"""Micro-benchmarks that compare formbuilder's generated forms with hand-written equivalents."""
+"""Benchmarks (``python -m bench``): generated forms, the engine, list and report scaling, HTTP throughput."""

@@ -2,11 +2,22 @@
 
 formbuilder trades hand-written WTForms classes and templates for forms built
 from process documents. This measures what that costs per request, so a
-regression in the generic path shows up as a number: one iteration is
-instantiate + render + validate, the median of interleaved rounds is taken for
-each side, and the last line is ``ratio: X.XX`` (dynamic / static, target <= 1.10).
+regression in the generic path shows up as a number. Both sides render through
+the application's own Jinja environment (Flask-Babel's ``_``, inside a request
+context), the dynamic one with the product's ``templates/forms/step_form.html``.
+Three kinds of iteration are timed:
 
-Run ``python -m bench.forms [N]`` or ``python bench/forms.py [N]`` from the project root.
+- ``render``: the GET of the call page's form: instantiate without data + render;
+- ``submit``: the POST: bind the submission, check conversions, validate (the
+  dynamic side as ``web/calls.py`` and the engine do: ``input_errors``,
+  ``submitted``, ``validate_step``);
+- ``request``: instantiate with the submission + render + validate (both above at once).
+
+Blocks of the two sides alternate; each ratio is the median of the paired block
+ratios (dynamic / static, target <= 1.10). The last line is ``ratio: X.XX`` (``request``).
+
+Run ``python -m bench.forms [N]`` from the project root (not as ``python bench/forms.py``: the
+script's folder would come first on the path, and ``bench/http.py`` would shadow the stdlib's ``http``).
 """
 
 from __future__ import annotations
@@ -20,17 +31,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, Template
+from jinja2 import Environment, Template
 from werkzeug.datastructures import MultiDict
 from wtforms import Form
 from wtforms.fields import DateField, MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as a script, the project root is not on the path
-    sys.path.insert(0, str(ROOT))
+from bench.results import Figure
+from formbuilder import CompiledStep, DictionaryIndex, compiled_step, validate_step
 
-from formbuilder import CompiledStep, DictionaryIndex, compiled_step, validate_step  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DEMO = ROOT / "workflows" / "demo"
 KEY = ("return_goods", 1)
@@ -134,10 +144,12 @@ def make_formdata() -> MultiDict:
 
 
 def make_environment() -> Environment:
-    """The product's templates with ``_`` stubbed, since Flask-Babel needs a request context."""
-    env = Environment(loader=FileSystemLoader(str(ROOT / "templates")), autoescape=True)
-    env.globals["_"] = lambda text, **params: text % params if params else text
-    return env
+    """The application's Jinja environment inside a (kept) request context, so ``_`` is Flask-Babel's."""
+    from app import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": "sqlite:///:memory:"})
+    app.test_request_context("/call", headers={"Accept-Language": "zh"}).push()
+    return app.jinja_env
 
 
 def build_case() -> Case:
@@ -163,15 +175,47 @@ def run_static(case: Case) -> tuple[str, bool]:
     return html, form.validate()
 
 
+def render_dynamic(case: Case) -> str:
+    """The GET: an empty generated form, rendered by the product macro."""
+    form = case.compiled.form_class(None, data={}, dictionaries=case.dictionaries)
+    return case.dynamic_template.render(form=form)
+
+
+def render_static(case: Case) -> str:
+    form = RegisterForm(None, case.dictionaries)
+    return case.static_template.render(form=form)
+
+
+def submit_dynamic(case: Case) -> bool:
+    """The POST as the call page and the engine handle it: bind, conversion errors, step validation."""
+    form = case.compiled.form_class(case.formdata, data={}, dictionaries=case.dictionaries)
+    if form.upload_errors() or form.input_errors():
+        return False
+    return validate_step(case.compiled.spec, {}, form.submitted(case.formdata), case.dictionaries).ok
+
+
+def submit_static(case: Case) -> bool:
+    return RegisterForm(case.formdata, case.dictionaries).validate()
+
+
+MODES: dict[str, tuple[Callable[[Case], object], Callable[[Case], object]]] = {
+    "render": (render_dynamic, render_static),
+    "submit": (submit_dynamic, submit_static),
+    "request": (run_dynamic, run_static),
+}
+
+
 def check(case: Case) -> None:
     """Refuse to time a side that rejects valid data or drops a field: its speed would mean nothing."""
-    for side, run in (("dynamic", run_dynamic), ("static", run_static)):
+    for side, run, render, submit in (("dynamic", run_dynamic, render_dynamic, submit_dynamic),
+                                      ("static", run_static, render_static, submit_static)):
         html, ok = run(case)
-        if not ok:
+        if not (ok and submit(case)):
             raise SystemExit(f"{side}: the valid register submission did not validate")
-        missing = [name for name in FIELDS if f'data-lz-field="{name}"' not in html]
-        if missing:
-            raise SystemExit(f"{side}: rendered form lacks {', '.join(missing)}")
+        for page in (html, render(case)):
+            missing = [name for name in FIELDS if f'data-lz-field="{name}"' not in page]
+            if missing:
+                raise SystemExit(f"{side}: rendered form lacks {', '.join(missing)}")
 
 
 def timed(run: Callable[[Case], object], case: Case, n: int) -> float:
@@ -183,9 +227,9 @@ def timed(run: Callable[[Case], object], case: Case, n: int) -> float:
     return time.perf_counter() - start
 
 
-def one_round(case: Case, n: int, static_first: bool) -> tuple[list[float], list[float]]:
+def one_round(case: Case, n: int, static_first: bool, mode: str = "request") -> tuple[list[float], list[float]]:
     """Per-block seconds per iteration of each side; blocks alternate so a load spike on a shared machine hits both."""
-    sides = {"dynamic": run_dynamic, "static": run_static}
+    sides = dict(zip(("dynamic", "static"), MODES[mode], strict=True))
     blocks: dict[str, list[float]] = {"dynamic": [], "static": []}
     order = ("static", "dynamic") if static_first else ("dynamic", "static")
     for done in range(0, n, BLOCK):
@@ -195,16 +239,16 @@ def one_round(case: Case, n: int, static_first: bool) -> tuple[list[float], list
     return blocks["dynamic"], blocks["static"]
 
 
-def measure(case: Case, n: int, rounds: int = ROUNDS) -> tuple[list[float], list[float]]:
+def measure(case: Case, n: int, rounds: int = ROUNDS, mode: str = "request") -> tuple[list[float], list[float]]:
     """Per-block seconds per iteration of each side over all rounds, paired block by block.
 
     Who goes first alternates between rounds to cancel drift.
     """
-    one_round(case, max(n // 10, 1), False)  # warm-up: caches, lazy imports, specialised bytecode
+    one_round(case, max(n // 10, 1), False, mode)  # warm-up: caches, lazy imports, specialised bytecode
     dynamic: list[float] = []
     static: list[float] = []
     for i in range(rounds):
-        dyn, sta = one_round(case, n, static_first=i % 2 == 1)
+        dyn, sta = one_round(case, n, i % 2 == 1, mode)
         dynamic += dyn
         static += sta
     return dynamic, static
@@ -219,17 +263,27 @@ def paired_ratio(dynamic: list[float], static: list[float]) -> float:
     return statistics.median(d / s for d, s in zip(dynamic, static, strict=True))
 
 
-def main(argv: list[str]) -> None:
-    n = int(argv[1]) if len(argv) > 1 else DEFAULT_N
+def bench(n: int, rounds: int = ROUNDS) -> list[Figure]:
+    """One figure per mode: medians of both sides and their paired ratio (target <= 1.10)."""
     case = build_case()
     check(case)
-    dynamic, static = measure(case, n)
-    print(f"N: {n} iterations x {ROUNDS} rounds per side, interleaved in blocks of {BLOCK}"
-          " (instantiate + render + validate)")
-    print(f"dynamic (formbuilder): {statistics.median(dynamic) * 1e6:9.1f} us/iteration (median)")
-    print(f"static (hand-written): {statistics.median(static) * 1e6:9.1f} us/iteration (median)")
-    print("ratio is the median of paired block ratios (dynamic / static)")
-    print(f"ratio: {paired_ratio(dynamic, static):.2f}")
+    figures = []
+    for mode in MODES:
+        dynamic, static = measure(case, n, rounds, mode)
+        value = (f"{statistics.median(dynamic) * 1e6:.0f} us vs {statistics.median(static) * 1e6:.0f} us "
+                 f"({n} x {rounds} per side)")
+        figures.append(Figure("forms", "-", mode, value, paired_ratio(dynamic, static), 1.10))
+    return figures
+
+
+def main(argv: list[str]) -> None:
+    n = int(argv[1]) if len(argv) > 1 else DEFAULT_N
+    print(f"N: {n} iterations x {ROUNDS} rounds per side, interleaved in blocks of {BLOCK}; ratio is the median"
+          " of paired block ratios (dynamic / static)")
+    figures = bench(n)
+    for figure in figures:
+        print(figure.line())
+    print(f"ratio: {figures[-1].ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,88 @@
+"""``python -m bench``: every benchmark in one run, one table, and optionally docs/performance.md.
+
+Parts (``--only``): ``forms`` (generated vs hand-written form), ``engine``
+(engine vs plain peewee writes), ``scale`` (lists, lookups and the report at
+growing sizes), ``http`` (gunicorn throughput against a bare Flask ceiling).
+``--quick`` is the CI size (small databases, short HTTP runs, about a minute
+and a half on two CPUs) and never fails on a target; the full run is what
+docs/performance.md reports. Each part's own module runs it alone too
+(``python -m bench.engine`` ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench import engine, forms, http, scale
+from bench.results import Figure, table, write
+
+PARTS = ("forms", "engine", "scale", "http")
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="CI size: small databases, short runs, no targets")
+    parser.add_argument("--db", default="both", choices=("sqlite", "postgresql", "both"))
+    parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts: " + ",".join(PARTS))
+    parser.add_argument("--sizes", help="scale sizes, comma-separated (default 10000,100000,1000000; quick "
+                        + ",".join(map(str, scale.QUICK_SIZES)) + ")")
+    parser.add_argument("--seconds", type=float, help="HTTP: seconds per scenario (default 15; quick 2)")
+    parser.add_argument("--connections", type=int, help="HTTP: concurrent connections (default 8)")
+    parser.add_argument("--profile", action="store_true", help="engine: add the cProfile even when on target")
+    parser.add_argument("--write", type=Path, metavar="PATH", help="rewrite this Markdown file (docs/performance.md)")
+    args = parser.parse_args(argv)
+    args.only = [part.strip() for part in args.only.split(",") if part.strip()]
+    unknown = sorted(set(args.only) - set(PARTS))
+    if unknown:
+        parser.error(f"--only: unknown part {', '.join(unknown)} (choose from {', '.join(PARTS)})")
+    return args
+
+
+def sizes(args: argparse.Namespace) -> list[int]:
+    if args.sizes:
+        return [int(s) for s in args.sizes.split(",")]
+    return scale.QUICK_SIZES if args.quick else scale.FULL_SIZES
+
+
+def runners(args: argparse.Namespace, kinds: list[str], extra: dict[str, str]) -> dict[str, Callable[[], list]]:
+    """Each part bound to the arguments; the engine's profile text goes to ``extra``."""
+    def run_engine() -> list[Figure]:
+        found, extra["engine"] = engine.bench(kinds, args.quick, args.profile)
+        return found
+
+    return {"forms": lambda: forms.bench(100 if args.quick else 1000, 3 if args.quick else 5),
+            "engine": run_engine,
+            "scale": lambda: scale.bench(kinds, sizes(args), 3 if args.quick else 7),
+            "http": lambda: http.bench(kinds, args.quick, args.seconds or (2 if args.quick else None),
+                                       args.connections)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    extra: dict[str, str] = {}
+    figures: list[Figure] = []
+    began = time.perf_counter()
+    for name, run in runners(args, kinds, extra).items():
+        if name in args.only:
+            print(f"== {name}", flush=True)
+            started = time.perf_counter()
+            figures += run()
+            print(f"== {name}: {time.perf_counter() - started:.0f} s", flush=True)
+    print(table(figures))
+    print(f"{len(figures)} figures in {time.perf_counter() - began:.0f} s"
+          + (" (quick: targets not asserted)" if args.quick else ""))
+    if args.write:
+        command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else argv)
+        write(args.write, figures, command.strip(), args.quick, extra)
+        print(f"wrote {args.write}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
