@@ -43,7 +43,7 @@ def _readable(number: str) -> Ticket:
 
 @bp.get("/tickets/<number>")
 def get_ticket(number: str):
-    return jsonify(_view(_readable(number)))
+    return jsonify(ticket_view(g.api_user, _readable(number), gettext("Closed")))  # loaded once, not again
 
 
 @bp.post("/tickets/<number>/actions")

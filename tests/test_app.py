@@ -13,7 +13,7 @@ from workflows.db import make_database
 
 def test_healthz(client):
     response = client.get("/healthz")
-    assert response.status_code == 200 and response.json == {"status": "ok"}
+    assert response.status_code == 200 and response.json == {"status": "ok", "database": "ok"}
 
 
 def test_sqlite_runs_in_wal_with_immediate_writes(tmp_path):

@@ -32,21 +32,22 @@ class DocumentError(Exception):
         self.problems = problems
 
 
-_indexes: dict[str, tuple[int, DictionaryIndex]] = {}
+_indexes: dict[str, tuple[tuple, DictionaryIndex]] = {}
 _indexes_lock = threading.Lock()
 
 
 def dictionary_indexes() -> dict[str, DictionaryIndex]:
     """Current dictionaries as indexes; one small query, rebuilt only when revised.
 
-    The revision check makes this safe with several workers and hosts.
+    The check of the row's revision and update time makes this safe with several
+    workers and hosts (and with two saves racing to the same revision number).
     """
     current = {}
-    for code, revision in Dictionary.select(Dictionary.code, Dictionary.revision).tuples():
+    for code, *stamp in Dictionary.select(Dictionary.code, Dictionary.revision, Dictionary.updated_at).tuples():
         cached = _indexes.get(code)
-        if cached is None or cached[0] != revision:
+        if cached is None or cached[0] != tuple(stamp):
             doc = Dictionary.get(Dictionary.code == code).document
-            cached = (revision, DictionaryIndex.from_document(doc))
+            cached = (tuple(stamp), DictionaryIndex.from_document(doc))
             with _indexes_lock:
                 _indexes[code] = cached
         current[code] = cached[1]
@@ -62,10 +63,10 @@ def import_dictionary(document: object) -> Dictionary:
         row = Dictionary.get_or_none(Dictionary.code == document["code"])
         if row is None:
             return Dictionary.create(code=document["code"], name=document["name"], document=document)
-        row.name, row.document = document["name"], document
-        row.revision, row.updated_at = row.revision + 1, utcnow()
-        row.save()
-        return row
+        # The increment in SQL: two saves racing cannot both write the same revision.
+        Dictionary.update(name=document["name"], document=document, revision=Dictionary.revision + 1,
+                          updated_at=utcnow()).where(Dictionary.id == row.id).execute()
+        return Dictionary.get_by_id(row.id)
 
 
 def check(document: object) -> list[Problem]:
@@ -147,7 +148,7 @@ def get_version(code: str, number: int | None = None) -> ProcessVersion | None:
 
 def compiled(version: ProcessVersion, step_key: str) -> CompiledStep:
     """The cached form class and validator of one step of a published version."""
-    return compiled_step((version.process.code, version.number), version.document, step_key)
+    return compiled_step((version.document["code"], version.number), version.document, step_key)  # no Process read
 
 
 def compiled_draft(process: Process, step_key: str) -> CompiledStep:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from . import documents as docs
 from .access import can_act, filter_data, visible_fields
-from .models import Customer, Ticket, TicketEvent, User
+from .models import Ticket, TicketEvent, User
 
 END = "$end"
 
@@ -69,7 +69,7 @@ def summary(ticket: Ticket, names: dict[int, str], closed_label: str = "Closed")
 def customer_of(ticket: Ticket) -> dict | None:
     if ticket.customer_id is None:
         return None
-    customer = Customer.get_by_id(ticket.customer_id)
+    customer = ticket.customer  # kept on the ticket: the page reads it again (level, links)
     return {"name": customer.name, "phone": customer.phone}
 
 
