@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from jsonschema import Draft202012Validator, SchemaError
 
 from .fieldtypes import classify
+from .forms import StepForm
 from .messages import N_, Msg, Problem, pointer
 from .validator import compile_schema
 
@@ -40,11 +41,19 @@ def _schema_problem(path: list, schema: object) -> Problem | None:
     return None
 
 
+#: Names the generated form class already uses (``data``, ``errors``, ``validate``, ``spec`` ...): a field
+#: of that key would replace the form's own attribute and break every page of the step.
+RESERVED_KEYS = frozenset({name for name in dir(StepForm) if not name.startswith("_")}
+                          | {"spec", "meta", "form_errors"})
+
+
 def field_types(properties: dict) -> Iterable[Problem]:
-    """Check 1: every property is valid JSON Schema and one of the field types."""
+    """Check 1: every property is valid JSON Schema and one of the field types, under a key forms can hold."""
     for name, schema in properties.items():
         path = ["schema", "properties", name]
         invalid = _schema_problem(path, schema)
+        if name in RESERVED_KEYS:
+            yield Problem(pointer(path), Msg(N_("this key is reserved by the form: choose another")))
         if invalid:
             yield invalid
         elif classify(schema) is None:
@@ -74,12 +83,12 @@ def dictionary_refs(properties: dict, dictionaries: Mapping) -> Iterable[Problem
         schema = _dict(schema)
         path = ["schema", "properties", name]
         where, code = _dictionary_of(schema)
-        if code is not None and code not in dictionaries:
+        if isinstance(code, str) and code not in dictionaries:  # any other type is the meta-schema's problem
             yield Problem(pointer(path + where), Msg(N_("unknown dictionary '%(code)s'"), {"code": code}))
         parent = schema.get("x-cascade")
         if parent is None:
             continue
-        if parent == name or parent not in properties:
+        if not isinstance(parent, str) or parent == name or parent not in properties:
             yield Problem(pointer(path + ["x-cascade"]),
                           Msg(N_("cascade parent '%(parent)s' is not another field"), {"parent": parent}))
         elif _dict(properties[parent]).get("x-dictionary") != code:
@@ -123,21 +132,31 @@ def _closure(start: Iterable, edges: Mapping) -> set:
     return seen
 
 
-def reachability(steps) -> Iterable[Problem]:
-    """Check 5: every step is reachable from the first and can reach $end."""
-    if not steps:
-        return
+def _edges(steps) -> tuple[dict, dict]:
+    """Transitions between text keys, forwards and backwards (other keys are the meta-schema's problem)."""
     forward: dict = {}
     backward: dict = {}
     for _, step in steps:
         for _, transition in _transitions(step):
-            forward.setdefault(step.get("key"), set()).add(transition.get("to"))
-            backward.setdefault(transition.get("to"), set()).add(step.get("key"))
-    reached = _closure([steps[0][1].get("key")], forward)
+            target = transition.get("to")
+            if isinstance(target, str):
+                forward.setdefault(step["key"], set()).add(target)
+                backward.setdefault(target, set()).add(step["key"])
+    return forward, backward
+
+
+def reachability(steps) -> Iterable[Problem]:
+    """Check 5: every step is reachable from the first and can reach $end."""
+    keyed = [(i, step) for i, step in steps if isinstance(step.get("key"), str)]
+    if not keyed:
+        return
+    forward, backward = _edges(keyed)
+    first = steps[0][1].get("key")
+    reached = _closure([first], forward) if isinstance(first, str) else None
     finishing = _closure([END], backward)
-    for i, step in steps:
-        key = step.get("key")
-        if key not in reached:
+    for i, step in keyed:
+        key = step["key"]
+        if reached is not None and key not in reached:
             yield Problem(pointer(["steps", i]),
                           Msg(N_("step '%(key)s' is not reachable from the first step"), {"key": key}))
         if key not in finishing:

@@ -7,7 +7,8 @@ because dictionaries change without a new process version.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from wtforms import Form
 
@@ -22,10 +23,38 @@ from .validation import Outcome, check_upload
 PRESENT = "lz_present"
 
 
+class _Inputs:
+    """Form data as each field reads it: files only for attachment fields, text only for the others.
+
+    A browser (or a forger) may send either under any name; a value of the wrong
+    kind counts as not sent, instead of reaching a field that cannot hold it.
+    """
+
+    def __init__(self, formdata, spec: StepSpec):
+        self._formdata, self._spec = formdata, spec
+
+    def __contains__(self, name) -> bool:
+        return name in self._formdata
+
+    def getlist(self, name: str) -> list:
+        files = name in self._spec.attachments
+        return [v for v in self._formdata.getlist(name) if isinstance(v, str) != files]
+
+
 class StepForm(Form):
     """Base of generated step forms: knows its spec and each field's live mode."""
 
     spec: StepSpec
+    #: Worked out with the class. Underscored, like ``_current``, so no field key (``^[a-z]...``) shadows them.
+    #: (field name, its option source) for each field with choices.
+    _option_sources: tuple[tuple[str, OptionSource], ...] = ()
+    #: (field name, its value converter to JSON), in field order.
+    _converters: tuple[tuple[str, Callable[[Any], Any]], ...] = ()
+
+    class Meta:
+        def wrap_formdata(self, form, formdata):
+            formdata = super().wrap_formdata(form, formdata)
+            return None if formdata is None else _Inputs(formdata, form.spec)
 
     def __init__(self, formdata=None, data: Mapping | None = None,
                  dictionaries: Mapping[str, DictionaryIndex] | None = None):
@@ -36,30 +65,40 @@ class StepForm(Form):
                   if modes.get(n, "hidden") != "hidden"}  # hidden values never reach the page
         super().__init__(formdata=formdata, data=values)
         self.form_errors: list[Msg] = []
-        current = {**stored, **{f.name: f.data for f in self if f.data not in (None, "", [])}}
-        for field in self:
-            fspec = self.spec.fields[field.name]
-            field.lz = fspec
-            field.lz_mode = modes[field.name]
-            if fspec.type.has_choices:
-                field.choices = _choices(fspec, current, stored.get(field.name), dictionaries or {})
+        fields = self.spec.fields
+        for name, field in self._fields.items():
+            field.lz = fields[name]
+            field.lz_mode = modes[name]
+        for name, source in self._option_sources:
+            self._fields[name].choices = source.choices(self._current, stored.get(name), dictionaries or {})
+
+    def _current(self, name: str):
+        """A field's value now: what the form holds, else what the ticket holds."""
+        field = self._fields.get(name)
+        if field is not None and field.data not in (None, "", []):
+            return field.data
+        return self.stored.get(name)
 
     def submitted(self, formdata) -> dict:
         """Values of the fields the browser sent, plus raw values forged for fields this form lacks."""
-        formdata = formdata or {}
-        present = set(formdata.getlist(PRESENT)) | set(formdata.keys())
-        values = {f.name: f.lz.type.to_json(f.data) for f in self if f.name in present}
+        if not formdata:  # None, or an empty MultiDict: nothing was sent
+            return {}
+        present = set(formdata.getlist(PRESENT))
+        present.update(formdata.keys())
+        fields = self._fields
+        values = {name: to_json(fields[name].data) for name, to_json in self._converters if name in present}
+        properties = self.spec.template["properties"]
         for key in formdata:
-            if key in self.spec.template["properties"] and key not in values:
+            if key in properties and key not in values:
                 values[key] = formdata.get(key)
         return values
 
     def upload_errors(self) -> dict[str, list[Msg]]:
         """Uploaded files that break their field's limits (count, size, type)."""
         errors: dict[str, list[Msg]] = {}
-        for field in self:
-            files = field.lz.type.to_json(field.data) if field.lz.type.name == "attachment" else None
-            for upload in files or []:
+        for name in self.spec.attachments:
+            field = self._fields[name]
+            for upload in field.lz.type.to_json(field.data) or []:
                 problem = check_upload(field.lz.schema, upload.filename, upload.mimetype, _size(upload))
                 if problem and problem not in errors.setdefault(field.name, []):
                     errors[field.name].append(problem)
@@ -67,7 +106,7 @@ class StepForm(Form):
 
     def input_errors(self) -> dict[str, list[Msg]]:
         """Values the browser sent that could not even be converted (e.g. 'abc' as a number)."""
-        return {f.name: [Msg(f.lz.type.bad_input)] for f in self if f.process_errors}
+        return {f.name: [Msg(f.lz.type.bad_input)] for f in self._fields.values() if f.process_errors}
 
     def show_outcome(self, outcome: Outcome, gettext) -> None:
         """Re-render after a submit: modes follow the submitted data, errors sit at their fields."""
@@ -92,19 +131,26 @@ def _size(upload) -> int:
     return size
 
 
-def _choices(fspec: FieldSpec, current: dict, held, dictionaries) -> list[tuple[str, str]]:
-    """Options for this field given the values now in the form; ``held`` stays offered."""
-    source = options_schema(fspec.schema)
-    blank = [("", "—")] if fspec.type.name in ("select", "cascade") else []
-    if "oneOf" in source:
-        return blank + [(o["const"], o.get("title", o["const"])) for o in source["oneOf"]]
-    index = dictionaries.get(source["x-dictionary"])
-    parent = fspec.schema.get("x-cascade")
-    if index is None or (parent and not current.get(parent)):
-        return blank
-    keep = held if isinstance(held, str) else None
-    items = index.options(current.get(parent) if parent else None, keep=keep)
-    return blank + [(i.value, i.label) for i in items]
+class OptionSource:
+    """Where a field's options come from, read from its schema once per form class."""
+
+    def __init__(self, fspec: FieldSpec):
+        source = options_schema(fspec.schema)
+        self.blank = [("", "—")] if fspec.type.name in ("select", "cascade") else []
+        self.fixed = [(o["const"], o.get("title", o["const"])) for o in source["oneOf"]] if "oneOf" in source else None
+        self.code = source.get("x-dictionary")
+        self.parent = fspec.schema.get("x-cascade")
+
+    def choices(self, current: Callable[[str], Any], held, dictionaries: Mapping) -> list[tuple[str, str]]:
+        """Options given the values now in the form (``current`` of a field name); ``held`` stays offered."""
+        if self.fixed is not None:
+            return self.blank + self.fixed
+        index = dictionaries.get(self.code)
+        parent = current(self.parent) if self.parent else None
+        if index is None or (self.parent and not parent):
+            return list(self.blank)
+        keep = held if isinstance(held, str) else None
+        return self.blank + [(i.value, i.label) for i in index.options(parent, keep=keep)]
 
 
 def _render_kw(fspec: FieldSpec) -> dict:
@@ -117,7 +163,9 @@ def _render_kw(fspec: FieldSpec) -> dict:
 
 def build_form_class(spec: StepSpec) -> type[StepForm]:
     """One WTForms class with a field per non-hidden field, in template order."""
-    attrs = {"spec": spec}
+    attrs: dict = {"spec": spec, "_option_sources": tuple(
+        (name, OptionSource(fspec)) for name, fspec in spec.fields.items() if fspec.type.has_choices),
+        "_converters": tuple((name, fspec.type.to_json) for name, fspec in spec.fields.items())}
     for name, fspec in spec.fields.items():
         attrs[name] = fspec.type.unbound(
             fspec.schema,

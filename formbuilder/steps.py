@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .fieldtypes import FieldType, classify
+from .fieldtypes import FieldType, classify, options_schema
+from .predicates import Predicate, predicate
 from .validator import compile_schema
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -51,6 +52,11 @@ class FieldSpec:
     @property
     def label(self) -> str:
         return self.schema.get("title") or self.name
+
+    @property
+    def kind(self) -> str | None:
+        """The field type's registry name (None for a schema no type matches)."""
+        return self.type.name if self.type is not None else None
 
     @property
     def can_edit(self) -> bool:
@@ -127,6 +133,25 @@ class StepSpec:
     guards: tuple = ()
     field_validators: dict[str, Any] = field(default_factory=dict)
     whole_validator: Any = None
+    #: Answer "valid?" for the validators above; validate_step asks those only for the errors.
+    field_checks: dict[str, Predicate] = field(default_factory=dict)
+    whole_check: Predicate | None = None
+    #: Derived once from the above, because each submission asks for them (see __post_init__).
+    fixed_modes: dict[str, str] = field(init=False, repr=False)
+    conditional: tuple = field(init=False, repr=False)
+    dictionary_fields: tuple = field(init=False, repr=False)
+    attachments: tuple[str, ...] = field(init=False, repr=False)
+    always_editable: frozenset[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.fixed_modes = {name: f.mode.mode for name, f in self.fields.items()}
+        self.conditional = tuple((name, predicate(f.mode.when) or self.conditions[name].is_valid, f.mode)
+                                 for name, f in self.fields.items() if f.mode.when is not None)
+        self.dictionary_fields = tuple(
+            (name, options_schema(f.schema)["x-dictionary"], f.schema.get("x-cascade"))
+            for name, f in self.fields.items() if options_schema(f.schema).get("x-dictionary"))
+        self.always_editable = frozenset(name for name, f in self.fields.items() if f.mode.possible <= EDITABLE)
+        self.attachments = tuple(name for name, f in self.fields.items() if f.kind == "attachment")
 
     @property
     def key(self) -> str:
@@ -134,11 +159,11 @@ class StepSpec:
 
     def modes(self, data: dict) -> dict[str, str]:
         """Each field's mode for this data; fields not listed are hidden."""
-        return {
-            name: f.mode.mode if f.mode.when is None or self.conditions[name].is_valid(data)
-            else f.mode.otherwise
-            for name, f in self.fields.items()
-        }
+        modes = dict(self.fixed_modes)
+        for name, holds, mode in self.conditional:
+            if not holds(data):
+                modes[name] = mode.otherwise
+        return modes
 
     def offered(self, data: dict) -> list[dict]:
         """The transitions whose ``when`` holds for this data (选择下一步)."""
@@ -173,5 +198,13 @@ def compile_step(process: dict, step_key: str) -> StepSpec:
     # ``properties`` only applies each field's subschema to that field: one validator per field
     # spares jsonschema a validator object per descent; the rest (required, conditions) stays whole.
     per_field = {name: compile_schema(sub) for name, sub in schema["properties"].items()}
-    whole = compile_schema({k: v for k, v in schema.items() if k != "properties"})
-    return StepSpec(process, step, template, fields, schema, conditions, guards, per_field, whole)
+    rest = {k: v for k, v in schema.items() if k != "properties"}
+    whole = compile_schema(rest)
+    checks = {name: _check(sub, per_field[name]) for name, sub in schema["properties"].items()}
+    return StepSpec(process, step, template, fields, schema, conditions, guards, per_field, whole,
+                    checks, _check(rest, whole))
+
+
+def _check(schema: dict, validator: Any) -> Predicate:
+    """The fast predicate of ``schema``, or its validator's own when the schema uses other keywords."""
+    return predicate(schema) or validator.is_valid

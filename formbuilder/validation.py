@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from jsonschema import ValidationError
 
 from .dictionaries import DictionaryIndex
-from .fieldtypes import options_schema
 from .messages import N_, Msg
 from .steps import StepSpec
 
@@ -105,7 +104,7 @@ def _check_modes(spec: StepSpec, stored: dict, merged: dict, changed: set, error
     """Refuse changes to hidden and read-only fields; returns the modes of the final data."""
     modes = spec.modes(merged)
     restored = False
-    for key in sorted(changed):
+    for key in sorted(changed - spec.always_editable):
         mode = modes.get(key, "hidden")
         if mode == "hidden" and key not in merged and key in stored:
             merged[key] = stored[key]  # an empty hidden input clears nothing
@@ -122,15 +121,13 @@ def _as_list(value: object) -> list:
 
 
 def _check_dictionaries(spec, stored, merged, changed, dictionaries, errors) -> None:
-    for name, f in spec.fields.items():
-        code = options_schema(f.schema).get("x-dictionary")
-        parent_field = f.schema.get("x-cascade")
-        if not code or name not in merged or name in errors:
+    for name, code, parent_field in spec.dictionary_fields:
+        if name not in merged or name in errors:
             continue
         if name not in changed and parent_field not in changed:
             continue
         index, parent = dictionaries.get(code), merged.get(parent_field) if parent_field else None
-        old = _as_list(stored.get(name))
+        old = _as_list(stored.get(name)) if name in stored else ()
         for value in _as_list(merged[name]):
             if index is None or not index.is_option(value, parent, new=value not in old):
                 errors[name].append(_cascade_msg(spec, parent_field) if parent_field else NOT_OPTION)
@@ -140,6 +137,19 @@ def _check_dictionaries(spec, stored, merged, changed, dictionaries, errors) -> 
 def _cascade_msg(spec: StepSpec, parent_field: str) -> Msg:
     label = spec.template["properties"][parent_field].get("title", parent_field)
     return Msg(N_("Not an option of the chosen %(parent)s."), {"parent": label})
+
+
+def _schema_errors(spec: StepSpec, view: dict) -> list[tuple[str, Msg]]:
+    """The step schema's errors in ``view``; jsonschema is asked for them only where a predicate says invalid."""
+    found = []
+    if not spec.whole_check(view):
+        found += [pair for error in spec.whole_validator.iter_errors(view) for pair in schema_errors(error)]
+    for key, value in view.items():
+        valid = spec.field_checks.get(key)
+        if valid is not None and not valid(value):
+            check = spec.field_validators[key]
+            found += [pair for error in check.iter_errors(value) for pair in schema_errors(error, key)]
+    return found
 
 
 def validate_step(
@@ -154,12 +164,7 @@ def validate_step(
     merged, changed = _merge(stored, submitted, spec.template["properties"], errors)
     modes = _check_modes(spec, stored, merged, changed, errors)
     view = {k: v for k, v in merged.items() if k not in spec.fields or modes[k] != "hidden"}
-    found = [pair for error in spec.whole_validator.iter_errors(view) for pair in schema_errors(error)]
-    for key, value in view.items():
-        check = spec.field_validators.get(key)
-        if check is not None:
-            found += [pair for error in check.iter_errors(value) for pair in schema_errors(error, key)]
-    for name, msg in found:
+    for name, msg in _schema_errors(spec, view):
         if msg not in errors[name]:
             errors[name].append(msg)
     _check_dictionaries(spec, stored, merged, changed, dictionaries, errors)

@@ -24,14 +24,16 @@ def _is_attachment(value: object) -> bool:
     return not isinstance(value, str) or bool(ATTACHMENT_ID.match(value))
 
 
-def _multiple_of(validator, divisor, instance, schema):
-    if not validator.is_type(instance, "number"):
-        return
+def is_multiple(instance: int | float, divisor: int | float) -> bool:
+    """Whether ``instance`` is a multiple of ``divisor``, in decimal (a number too big to tell is not)."""
     try:
-        remainder = Decimal(str(instance)) % Decimal(str(divisor))
+        return Decimal(str(instance)) % Decimal(str(divisor)) == 0
     except InvalidOperation:
-        remainder = 1
-    if remainder != 0:
+        return False
+
+
+def _multiple_of(validator, divisor, instance, schema):
+    if validator.is_type(instance, "number") and not is_multiple(instance, divisor):
         yield ValidationError(f"{instance!r} is not a multiple of {divisor}")
 
 

@@ -98,6 +98,14 @@ def test_check_1_field_types(process_doc, dictionaries, schema, expected):
     assert any(p.startswith("/schema/properties/extra") and expected in p for p in problems), problems
 
 
+@pytest.mark.parametrize("key", ["data", "errors", "validate", "spec", "submitted", "meta"])
+def test_check_1_keys_the_form_itself_uses_are_refused(process_doc, dictionaries, key):
+    process_doc["schema"]["properties"][key] = {"type": "string", "title": "x"}
+    problems = check_process(process_doc, dictionaries)
+    assert [(p.path, str(p.msg)) for p in problems] == [
+        (f"/schema/properties/{key}", "this key is reserved by the form: choose another")]
+
+
 def test_check_3_cascade_parent_must_be_a_field(process_doc, dictionaries):
     process_doc["schema"]["properties"]["model"]["x-cascade"] = "brand"
     assert lines(check_process(process_doc, dictionaries)) == [
