@@ -69,7 +69,7 @@ def test_pool_settings_come_from_the_environment(monkeypatch):
 
 
 def test_pool_defaults_and_a_bad_setting_is_named():
-    assert pool_options({}) == {"max_connections": 20, "stale_timeout": 300, "timeout": 10, "connect_timeout": 5}
+    assert pool_options({}) == {"max_connections": 32, "stale_timeout": 300, "timeout": 10, "connect_timeout": 5}
     with pytest.raises(ValueError, match="DB_POOL_SIZE"):
         pool_options({"DB_POOL_SIZE": "many"})
 

@@ -36,7 +36,7 @@ def make_database(url: str, root: str | os.PathLike = ".") -> Database:
 
 
 POOL_SETTINGS = {  # environment variable: (PooledPostgresqlDatabase option, default)
-    "DB_POOL_SIZE": ("max_connections", 20),  # per process: a sync gunicorn worker uses one at a time
+    "DB_POOL_SIZE": ("max_connections", 32),  # per process: a sync gunicorn worker uses one at a time
     "DB_POOL_STALE_TIMEOUT": ("stale_timeout", 300),  # seconds a connection lives; an older one is replaced
     "DB_POOL_TIMEOUT": ("timeout", 10),  # seconds to wait for a free connection before failing
     "DB_CONNECT_TIMEOUT": ("connect_timeout", 5),  # seconds for a new connection (psycopg), so /healthz answers
