@@ -14,7 +14,7 @@ from workflows.models import TicketEvent
 
 def run_together(count: int, work) -> list:
     """Start ``count`` threads at one barrier; each returns its result or the exception it raised."""
-    barrier, results = threading.Barrier(count), [None] * count
+    barrier, results = threading.Barrier(count, timeout=60), [None] * count  # fail, never hang, if one cannot start
 
     def worker(i):
         with database.connection_context():

@@ -21,6 +21,7 @@ from jsonschema import Draft202012Validator, ValidationError, validators
 from .assignment import AssignmentError, Context, resolve
 from .db import database
 from .models import Notification, Rule, RuleRun, Ticket, TicketCC, TicketEvent, User
+from .prepared import Prepared
 
 TRIGGERS = ("ticket.created", "ticket.advanced", "ticket.entered_step", "ticket.overdue")
 PRIORITIES = ("urgent", "high", "normal", "low")
@@ -111,22 +112,42 @@ def applies(rule: Rule, ticket: Ticket) -> bool:
     return rule.process is None or rule.process == ticket.process_version.document["code"]
 
 
+AFTER = {"create": ("ticket.created",), "advance": ("ticket.advanced", "ticket.entered_step")}
+
+
 def after(action: str, ticket: Ticket, actor: User | None) -> None:
-    """The engine's hook, called once the action's own event is recorded (the form was validated)."""
-    if action == "create":
-        run("ticket.created", ticket, actor)
-    elif action == "advance":
-        run("ticket.advanced", ticket, actor)
-        run("ticket.entered_step", ticket, actor, step=ticket.step)
+    """The engine's hook, called once the action's own event is recorded (the form was validated).
+
+    One query fetches the rules of every trigger the action fires; rules never edit
+    rules, so the list read before the first trigger's rules ran is still current.
+    """
+    triggers = AFTER.get(action, ())
+    if not triggers or _running.get():
+        return
+    rules = _rules(triggers, ticket, ticket.step)
+    for trigger in triggers:
+        _evaluate([r for r in rules if r.trigger == trigger], ticket, actor)
 
 
-def _rules(trigger: str, ticket: Ticket, step: str | None) -> list[Rule]:
-    code = ticket.process_version.document["code"]
-    query = Rule.select().where(Rule.trigger == trigger, Rule.enabled == True,  # noqa: E712
+def _rules_query(step_filtered: bool, code: str, step: str | None, *triggers: str):
+    """The enabled rules of ``triggers`` for the process ``code`` (and, on entering a step, that step)."""
+    query = Rule.select().where(Rule.trigger.in_(triggers), Rule.enabled == True,  # noqa: E712
                                 Rule.process.is_null() | (Rule.process == code))
-    if trigger == "ticket.entered_step":
-        query = query.where(Rule.step == step)
-    return list(query.order_by(Rule.position, Rule.id))
+    if step_filtered:
+        query = query.where((Rule.trigger != "ticket.entered_step") | (Rule.step == step))
+    return query.order_by(Rule.position, Rule.id)
+
+
+_RULES = {count: Prepared(lambda code, step, *triggers: _rules_query(True, code, step, *triggers),
+                          str, str, *[str] * count) for count in (1, 2)}
+
+
+def _rules(triggers: tuple[str, ...], ticket: Ticket, step: str | None) -> list[Rule]:
+    code = ticket.process_version.document["code"]
+    if step is None:  # "step IS NULL": another statement's shape, and rare (the SLA sweep)
+        query = _rules_query("ticket.entered_step" in triggers, code, None, *triggers)
+        return list(query)
+    return _RULES[len(triggers)].rows(code, step, *triggers)
 
 
 def run(trigger: str, ticket: Ticket, actor: User | None, step: str | None = None) -> list[str]:
@@ -137,7 +158,13 @@ def run(trigger: str, ticket: Ticket, actor: User | None, step: str | None = Non
     """
     if _running.get():
         return []
-    rules = _rules(trigger, ticket, step)
+    return _evaluate(_rules((trigger,), ticket, step), ticket, actor)
+
+
+def _evaluate(rules: list[Rule], ticket: Ticket, actor: User | None) -> list[str]:
+    """Run ``rules`` in order until one that matched says stop; the names of those that matched."""
+    if not rules:
+        return []
     token = _running.set(True)
     try:
         matched = []

@@ -22,6 +22,7 @@ from . import audit
 from .db import database
 from .errors import Forbidden, Invalid
 from .models import Customer, CustomerPhone, Ticket, User
+from .prepared import Prepared
 
 LEVELS = {"normal": N_("Normal"), "vip": N_("VIP"), "important": N_("Important")}  # 普通 / VIP / 重要
 EDITORS = ("admin", "supervisor", "agent")
@@ -53,14 +54,18 @@ def resolve(customer: Customer | None) -> Customer | None:
     return customer
 
 
+BY_PHONE = Prepared(lambda phone: Customer.select().join(CustomerPhone).where(CustomerPhone.phone == phone).limit(1),
+                    str)
+
+
 def find_by_phone(text: str | None) -> Customer | None:
     """The (kept) customer owning this phone in any spelling, or None."""
     phone = normalize_phone(text)
     if not phone:
         return None
-    row = CustomerPhone.get_or_none(CustomerPhone.phone == phone)
-    if row is not None:
-        return resolve(row.customer)
+    owner = BY_PHONE.first(phone)
+    if owner is not None:
+        return resolve(owner)
     # A primary phone without its customer_phone row (a duplicate the migration could not own).
     return resolve(Customer.select().where(Customer.phone == phone).order_by(Customer.id).first())
 

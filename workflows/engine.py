@@ -14,14 +14,15 @@ from datetime import datetime, timedelta
 from formbuilder import Msg, validate_step
 from formbuilder.messages import N_
 
-from . import automation, customers, mail, webhooks
+from . import automation, customers, mail, uploads, webhooks
 from . import documents as docs
-from .access import can_act, oversees
+from .access import can_act, can_read, oversees
 from .assignment import AssignmentError, Context, resolve
 from .db import database
 from .errors import Conflict, EngineError, Forbidden, Invalid, NotFound
-from .models import Attachment, Customer, Notification, ProcessVersion, Ticket, TicketEvent, User, utcnow
+from .models import Attachment, Customer, Notification, Process, ProcessVersion, Ticket, TicketEvent, User, utcnow
 from .numbers import next_number
+from .prepared import Prepared
 
 END = "$end"
 CREATORS = ("admin", "supervisor", "agent")
@@ -32,9 +33,24 @@ REQUIRED = Msg(N_("This field is required."))
 __all__ = ["EngineError", "Invalid", "Forbidden", "NotFound", "Conflict", "create", "act", "load"]
 
 
+def _load_query(number: str):
+    creator = User.alias()
+    return (Ticket.select(Ticket, ProcessVersion, creator).join(ProcessVersion).switch(Ticket)
+            .join(creator, on=(Ticket.creator == creator.id), attr="creator")
+            .where(Ticket.number == number).limit(1))
+
+
+def _published_query(code: str):
+    return (ProcessVersion.select(ProcessVersion, Process).join(Process).where(Process.code == code)
+            .order_by(ProcessVersion.number.desc()).limit(1))
+
+
+LOAD, PUBLISHED = Prepared(_load_query, str), Prepared(_published_query, str)
+
+
 def load(number: str) -> Ticket:
-    ticket = (Ticket.select(Ticket, ProcessVersion).join(ProcessVersion)
-              .where(Ticket.number == number).first())
+    """The ticket with its version and creator in one query (an assignment rule may name the creator)."""
+    ticket = LOAD.first(number)
     if ticket is None:
         raise NotFound(Msg(N_("No ticket %(number)s."), {"number": number}))
     return ticket
@@ -102,13 +118,15 @@ def _attachments(spec, actor: User, ticket: Ticket, before: dict, after: dict, e
     """New attachment keys must be the actor's own unlinked uploads (or already this ticket's)."""
     claimed = []
     for name, fspec in spec.fields.items():
-        if fspec.type.name != "attachment":
+        if fspec.type.name != "attachment" or name in errors:  # a value of the wrong shape is refused already
             continue
         new = set(after.get(name) or []) - set(before.get(name) or [])
         rows = list(Attachment.select().where(Attachment.key.in_(new))) if new else []
         mine = [a for a in rows if a.uploaded_by_id == actor.id and a.ticket_id in (None, ticket.id)]
-        if len(mine) != len(new):
-            errors.setdefault(name, []).append(Msg(N_("Not a valid attachment.")))
+        problems = [Msg(N_("Not a valid attachment."))] if len(mine) != len(new) else []
+        problems += filter(None, (uploads.fits(a, fspec.schema) for a in mine))  # its type and size, here
+        if problems:
+            errors.setdefault(name, []).extend(problems)
         claimed += [(a, name) for a in mine]
     return claimed
 
@@ -150,7 +168,7 @@ def create(actor: User, process: str, data: dict, *, priority: str | None = None
     """Create a ticket at the first step and take one of its transitions."""
     if actor.role not in CREATORS:
         raise Forbidden(Msg(N_("Your role cannot create tickets.")))
-    version = docs.get_version(process)
+    version = PUBLISHED.first(process)  # as docs.get_version(process), its text built once
     if version is None:
         raise NotFound(Msg(N_("No published process %(code)s."), {"code": process}))
     document, first = version.document, version.document["steps"][0]
@@ -265,7 +283,9 @@ def _check(ticket: Ticket, actor: User, action: str, version) -> None:
         raise EngineError(Msg(N_("Unknown action %(action)s."), {"action": action}))
     if not isinstance(version, int) or isinstance(version, bool):
         raise Invalid(Msg(N_("Nothing was saved: see the fields.")), {"version": [REQUIRED]})
-    if ticket.version != version:  # first: whoever lost a race learns that, whatever changed
+    if action != "reopen" and not can_read(actor, ticket):  # before the version: outsiders learn nothing
+        raise Forbidden(Msg(N_("You are not the handler of this ticket.")))
+    if ticket.version != version:  # then: whoever lost a race learns that, whatever changed
         raise Conflict(Msg(N_("The ticket was changed by someone else: reload it and try again.")))
     if action != "reopen" and not can_act(actor, ticket):
         raise Forbidden(Msg(N_("You are not the handler of this ticket.")))

@@ -38,6 +38,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from .models import Ticket, User, WebhookDelivery, WebhookEndpoint, utcnow
+from .prepared import Prepared
 
 EVENTS = ("ticket.created", "ticket.advanced", "ticket.returned", "ticket.transferred", "ticket.closed",
           "ticket.reopened", "ticket.overdue", "ticket.rated")
@@ -88,10 +89,13 @@ def ticket_summary(ticket: Ticket) -> dict:
             "closed_at": _iso(ticket.closed_at), "data": public_data(ticket)}
 
 
+ACTIVE = Prepared(lambda: WebhookEndpoint.select(WebhookEndpoint.id, WebhookEndpoint.events)
+                  .where(WebhookEndpoint.active == True))  # noqa: E712
+
+
 def subscribers(event: str) -> list[int]:
     """Ids of the active endpoints subscribed to ``event`` (a handful of rows: filtered here, on any DB)."""
-    rows = WebhookEndpoint.select(WebhookEndpoint.id, WebhookEndpoint.events).where(WebhookEndpoint.active == True)  # noqa: E712
-    return [row.id for row in rows if event in (row.events or [])]
+    return [row.id for row in ACTIVE.rows() if event in (row.events or [])]
 
 
 def enqueue(event: str, ticket: Ticket, extra: dict | None = None) -> int:

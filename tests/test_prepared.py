@@ -1,0 +1,91 @@
+"""Prepared hot queries and the engine's statement budget (issue 10), on both databases."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from test_engine import fresh, new_ticket
+
+from workflows import assignment, engine, org
+from workflows.models import Rule, RuleRun, User, WebhookDelivery, WebhookEndpoint
+from workflows.prepared import Prepared
+
+
+@pytest.fixture
+def statements():
+    """The SQL text of every statement peewee runs while the test body runs."""
+    seen: list[str] = []
+
+    class Handler(logging.Handler):
+        def emit(self, record):
+            seen.append(str(record.msg[0]) if isinstance(record.msg, tuple) else record.getMessage())
+
+    logger, handler = logging.getLogger("peewee"), Handler(logging.DEBUG)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield seen
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+def test_a_prepared_query_builds_its_text_once_and_reads_fresh_rows(world):
+    built = []
+
+    def build(name):
+        built.append(name)
+        return User.select().where(User.username == name)
+
+    by_name = Prepared(build, str)
+    assert [u.role for u in by_name.rows("wh1")] == ["handler"]
+    assert by_name.first("nobody") is None
+    User.update(role="supervisor").where(User.username == "wh1").execute()
+    assert [u.role for u in by_name.rows("wh1")] == ["supervisor"]  # rows are never kept
+    assert len(built) == 1
+
+
+def test_an_argument_that_is_not_a_parameter_is_refused(world):
+    with pytest.raises(ValueError, match="not a plain query parameter"):
+        Prepared(lambda name: User.select().limit(1), str).rows("x")
+
+
+def test_load_brings_the_creator_without_another_query(world, statements):
+    ticket = new_ticket(world)
+    statements.clear()
+    loaded = engine.load(ticket.number)
+    assert (loaded.creator.username, loaded.process_version.document["code"]) == ("agent", "return_goods")
+    assert len(statements) == 1
+
+
+def test_create_and_advance_read_the_rules_once_each(world, statements):
+    ticket = fresh(new_ticket(world))
+    statements.clear()
+    engine.act(ticket.assignee, ticket.number, "advance", version=ticket.version, data={"approval": "approve"},
+               transition="warehouse")
+    assert sum('FROM "rule"' in sql for sql in statements) == 1
+    assert sum("assignment_cursor" in sql for sql in statements) == 2  # least loaded: the lock, then the pick
+
+
+def test_a_rule_or_webhook_added_between_actions_applies_at_once(world):
+    new_ticket(world)
+    WebhookEndpoint.create(name="crm", url="http://127.0.0.1:9/", secret="s", events=["ticket.created"])
+    Rule.create(name="tell sup", trigger="ticket.created", actions=[{"type": "notify", "users": ["sup"]}])
+    ticket = new_ticket(world)
+    assert WebhookDelivery.select().where(WebhookDelivery.event == "ticket.created").count() == 1
+    assert [(r.ticket_id, r.matched, r.error) for r in RuleRun.select()] == [(ticket.id, True, None)]
+
+
+def test_a_caller_is_found_by_any_spelling_of_the_phone(world):
+    first = fresh(new_ticket(world, customer={"name": "王", "phone": "138 0013 8000"}))
+    again = fresh(new_ticket(world, customer={"phone": "+86 138-0013-8000"}))
+    assert first.customer_id == again.customer_id and again.customer.phone == "13800138000"
+
+
+def test_department_candidates_include_every_department_below(world):
+    org.create_department("returns", "退货组", parent="warehouse")
+    org.create_department("returns_night", "退货夜班", parent="returns")
+    org.create_user("night1", "password1", "handler", "returns_night")
+    people = assignment.IN_DEPARTMENT.rows("warehouse")
+    assert [u.username for u in people] == ["wh1", "wh2", "wh_lead", "night1"]
+    assert assignment.IN_DEPARTMENT.rows("missing") == []
