@@ -21,6 +21,7 @@ from wtforms import DateField, SelectField
 from wtforms.validators import Optional
 
 from workflows.errors import EngineError, Forbidden
+from workflows.exports import FORMULA_STARTS
 from workflows.models import Department, User, utcnow
 from workflows.org import team_ids
 from workflows.queries import published_processes
@@ -36,7 +37,6 @@ DEFAULT_DAYS = 30
 GROUPS = {"day": _l("Day"), "week": _l("Week"), "month": _l("Month"), "agent": _l("Agent"),
           "department": _l("Department"), "process": _l("Type"), "step": _l("Step")}
 ROLES = {"admin": _l("Admin"), "supervisor": _l("Supervisor"), "agent": _l("Agent"), "handler": _l("Handler")}
-FORMULA = ("=", "+", "-", "@", "\t", "\r")  # as workflows.exports.FORMULA_STARTS (OWASP)
 
 
 class ReportForm(FlaskForm):
@@ -184,8 +184,8 @@ def sections(result: Report) -> list[tuple[str, list[list]]]:
 
 
 def safe(value):
-    """A cell a spreadsheet shows as text: a leading = + - @ would make it a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA):
+    """A cell a spreadsheet shows as text (numbers stay numbers): see ``workflows.exports.safe_cell``."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
 
