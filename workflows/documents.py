@@ -22,6 +22,7 @@ from formbuilder.cache import draft_key
 
 from .db import database
 from .models import Dictionary, Process, ProcessVersion, utcnow
+from .prepared import Prepared
 
 
 class DocumentError(Exception):
@@ -133,9 +134,16 @@ def publish(code: str, actor: str | None = None) -> ProcessVersion:
         return _publish(process, actor)
 
 
-def latest_version(code: str) -> ProcessVersion | None:
+def _latest_query(code: str):
     return (ProcessVersion.select(ProcessVersion, Process).join(Process).where(Process.code == code)
-            .order_by(ProcessVersion.number.desc()).first())
+            .order_by(ProcessVersion.number.desc()).limit(1))
+
+
+_LATEST = Prepared(_latest_query, str)  # every ticket created reads it: its SQL text is built once
+
+
+def latest_version(code: str) -> ProcessVersion | None:
+    return _LATEST.first(code)
 
 
 def get_version(code: str, number: int | None = None) -> ProcessVersion | None:

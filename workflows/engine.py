@@ -20,7 +20,7 @@ from .access import can_act, can_read, oversees
 from .assignment import AssignmentError, Context, resolve
 from .db import database
 from .errors import Conflict, EngineError, Forbidden, Invalid, NotFound
-from .models import Attachment, Customer, Notification, Process, ProcessVersion, Ticket, TicketEvent, User, utcnow
+from .models import Attachment, Customer, Notification, ProcessVersion, Ticket, TicketEvent, User, utcnow
 from .numbers import next_number
 from .prepared import Prepared
 
@@ -40,12 +40,7 @@ def _load_query(number: str):
             .where(Ticket.number == number).limit(1))
 
 
-def _published_query(code: str):
-    return (ProcessVersion.select(ProcessVersion, Process).join(Process).where(Process.code == code)
-            .order_by(ProcessVersion.number.desc()).limit(1))
-
-
-LOAD, PUBLISHED = Prepared(_load_query, str), Prepared(_published_query, str)
+LOAD = Prepared(_load_query, str)
 
 
 def load(number: str) -> Ticket:
@@ -168,7 +163,7 @@ def create(actor: User, process: str, data: dict, *, priority: str | None = None
     """Create a ticket at the first step and take one of its transitions."""
     if actor.role not in CREATORS:
         raise Forbidden(Msg(N_("Your role cannot create tickets.")))
-    version = PUBLISHED.first(process)  # as docs.get_version(process), its text built once
+    version = docs.get_version(process)
     if version is None:
         raise NotFound(Msg(N_("No published process %(code)s."), {"code": process}))
     document, first = version.document, version.document["steps"][0]
