@@ -19,7 +19,7 @@ from workflows import customers
 from workflows.errors import EngineError, NotFound
 from workflows.models import Customer
 from workflows.present import stamp, summary
-from workflows.queries import Filters, customer_visible, readable_list
+from workflows.queries import Filters, customer_by_phone, customer_visible, readable_list
 
 from . import Malformed, body, bp
 
@@ -49,8 +49,8 @@ def lookup():
     if not phone:
         raise Malformed(Msg(N_("%(name)s: wrong or missing value."), {"name": "phone"}),
                         {"phone": [Msg(N_("This field is required."))]})
-    found = customers.find_by_phone(phone)  # a phone names at most one customer
-    return jsonify([customer_json(found)] if found and customer_visible(g.api_user, found.id) else [])
+    found = customer_by_phone(g.api_user, phone)  # a phone names at most one customer
+    return jsonify([customer_json(found)] if found else [])
 
 
 @bp.get("/customers/<int:customer_id>")

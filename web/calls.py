@@ -16,10 +16,9 @@ from formbuilder import Outcome
 from workflows import collab, engine, uploads
 from workflows import documents as docs
 from workflows.assignment import Context, offered
-from workflows.customers import find_by_phone
 from workflows.errors import EngineError, Forbidden, Invalid
 from workflows.models import Customer, Process, ProcessVersion, Ticket
-from workflows.queries import customer_visible
+from workflows.queries import customer_by_phone
 
 from .labels import CHANNELS, PRIORITIES
 
@@ -28,9 +27,9 @@ bp = Blueprint("calls", __name__)
 
 def caller(phone: str | None) -> tuple[Customer | None, list[Ticket], int]:
     """The customer with this phone in any spelling (merged ones resolved), their last tickets and how many."""
-    customer = find_by_phone(phone)
-    if customer is None or not customer_visible(current_user.user, customer.id):
-        return None, [], 0  # like /customers/ID: a customer one may not see is not looked up
+    customer = customer_by_phone(current_user.user, phone)  # like /customers/ID: only customers one may see
+    if customer is None:
+        return None, [], 0
     tickets = Ticket.select().where(Ticket.customer == customer)
     recent = tickets.select_extend(ProcessVersion).join(ProcessVersion)  # the page shows each one's process name
     return customer, list(recent.order_by(Ticket.id.desc()).limit(5)), tickets.count()

@@ -18,6 +18,7 @@ from peewee import JOIN, SQL, Expression, fn
 from formbuilder import Msg
 from formbuilder.messages import N_
 
+from . import customers
 from .access import HANDLING
 from .engine import CREATORS, PRIORITIES
 from .errors import EngineError, Forbidden
@@ -302,6 +303,12 @@ def published_processes() -> list[ProcessVersion]:
     """The latest published version of each process, for filter menus."""
     return list(ProcessVersion.select(ProcessVersion.id, ProcessVersion.number, ProcessVersion.document)
                 .join(Process).where(ProcessVersion.number == Process.latest_version).order_by(Process.code))
+
+
+def customer_by_phone(viewer: User, phone: str | None) -> Customer | None:
+    """The customer with this phone in any spelling, if ``viewer`` may see them: else nothing is told."""
+    found = customers.find_by_phone(phone)
+    return found if found is not None and customer_visible(viewer, found.id) else None
 
 
 def customer_visible(user: User, customer_id: int) -> bool:
