@@ -9,6 +9,7 @@ PostgreSQL and browser tests are required there, not optional.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -60,22 +61,31 @@ def dictionaries() -> dict[str, DictionaryIndex]:
     return {c: DictionaryIndex.from_document(example(f"{c}.dictionary.json")) for c in ("channel", "product")}
 
 
-@pytest.fixture(scope="session")
-def pg_url():
-    """A fresh PostgreSQL database for this test session, dropped at the end."""
+@contextlib.contextmanager
+def postgres_database(prefix: str):
+    """The URL of a new PostgreSQL database; the bound database is closed and the new one dropped after."""
     try:
         admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as error:
         pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {error}")
-    name = f"lz_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin.execute(f'CREATE DATABASE "{name}"')
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    if lzdb.database.obj is not None:
-        obj = lzdb.database.obj
-        obj.close_all() if hasattr(obj, "close_all") else obj.close()
-    lzdb._bound.clear()
-    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        if lzdb.database.obj is not None:
+            obj = lzdb.database.obj
+            obj.close_all() if hasattr(obj, "close_all") else obj.close()
+        lzdb._bound.clear()
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    with postgres_database("lz_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

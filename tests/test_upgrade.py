@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import uuid
 
-import psycopg
 import pytest
-from conftest import PG_ADMIN_URL, example
+from conftest import example, postgres_database
 from peewee import BooleanField, CharField, DateTimeField, IntegerField, JSONField, Model, TextField
 from test_engine import REGISTER
 
@@ -108,16 +105,9 @@ def fresh_url(request, tmp_path):
         yield f"sqlite:///{tmp_path}/old.db"
         forget()
         return
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {error}")
-    name = f"lz_upgrade_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    forget()
-    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    with postgres_database("lz_upgrade") as url:
+        yield url
+        cache.clear()
 
 
 def forget() -> None:
