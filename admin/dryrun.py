@@ -25,7 +25,6 @@ from werkzeug.datastructures import CombinedMultiDict
 from formbuilder import CompiledStep, validate_step
 from formbuilder.display import display
 from workflows import documents as docs
-from workflows import uploads
 from workflows.models import Process
 
 END = "$end"
@@ -270,6 +269,6 @@ class DryRunMixin:
             if spec.fields.get(name) and spec.fields[name].type.name == "attachment" and value:
                 submitted[name] = [f"preview-{i}" for i, _ in enumerate(value)]
         outcome = validate_step(spec, sample, submitted, dictionaries)
-        outcome.errors = {**outcome.errors, **uploads.problems(form), **form.input_errors()}  # as the real step
+        outcome.errors = {**outcome.errors, **form.upload_errors(), **form.input_errors()}
         form.show_outcome(outcome, gettext)
         return outcome
