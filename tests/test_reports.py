@@ -139,6 +139,17 @@ def test_days_are_local_days(tickets):
     assert (rows["2026-03-01"].first_response_avg, rows["2026-03-01"].rating_avg) == (600.0, 5.0)
 
 
+def test_few_periods_are_bucketed_by_their_starts_as_many_are_by_date(tickets):
+    """Up to 16 periods are told apart by comparing with their starts (sql.bucket's edges), more by
+    formatting each row's local date: the same days either way, local midnight included."""
+    many = {g.key: g.figures for g in report(tickets["sup"], MARCH, ("day", "agent")).rows}
+    few_filters = ReportFilters(date(2026, 3, 1), date(2026, 3, 3))
+    assert (few_filters.end - few_filters.start).days + 1 <= reports.sql.FEW_PERIODS < 31
+    few = {g.key: g.figures for g in report(tickets["sup"], few_filters, ("day", "agent")).rows}
+    assert few and all(key[0] <= "2026-03-03" for key in few)
+    assert few == {key: figures for key, figures in many.items() if key[0] <= "2026-03-03"}
+
+
 def test_weeks_start_on_local_mondays(tickets):
     rows = {g.key[0]: counts(g.figures) for g in report(tickets["sup"], MARCH, ("week",)).rows}
     assert rows == {"2026-02-23": (2, 1, 2), "2026-03-02": (2, 2, 2), "2026-03-09": (0, 0, 2),

@@ -219,11 +219,12 @@ def _ticket_where(scope: Expression | None, filters: ReportFilters) -> list[Expr
     return where
 
 
-def _dimension(name: str, moment) -> object:
-    if name in UNITS:
-        return sql.bucket(moment, name)
-    return {"agent": Ticket.creator, "department": Owner.department, "process": ProcessVersion.process,
-            "step": Ticket.step}[name]
+def _keys(dims: tuple[str, ...], moment, filters: ReportFilters | None) -> list:
+    """The GROUP BY expressions of ``dims``; time units bucket ``moment``, which lies in the filters' range."""
+    people = {"agent": Ticket.creator, "department": Owner.department, "process": ProcessVersion.process,
+              "step": Ticket.step}
+    return [sql.bucket(moment, d, sql.period_edges(filters.start, filters.end, d) if filters else None)
+            if d in UNITS else people[d] for d in dims]
 
 
 def _tickets(columns: list, dims: tuple[str, ...], where: list[Expression]):
@@ -236,9 +237,9 @@ def _tickets(columns: list, dims: tuple[str, ...], where: list[Expression]):
     return query.where(*where) if where else query
 
 
-def _grouped(dims, moment, where, *values) -> dict[tuple, tuple]:
+def _grouped(dims, moment, where, *values, filters: ReportFilters | None = None) -> dict[tuple, tuple]:
     """{key: values} of the tickets under ``where``, grouped by ``dims`` (time units of ``moment``)."""
-    keys = [_dimension(d, moment) for d in dims]
+    keys = _keys(dims, moment, filters)
     query = _tickets([*keys, *values], dims, where)
     query = query.group_by(*keys) if keys else query
     return {row[:len(keys)]: row[len(keys):] for row in query.tuples()}
@@ -262,21 +263,21 @@ def _figures(where: list[Expression], filters: ReportFilters,
     count = fn.COUNT(SQL("*"))
     basis = Ticket.created_at if filters.basis == "created" else Ticket.closed_at
     cohort = [*where, _in(basis, start, end)]
-    sums = _cohort(found, dims, basis, cohort)
+    sums = _cohort(found, dims, basis, cohort, filters)
     if filters.basis != "created":
         for key, (n,) in _grouped(dims, Ticket.created_at, [*where, _in(Ticket.created_at, start, end)],
-                                  count).items():
+                                  count, filters=filters).items():
             found.setdefault(key, Figures()).created = n
-    for key, (n,) in _grouped(dims, Ticket.closed_at, [*where, _in(Ticket.closed_at, start, end)], count).items():
+    for key, (n,) in _grouped(dims, Ticket.closed_at, [*where, _in(Ticket.closed_at, start, end)], count,
+                              filters=filters).items():
         found.setdefault(key, Figures()).closed = n
     for figures in found.values() if filters.basis == "created" else ():
         figures.created = figures.cohort
-    _p90s(found, dims, basis, cohort)
+    if dims:
+        _p90s(found, dims, basis, cohort, filters)
     open_end = _open_end(found, dims, filters, where)
-    if not dims:
-        return found, found[()]
-    total = _total(found.values(), sums)
-    _p90s({(): total}, (), basis, cohort)
+    total = _total(found.values(), sums) if dims else found[()]
+    _total_p90s(total, cohort, sums)
     total.open_end = open_end
     return found, total
 
@@ -284,9 +285,11 @@ def _figures(where: list[Expression], filters: ReportFilters,
 FIRST_RESPONSE = (Ticket.first_response_at, Ticket.created_at)
 RESOLUTION = (Ticket.closed_at, Ticket.created_at)
 AVERAGED = ("first_response_avg", "resolution_avg", "rating_avg")
+P90S = ((Ticket.first_response_at, "first_response_p90"), (Ticket.closed_at, "resolution_p90"))  # as AVERAGED
 
 
-def _cohort(found: dict[tuple, Figures], dims: tuple[str, ...], basis, where: list[Expression]) -> list[list[int]]:
+def _cohort(found: dict[tuple, Figures], dims: tuple[str, ...], basis, where: list[Expression],
+            filters: ReportFilters) -> list[list[int]]:
     """Durations, SLA breaches and satisfaction of the tickets the basis puts in each group.
 
     Returns the [sum, count] behind each average of :data:`AVERAGED`, summed
@@ -297,7 +300,7 @@ def _cohort(found: dict[tuple, Figures], dims: tuple[str, ...], basis, where: li
     values = [fn.COUNT(SQL("*")), sql.count_if(Ticket.overdue_at.is_null(False) | fn.EXISTS(overdue)),
               *[f(v) for v in averaged for f in (fn.SUM, fn.COUNT)],
               *[sql.count_if(Rating.score == score) for score in range(1, 6)]]
-    keys = [_dimension(d, basis) for d in dims]
+    keys = _keys(dims, basis, filters)
     query = _tickets([*keys, *values], dims, where).join_from(Ticket, Rating, JOIN.LEFT_OUTER)
     sums = [[0, 0] for _ in AVERAGED]
     for row in (query.group_by(*keys) if keys else query).tuples():
@@ -323,13 +326,26 @@ def _total(groups, sums: list[list[int]]) -> Figures:
     return total
 
 
-def _p90s(found: dict[tuple, Figures], dims: tuple[str, ...], basis, where: list[Expression]) -> None:
+def _p90s(found: dict[tuple, Figures], dims: tuple[str, ...], basis, where: list[Expression],
+          filters: ReportFilters) -> None:
     """The p90 first response and resolution of each group's cohort (a window query each)."""
-    keys = [_dimension(d, basis) for d in dims]
-    for later, attribute in ((Ticket.first_response_at, "first_response_p90"), (Ticket.closed_at, "resolution_p90")):
+    keys = _keys(dims, basis, filters)
+    for later, attribute in P90S:
         timed = _tickets([], dims, [*where, later.is_null(False)])
         for *key, value in sql.p90(timed, keys, sql.seconds(later, Ticket.created_at)):
             setattr(found.setdefault(tuple(key), Figures()), attribute, int(value))
+
+
+def _total_p90s(total: Figures, where: list[Expression], sums: list[list[int]]) -> None:
+    """The total row's p90s: the count of timed tickets is known from the averages, so the rank is too.
+
+    With the rank known the database keeps only the top tenth while it reads
+    (ORDER BY ... DESC LIMIT 1 OFFSET), not a sort of every ticket.
+    """
+    for (later, attribute), (_, n) in zip(P90S, sums, strict=False):
+        timed = _tickets([], (), [*where, later.is_null(False)])
+        total_value = sql.p90_of(timed, sql.seconds(later, Ticket.created_at), n)
+        setattr(total, attribute, total_value)
 
 
 def _open_end(found: dict[tuple, Figures], dims: tuple[str, ...], filters: ReportFilters,
@@ -364,9 +380,7 @@ def _open_end(found: dict[tuple, Figures], dims: tuple[str, ...], filters: Repor
 
 def _periods(filters: ReportFilters, unit: str) -> list[tuple[str]]:
     """The keys of the days, weeks or months the range covers, in order."""
-    days = (filters.end - filters.start).days + 1
-    keys = dict.fromkeys(sql.python_bucket(filters.start + timedelta(days=i), unit) for i in range(days))
-    return [(key,) for key in keys]
+    return [(key,) for key, _ in sql.period_edges(filters.start, filters.end, unit)]
 
 
 def _groups(found: dict[tuple, Figures], dims: tuple[str, ...], filters: ReportFilters) -> list[Group]:

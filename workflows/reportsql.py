@@ -9,7 +9,8 @@ databases the same way, so both give the same figures).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import math
+from datetime import date, datetime, time, timedelta
 
 from peewee import SQL, Case, ColumnBase, NodeList, PostgresqlDatabase, Select, fn
 
@@ -25,8 +26,21 @@ def is_postgres() -> bool:
     return isinstance(database.obj, PostgresqlDatabase)
 
 
-def bucket(column: ColumnBase, unit: str) -> ColumnBase:
-    """The local day ('2026-01-31'), week (its Monday's date) or month ('2026-01') of ``column``, as text."""
+FEW_PERIODS = 16
+
+
+def bucket(column: ColumnBase, unit: str, edges: list[tuple[str, datetime]] | None = None) -> ColumnBase:
+    """The local day ('2026-01-31'), week (its Monday's date) or month ('2026-01') of ``column``, as text.
+
+    ``edges`` are the (key, UTC start) of the periods ``column`` is known to
+    fall in; when there are few, comparing against their starts replaces
+    formatting a date on every row (a third of a monthly report's time on
+    SQLite). Literals, not parameters, as below.
+    """
+    if edges and len(edges) <= FEW_PERIODS:
+        whens = [(column < _literal(start), _literal(key))
+                 for (key, _), (_, start) in zip(edges, edges[1:], strict=False)]
+        return Case(None, [*whens, (column.is_null(False), _literal(edges[-1][0]))])
     if is_postgres():
         local = column + SQL("INTERVAL '8 hours'")
         # Literals, not parameters: PostgreSQL must see that the GROUP BY is the selected expression.
@@ -36,6 +50,22 @@ def bucket(column: ColumnBase, unit: str) -> ColumnBase:
     if unit == "week":  # 'weekday 0' goes forward to Sunday (or stays), six days back is the Monday
         return fn.date(column, "+8 hours", "weekday 0", "-6 days").coerce(False)  # text, not a datetime
     return fn.strftime("%Y-%m" if unit == "month" else "%Y-%m-%d", column, "+8 hours").coerce(False)
+
+
+def _literal(value: str | datetime) -> SQL:
+    """A key or a timestamp we made (digits, dashes, colons, a space) as an SQL string literal."""
+    text = value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else value
+    if not set(text) <= set("0123456789-: "):
+        raise ValueError(f"not a period key or timestamp: {text!r}")
+    return SQL(f"'{text}'")
+
+
+def period_edges(start: date, end: date, unit: str) -> list[tuple[str, datetime]]:
+    """(key, start as naive UTC) of each day, week or month from local day ``start`` to ``end``, in order."""
+    edges: dict[str, datetime] = {}
+    for day in (start + timedelta(days=i) for i in range((end - start).days + 1)):
+        edges.setdefault(python_bucket(day, unit), datetime.combine(day, time()) - LOCAL_OFFSET)
+    return list(edges.items())
 
 
 def python_bucket(day: date, unit: str) -> str:
@@ -89,22 +119,39 @@ def p90(query, keys: list[ColumnBase], value: ColumnBase) -> list[tuple]:
     return [row for row in outer.bind(database).tuples() if row[-1] is not None]  # no rows: one NULL
 
 
-def moves(where: list, actors: list, start: datetime, end: datetime):
-    """The events that left a step in the range (by the people kept, on the tickets kept), with their entry time.
+def p90_of(query, value: ColumnBase, n: int) -> int | None:
+    """The p90 of ``value`` over ``query``'s ``n`` rows (nearest rank ceil(0.9 n)), None when ``n`` is 0.
 
-    ``entered`` is the time of the ticket's previous move (its latest earlier
-    event that is not a transfer), found through the (ticket, id) index: the
-    cost follows the events of the range, not the whole history.
+    Counted from the top (rank n - ceil(0.9 n) + 1 in descending order), so a
+    LIMIT 1 OFFSET keeps the largest tenth only instead of sorting every row.
+    """
+    if not n:
+        return None
+    top = query.select(value.alias("v")).order_by(SQL("v").desc()).limit(1).offset(n - math.ceil(0.9 * n))
+    found = top.scalar()
+    return None if found is None else int(found)
+
+
+def moves(where: list, actors: list, start: datetime, end: datetime):
+    """The events that left a step in the range (by the people kept, on the tickets kept), with their dwell.
+
+    ``span`` is the seconds since the ticket's previous move (its latest
+    earlier event that is not a transfer), found through the (ticket, id)
+    index: the cost follows the events of the range, not the whole history.
+    The subquery is fenced (``LIMIT -1`` on SQLite, ``OFFSET 0`` on
+    PostgreSQL) so the planner does not inline it into the aggregate above,
+    which would look up each entry time once per aggregate that reads it.
     """
     earlier = TicketEvent.alias("earlier")
     entered = (earlier.select(earlier.created_at)
                .where(earlier.ticket == TicketEvent.ticket, earlier.id < TicketEvent.id, earlier.action.in_(MOVES))
                .order_by(earlier.id.desc()).limit(1))
     when = selective((TicketEvent.created_at >= start) & (TicketEvent.created_at < end))
-    query = TicketEvent.select(TicketEvent.action, TicketEvent.from_step, TicketEvent.actor, TicketEvent.created_at,
-                               entered.alias("entered"))
+    query = TicketEvent.select(TicketEvent.action, TicketEvent.from_step, TicketEvent.actor,
+                               seconds(TicketEvent.created_at, entered).alias("span"))
     query = query.join(Ticket).where(*where) if where else query
-    return query.where(TicketEvent.action.in_(LEAVES), when, *actors).alias("m")
+    query = query.where(TicketEvent.action.in_(LEAVES), when, *actors)
+    return (query.offset(0) if is_postgres() else query.limit(-1)).alias("m")
 
 
 def dwell_pairs(moves) -> list[tuple]:
@@ -113,7 +160,7 @@ def dwell_pairs(moves) -> list[tuple]:
     The per-step and per-person figures are both sums of these few rows, so
     the costly part (finding each move's entry time) runs once, not twice.
     """
-    span = seconds(moves.c.created_at, moves.c.entered)
+    span = moves.c.span
     query = Select([moves], [moves.c.from_step, moves.c.actor_id, fn.COUNT(SQL("*")), fn.COUNT(span), fn.SUM(span),
                              count_if(moves.c.action == "return")])
     return list(query.group_by(moves.c.from_step, moves.c.actor_id).bind(database).tuples())
