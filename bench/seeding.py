@@ -22,7 +22,7 @@ from peewee import chunked
 
 from workflows import db as lzdb
 from workflows import demo, org
-from workflows.models import Customer, CustomerPhone, Department, Rating, Ticket, TicketEvent, User
+from workflows.models import Customer, CustomerPhone, Department, Rating, Ticket, TicketEvent, User, whole_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,14 +85,16 @@ def ticket_rows(first: int, count: int, size: int, version: int, people: dict, r
         closed = number <= size - BACKLOG or rnd.random() < 0.5
         handler, creator = rnd.choice(people["handlers"]), rnd.choice(people["agents"])
         done = created + timedelta(minutes=rnd.randrange(30, 4000))
+        first = created + timedelta(minutes=rnd.randrange(1, 90))
         tickets.append({"id": number, "number": f"BN{number:012d}", "process_version": version,
                         "step": "finance" if closed else rnd.choice(STEPS), "status": "closed" if closed else "open",
                         "priority": rnd.choice(("urgent", "high", "normal", "normal", "low")),
                         "assignee": None if closed else handler, "creator": creator, "channel": "phone",
                         "customer": rnd.randrange(1, customers + 1),
                         "data": {}, "created_at": created, "updated_at": done if closed else created,
-                        "entered_at": created, "first_response_at": created + timedelta(minutes=rnd.randrange(1, 90)),
-                        "closed_at": done if closed else None,
+                        "entered_at": created, "first_response_at": first, "closed_at": done if closed else None,
+                        "first_response_seconds": whole_seconds(created, first),
+                        "resolution_seconds": whole_seconds(created, done) if closed else None,
                         "overdue_at": done if rnd.random() < 0.1 else None})
         events += _events(number, created, done if closed else None, creator, handler)
         if closed and rnd.random() < 0.3:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from conftest import ENGINE_PEOPLE, example
@@ -12,7 +12,7 @@ from conftest import ENGINE_PEOPLE, example
 from workflows import documents as docs
 from workflows import engine, org
 from workflows.engine import Conflict, Forbidden, Invalid, NotFound
-from workflows.models import Notification, Ticket, TicketEvent, User, utcnow
+from workflows.models import Notification, Ticket, TicketEvent, User, utcnow, whole_seconds
 from workflows.present import ticket_view
 
 REGISTER = {"order_no": "TH-1", "source": "phone", "category": "fr", "model": "fr-200",
@@ -302,3 +302,24 @@ def test_users_of_the_team(world):
     assert org.team_ids(world["sup"]) == {world[u].id for u in ("sup", "sup2", "agent", "agent2")}
     assert org.manager_chain(world["wh1"].department_id) == [world["wh_lead"].id]
     assert User.select().count() == len(PEOPLE)
+
+
+def test_the_duration_columns_follow_first_response_close_and_reopen(world):
+    """first_response_seconds / resolution_seconds are written with the timestamps they derive from."""
+    ticket = to_warehouse(world)
+    responded = fresh(ticket)
+    assert responded.first_response_seconds == whole_seconds(responded.created_at, responded.first_response_at)
+    assert responded.first_response_seconds is not None and responded.resolution_seconds is None
+    advance(world, responded.assignee.username, ticket, WAREHOUSE, assignee="fin1")
+    advance(world, "fin1", ticket, FINANCE, action="close")
+    closed = fresh(ticket)
+    assert closed.resolution_seconds == whole_seconds(closed.created_at, closed.closed_at) >= 0
+    advance(world, "fin_lead", ticket, action="reopen", comment="客户未收到退款")
+    assert fresh(ticket).resolution_seconds is None
+    assert fresh(ticket).first_response_seconds == closed.first_response_seconds
+
+
+def test_whole_seconds_cuts_each_time_to_the_second():
+    start = datetime(2026, 3, 1, 10, 0, 0, 999000)
+    assert whole_seconds(start, start + timedelta(microseconds=2000)) == 1
+    assert whole_seconds(start, None) is None and whole_seconds(None, start) is None

@@ -200,3 +200,28 @@ def assert_usable_today(number: str) -> None:
     document["name"] = "退货（新版）"
     _, version = docs.save_process(document, publish=True, actor="admin")
     assert version.number == 2 and engine.load(number).process_version.number == 1
+
+
+def test_the_duration_columns_are_filled_for_the_tickets_already_there(fresh_url):
+    """0014 computes first_response_seconds / resolution_seconds as the engine does (each time cut to the second)."""
+    lzdb.bind(fresh_url)
+    lzdb.upgrade(target="0001_documents")
+    with lzdb.database.connection_context():
+        write_documents()
+    lzdb.upgrade(target="0002_tickets")
+    first = THEN + datetime.timedelta(seconds=600, microseconds=900000)
+    closed = THEN + datetime.timedelta(days=1, seconds=1, microseconds=100)
+    with lzdb.database.connection_context():
+        number = write_people_and_ticket()
+        Ticket2.update(created_at=THEN + datetime.timedelta(microseconds=999000)).execute()
+        lzdb.database.execute_sql('UPDATE "ticket" SET "first_response_at" = %s, "closed_at" = %s'
+                                  .replace("%s", lzdb.database.param), (first, closed))
+        write_open = Ticket2.create(number="TH202401010002", process_version_id=1, step="approve", status="open",
+                                    priority="normal", assignee_id=None, creator_id=Ticket2.get().creator_id,
+                                    customer_id=None, channel="phone", data={}, version=1,
+                                    created_at=THEN, updated_at=THEN, entered_at=THEN).number
+    assert lzdb.upgrade()[-1] == "0014_report_durations"
+    with lzdb.database.connection_context():
+        done, still_open = engine.load(number), engine.load(write_open)
+        assert (done.first_response_seconds, done.resolution_seconds) == (600, 86401)
+        assert (still_open.first_response_seconds, still_open.resolution_seconds) == (None, None)

@@ -191,6 +191,7 @@ def create(actor: User, process: str, data: dict, *, priority: str | None = None
 def _save(ticket: Ticket, expected: int, now: datetime) -> None:
     """Write the ticket only if nobody changed it since it was read (optimistic lock)."""
     ticket.version, ticket.updated_at = expected + 1, now
+    ticket.timed()
     # Only what this action changed: the SLA sweep marks tickets without a version bump.
     values = {field: ticket.__data__[field.name] for field in ticket.dirty_fields}
     if Ticket.update(values).where(Ticket.id == ticket.id, Ticket.version == expected).execute() != 1:

@@ -141,6 +141,10 @@ class Ticket(BaseModel):
     overdue_at = DateTimeField(null=True)
     first_response_at = DateTimeField(null=True)
     closed_at = DateTimeField(null=True)
+    # Whole seconds from created_at to first_response_at / closed_at, kept by timed() (as Zammad's
+    # first_response_in_min / close_in_min): reports find a p90 by walking an index in duration order.
+    first_response_seconds = IntegerField(null=True)
+    resolution_seconds = IntegerField(null=True)
 
     class Meta:
         indexes = (
@@ -150,7 +154,25 @@ class Ticket(BaseModel):
             (("status", "due_at"), False),
             (("created_at", "creator"), False),  # covering: reports count by creator over a time range
             (("closed_at", "creator"), False),
+            (("creator", "first_response_seconds", "created_at"), False),  # p90 per creator, no sort
+            (("creator", "resolution_seconds", "created_at"), False),
         )
+
+    def timed(self) -> None:
+        """Derive the duration columns from the timestamps (before every write of the ticket)."""
+        self.first_response_seconds = whole_seconds(self.created_at, self.first_response_at)
+        self.resolution_seconds = whole_seconds(self.created_at, self.closed_at)
+
+    def save(self, *args, **kwargs):
+        self.timed()
+        return super().save(*args, **kwargs)
+
+
+def whole_seconds(earlier: datetime | None, later: datetime | None) -> int | None:
+    """Seconds between two timestamps, each cut to the second (as ``reportsql.seconds`` in SQL)."""
+    if earlier is None or later is None:
+        return None
+    return int((later.replace(microsecond=0) - earlier.replace(microsecond=0)).total_seconds())
 
 
 class TicketEvent(BaseModel):

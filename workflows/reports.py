@@ -1,9 +1,10 @@
 """Ticket reports (工单报表) for supervisors (their team) and admins (everything).
 
-Every figure is aggregated by the database (GROUP BY, and ROW_NUMBER/COUNT
-windows for the p90s); Python only merges the aggregate rows. Durations are in
-seconds; days, weeks (Monday to Sunday) and months are those of Asia/Shanghai
-(+08:00), and so are the dates of the time range, both ends included.
+Every figure is aggregated by the database (GROUP BY; the p90s as
+:mod:`workflows.reportp90` says); Python only merges the aggregate rows.
+Durations are whole seconds, stored on the ticket (``Ticket.timed``); days,
+weeks (Monday to Sunday) and months are those of Asia/Shanghai (+08:00), and
+so are the dates of the time range, both ends included.
 
 Which tickets: a supervisor's report holds the tickets created by or assigned
 to someone of their department subtree (the workspace's "team" tab), an
@@ -54,6 +55,7 @@ from peewee import JOIN, SQL, Expression, fn
 from formbuilder import Msg
 from formbuilder.messages import N_
 
+from . import reportp90 as p90
 from . import reportsql as sql
 from .errors import Forbidden, Invalid
 from .models import Department, Notification, Process, ProcessVersion, Rating, Ticket, TicketEvent, User
@@ -62,12 +64,9 @@ from .queries import scope_condition
 from .reportwork import StepFigures, Workload, mean, step_labels, steps, user_names, workload
 from .tags import tag_condition
 
-UNITS = ("day", "week", "month")
+UNITS = sql.UNITS
 DIMENSIONS = (*UNITS, "agent", "department", "process", "step")
 BASES = ("created", "closed")
-
-
-Owner = User.alias("owner")
 
 
 @dataclass(frozen=True)
@@ -219,34 +218,20 @@ def _ticket_where(scope: Expression | None, filters: ReportFilters) -> list[Expr
     return where
 
 
-def _keys(dims: tuple[str, ...], moment, filters: ReportFilters | None) -> list:
-    """The GROUP BY expressions of ``dims``; time units bucket ``moment``, which lies in the filters' range."""
-    people = {"agent": Ticket.creator, "department": Owner.department, "process": ProcessVersion.process,
-              "step": Ticket.step}
-    return [sql.bucket(moment, d, sql.period_edges(filters.start, filters.end, d) if filters else None)
-            if d in UNITS else people[d] for d in dims]
-
-
-def _tickets(columns: list, dims: tuple[str, ...], where: list[Expression]):
-    """SELECT ``columns`` FROM ticket, joined to what the dimensions need, under ``where``."""
-    query = Ticket.select(*columns)
-    if "department" in dims:
-        query = query.join_from(Ticket, Owner, on=(Ticket.creator == Owner.id))
-    if "process" in dims:
-        query = query.join_from(Ticket, ProcessVersion, on=(Ticket.process_version == ProcessVersion.id))
-    return query.where(*where) if where else query
-
-
 def _grouped(dims, moment, where, *values, filters: ReportFilters | None = None) -> dict[tuple, tuple]:
     """{key: values} of the tickets under ``where``, grouped by ``dims`` (time units of ``moment``)."""
-    keys = _keys(dims, moment, filters)
-    query = _tickets([*keys, *values], dims, where)
+    keys = sql.group_keys(dims, moment, _span(filters))
+    query = sql.tickets([*keys, *values], dims, where)
     query = query.group_by(*keys) if keys else query
     return {row[:len(keys)]: row[len(keys):] for row in query.tuples()}
 
 
 def _in(column, start: datetime, end: datetime) -> Expression:
     return sql.selective((column >= start) & (column < end))
+
+
+def _span(filters: ReportFilters | None) -> tuple[date, date] | None:
+    return (filters.start, filters.end) if filters else None
 
 
 def _figures(where: list[Expression], filters: ReportFilters,
@@ -263,7 +248,7 @@ def _figures(where: list[Expression], filters: ReportFilters,
     count = fn.COUNT(SQL("*"))
     basis = Ticket.created_at if filters.basis == "created" else Ticket.closed_at
     cohort = [*where, _in(basis, start, end)]
-    sums = _cohort(found, dims, basis, cohort, filters)
+    sums, timed = _cohort(found, dims, basis, cohort, filters)
     if filters.basis != "created":
         for key, (n,) in _grouped(dims, Ticket.created_at, [*where, _in(Ticket.created_at, start, end)],
                                   count, filters=filters).items():
@@ -274,44 +259,43 @@ def _figures(where: list[Expression], filters: ReportFilters,
     for figures in found.values() if filters.basis == "created" else ():
         figures.created = figures.cohort
     if dims:
-        _p90s(found, dims, basis, cohort, filters)
+        p90.groups(found, dims, basis, (where, cohort), (filters.start, filters.end, start, end), timed)
     open_end = _open_end(found, dims, filters, where)
     total = _total(found.values(), sums) if dims else found[()]
-    _total_p90s(total, cohort, sums)
+    p90.total(total, cohort, [n for _, n in sums])
     total.open_end = open_end
     return found, total
 
 
-FIRST_RESPONSE = (Ticket.first_response_at, Ticket.created_at)
-RESOLUTION = (Ticket.closed_at, Ticket.created_at)
 AVERAGED = ("first_response_avg", "resolution_avg", "rating_avg")
-P90S = ((Ticket.first_response_at, "first_response_p90"), (Ticket.closed_at, "resolution_p90"))  # as AVERAGED
 
 
 def _cohort(found: dict[tuple, Figures], dims: tuple[str, ...], basis, where: list[Expression],
-            filters: ReportFilters) -> list[list[int]]:
+            filters: ReportFilters) -> tuple[list[list[int]], dict[tuple, tuple[int, int]]]:
     """Durations, SLA breaches and satisfaction of the tickets the basis puts in each group.
 
     Returns the [sum, count] behind each average of :data:`AVERAGED`, summed
-    over the groups, for the total row.
+    over the groups, for the total row; and each group's count of tickets with
+    a first response and with a resolution (the p90s' ranks).
     """
     overdue = Notification.select(SQL("1")).where(Notification.ticket == Ticket.id, Notification.kind == "overdue")
-    averaged = [sql.seconds(*FIRST_RESPONSE), sql.seconds(*RESOLUTION), Rating.score]
+    averaged = [Ticket.first_response_seconds, Ticket.resolution_seconds, Rating.score]
     values = [fn.COUNT(SQL("*")), sql.count_if(Ticket.overdue_at.is_null(False) | fn.EXISTS(overdue)),
               *[f(v) for v in averaged for f in (fn.SUM, fn.COUNT)],
               *[sql.count_if(Rating.score == score) for score in range(1, 6)]]
-    keys = _keys(dims, basis, filters)
-    query = _tickets([*keys, *values], dims, where).join_from(Ticket, Rating, JOIN.LEFT_OUTER)
-    sums = [[0, 0] for _ in AVERAGED]
+    keys = sql.group_keys(dims, basis, _span(filters))
+    query = sql.tickets([*keys, *values], dims, where).join_from(Ticket, Rating, JOIN.LEFT_OUTER)
+    sums, timed = [[0, 0] for _ in AVERAGED], {}
     for row in (query.group_by(*keys) if keys else query).tuples():
         figures = found.setdefault(tuple(row[:len(keys)]), Figures())
         n, breaches, *rest = row[len(keys):]
         figures.cohort, figures.breaches, figures.ratings = n, int(breaches or 0), [int(s or 0) for s in rest[6:]]
+        timed[tuple(row[:len(keys)])] = (int(rest[1] or 0), int(rest[3] or 0))
         for i, attribute in enumerate(AVERAGED):
-            total, timed = int(rest[2 * i] or 0), int(rest[2 * i + 1] or 0)
-            setattr(figures, attribute, mean(total, timed))
-            sums[i][0], sums[i][1] = sums[i][0] + total, sums[i][1] + timed
-    return sums
+            total, count = int(rest[2 * i] or 0), int(rest[2 * i + 1] or 0)
+            setattr(figures, attribute, mean(total, count))
+            sums[i][0], sums[i][1] = sums[i][0] + total, sums[i][1] + count
+    return sums, timed
 
 
 def _total(groups, sums: list[list[int]]) -> Figures:
@@ -324,28 +308,6 @@ def _total(groups, sums: list[list[int]]) -> Figures:
     for attribute, (seconds, n) in zip(AVERAGED, sums, strict=True):
         setattr(total, attribute, mean(seconds, n))
     return total
-
-
-def _p90s(found: dict[tuple, Figures], dims: tuple[str, ...], basis, where: list[Expression],
-          filters: ReportFilters) -> None:
-    """The p90 first response and resolution of each group's cohort (a window query each)."""
-    keys = _keys(dims, basis, filters)
-    for later, attribute in P90S:
-        timed = _tickets([], dims, [*where, later.is_null(False)])
-        for *key, value in sql.p90(timed, keys, sql.seconds(later, Ticket.created_at)):
-            setattr(found.setdefault(tuple(key), Figures()), attribute, int(value))
-
-
-def _total_p90s(total: Figures, where: list[Expression], sums: list[list[int]]) -> None:
-    """The total row's p90s: the count of timed tickets is known from the averages, so the rank is too.
-
-    With the rank known the database keeps only the top tenth while it reads
-    (ORDER BY ... DESC LIMIT 1 OFFSET), not a sort of every ticket.
-    """
-    for (later, attribute), (_, n) in zip(P90S, sums, strict=False):
-        timed = _tickets([], (), [*where, later.is_null(False)])
-        total_value = sql.p90_of(timed, sql.seconds(later, Ticket.created_at), n)
-        setattr(total, attribute, total_value)
 
 
 def _open_end(found: dict[tuple, Figures], dims: tuple[str, ...], filters: ReportFilters,

@@ -9,15 +9,16 @@ databases the same way, so both give the same figures).
 
 from __future__ import annotations
 
-import math
 from datetime import date, datetime, time, timedelta
 
 from peewee import SQL, Case, ColumnBase, NodeList, PostgresqlDatabase, Select, fn
 
 from .db import database
-from .models import Ticket, TicketEvent
+from .models import ProcessVersion, Ticket, TicketEvent, User
 
 LOCAL_OFFSET = timedelta(hours=8)
+UNITS = ("day", "week", "month")
+Owner = User.alias("owner")
 MOVES = ("create", "advance", "return", "close", "reopen")  # events that put a ticket at a step
 LEAVES = ("advance", "return", "close")  # events that take it out of one
 
@@ -77,13 +78,29 @@ def python_bucket(day: date, unit: str) -> str:
     return day.isoformat()
 
 
+def group_keys(dims: tuple[str, ...], moment, span: tuple[date, date] | None) -> list:
+    """The GROUP BY expressions of ``dims``; time units bucket ``moment``, which lies in the local days ``span``."""
+    people = {"agent": Ticket.creator, "department": Owner.department, "process": ProcessVersion.process,
+              "step": Ticket.step}
+    return [bucket(moment, d, period_edges(*span, d) if span else None) if d in UNITS else people[d] for d in dims]
+
+
+def tickets(columns: list, dims: tuple[str, ...], where: list):
+    """SELECT ``columns`` FROM ticket, joined to what the dimensions need, under ``where``."""
+    query = Ticket.select(*columns)
+    if "department" in dims:
+        query = query.join_from(Ticket, Owner, on=(Ticket.creator == Owner.id))
+    if "process" in dims:
+        query = query.join_from(Ticket, ProcessVersion, on=(Ticket.process_version == ProcessVersion.id))
+    return query.where(*where) if where else query
+
+
 def seconds(later: ColumnBase, earlier: ColumnBase) -> ColumnBase:
-    """Whole seconds from ``earlier`` to ``later``."""
+    """Whole seconds from ``earlier`` to ``later``, each cut to the second (as ``models.whole_seconds``)."""
     if is_postgres():
         span = fn.date_trunc("second", later) - fn.date_trunc("second", earlier)
         return NodeList((SQL("EXTRACT(EPOCH FROM"), span, SQL(")"))).cast("BIGINT")
-    return fn.CAST(NodeList((SQL("ROUND(("), fn.julianday(later), SQL("-"), fn.julianday(earlier),
-                             SQL(") * 86400) AS INTEGER")), glue=" "))
+    return fn.strftime("%s", later).cast("INTEGER") - fn.strftime("%s", earlier).cast("INTEGER")
 
 
 def selective(condition):
@@ -94,6 +111,12 @@ def selective(condition):
     tell how few tickets a range holds. PostgreSQL's do.
     """
     return condition if is_postgres() else fn.likelihood(condition, SQL("0.05"))
+
+
+def unindexed(column: ColumnBase) -> ColumnBase:
+    """``column`` as a term SQLite will not use an index for (unary plus), so it picks the index the other terms
+    name; PostgreSQL, which plans by its statistics, gets the column."""
+    return column if is_postgres() else NodeList((SQL("+"), column), glue="")
 
 
 def count_if(condition) -> ColumnBase:
@@ -117,19 +140,6 @@ def p90(query, keys: list[ColumnBase], value: ColumnBase) -> list[tuple]:
     if columns:
         outer = outer.group_by(*columns)
     return [row for row in outer.bind(database).tuples() if row[-1] is not None]  # no rows: one NULL
-
-
-def p90_of(query, value: ColumnBase, n: int) -> int | None:
-    """The p90 of ``value`` over ``query``'s ``n`` rows (nearest rank ceil(0.9 n)), None when ``n`` is 0.
-
-    Counted from the top (rank n - ceil(0.9 n) + 1 in descending order), so a
-    LIMIT 1 OFFSET keeps the largest tenth only instead of sorting every row.
-    """
-    if not n:
-        return None
-    top = query.select(value.alias("v")).order_by(SQL("v").desc()).limit(1).offset(n - math.ceil(0.9 * n))
-    found = top.scalar()
-    return None if found is None else int(found)
 
 
 def moves(where: list, actors: list, start: datetime, end: datetime):
