@@ -105,10 +105,10 @@ def ticket_rows(first: int, count: int, size: int, version: int, people: dict, r
 def _events(ticket: int, created: datetime, closed: datetime | None, creator: int, handler: int) -> list[dict]:
     base = {"ticket": ticket, "diff": {}, "assignee_before": None}
     rows = [{**base, "action": "create", "from_step": None, "to_step": "approve", "actor": creator,
-             "assignee_after": handler, "created_at": created}]
+             "assignee_after": handler, "created_at": created, "dwell_seconds": None}]
     if closed:
         rows.append({**base, "action": "close", "from_step": "finance", "to_step": None, "actor": handler,
-                     "assignee_after": None, "created_at": closed})
+                     "assignee_after": None, "created_at": closed, "dwell_seconds": whole_seconds(created, closed)})
     return rows
 
 

@@ -323,3 +323,27 @@ def test_whole_seconds_cuts_each_time_to_the_second():
     start = datetime(2026, 3, 1, 10, 0, 0, 999000)
     assert whole_seconds(start, start + timedelta(microseconds=2000)) == 1
     assert whole_seconds(start, None) is None and whole_seconds(None, start) is None
+
+
+def test_leaving_events_hold_their_dwell_by_the_history_rule(world):
+    """The engine writes each advance/return/close with the seconds since the ticket's previous move (a transfer
+    is not one); the rule read off the history (TicketEvent.dwelt) gives the same figures."""
+    ticket = to_warehouse(world)
+    handler = fresh(ticket).assignee.username
+    advance(world, handler, ticket, action="return", comment="照片不清楚")
+    advance(world, fresh(ticket).assignee.username, ticket, {"approval": "approve"}, transition="warehouse")
+    handler = fresh(ticket).assignee.username
+    other = "wh2" if handler != "wh2" else "wh1"
+    advance(world, handler, ticket, action="transfer", assignee=other, comment="交接")
+    advance(world, other, ticket, WAREHOUSE, assignee="fin1")
+    advance(world, "fin1", ticket, FINANCE, action="close")
+    advance(world, "fin_lead", ticket, action="reopen", comment="客户未收到退款")
+    advance(world, "fin1", ticket, FINANCE, action="close")
+    rows = list(TicketEvent.select().where(TicketEvent.ticket == ticket).order_by(TicketEvent.id))
+    leaving = [e for e in rows if e.action in TicketEvent.LEAVES]
+    assert [e.action for e in leaving] == ["advance", "return", "advance", "advance", "close", "close"]
+    for event in leaving:
+        moves = [e for e in rows if e.id < event.id and e.action in TicketEvent.MOVES]
+        assert event.dwell_seconds == whole_seconds(moves[-1].created_at, event.created_at) >= 0
+    transfer = next(e for e in rows if e.action == "transfer")
+    assert transfer.dwell_seconds is None

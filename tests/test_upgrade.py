@@ -203,7 +203,8 @@ def assert_usable_today(number: str) -> None:
 
 
 def test_the_duration_columns_are_filled_for_the_tickets_already_there(fresh_url):
-    """0014 computes first_response_seconds / resolution_seconds as the engine does (each time cut to the second)."""
+    """0014 computes first_response_seconds / resolution_seconds and 0015 each leaving event's dwell_seconds as the
+    engine does (each time cut to the second)."""
     lzdb.bind(fresh_url)
     lzdb.upgrade(target="0001_documents")
     with lzdb.database.connection_context():
@@ -220,8 +221,16 @@ def test_the_duration_columns_are_filled_for_the_tickets_already_there(fresh_url
                                     priority="normal", assignee_id=None, creator_id=Ticket2.get().creator_id,
                                     customer_id=None, channel="phone", data={}, version=1,
                                     created_at=THEN, updated_at=THEN, entered_at=THEN).number
-    assert lzdb.upgrade()[-1] == "0014_report_durations"
+        ticket_id, actor = Ticket2.get(Ticket2.number == number).id, Ticket2.get(Ticket2.number == number).creator_id
+        for action, at in (("advance", THEN + datetime.timedelta(seconds=3600, microseconds=500000)),
+                           ("transfer", THEN + datetime.timedelta(seconds=7200)), ("close", closed)):
+            TicketEvent2.create(ticket_id=ticket_id, action=action, from_step="approve", to_step="approve",
+                                actor_id=actor, assignee_after_id=None, diff={}, created_at=at)
+    assert {"0014_report_durations", "0015_event_dwell"} <= set(lzdb.upgrade())
     with lzdb.database.connection_context():
         done, still_open = engine.load(number), engine.load(write_open)
         assert (done.first_response_seconds, done.resolution_seconds) == (600, 86401)
         assert (still_open.first_response_seconds, still_open.resolution_seconds) == (None, None)
+        dwell = [(e.action, e.dwell_seconds) for e in TicketEvent.select().where(TicketEvent.ticket == done)
+                 .order_by(TicketEvent.id)]  # from the create at THEN; a transfer is not a move
+        assert dwell == [("create", None), ("advance", 3600), ("transfer", None), ("close", 82801)]

@@ -20,7 +20,7 @@ from .access import can_act, can_read, oversees
 from .assignment import AssignmentError, Context, resolve
 from .db import database
 from .errors import Conflict, EngineError, Forbidden, Invalid, NotFound
-from .models import Attachment, Customer, Notification, ProcessVersion, Ticket, TicketEvent, User, utcnow
+from .models import Attachment, Customer, Notification, ProcessVersion, Ticket, TicketEvent, User, utcnow, whole_seconds
 from .numbers import next_number
 from .prepared import Prepared
 
@@ -152,6 +152,11 @@ def _record(ticket: Ticket, action: str, actor: User, before: dict, **fields) ->
     _notify(ticket, action, actor, before)
     webhooks.enqueue(webhooks.ACTION_EVENTS[action], ticket, {"actor": actor.username})  # same transaction
     mail.on_ticket_event(webhooks.ACTION_EVENTS[action], ticket)  # customer e-mail, queued only
+    entered, now = getattr(ticket, "moment", (None, None))  # set by create() and act(): (entered before, now)
+    if now is not None:  # the event at the action's time, the time the ticket entered its step
+        fields["created_at"] = now
+    if action in TicketEvent.LEAVES and now is not None:
+        fields["dwell_seconds"] = whole_seconds(entered, now)
     event = TicketEvent.create(ticket=ticket, action=action, actor=actor, to_step=ticket.step,
                                assignee_before=before.get("assignee"), assignee_after=ticket.assignee_id, **fields)
     automation.after(action, ticket, actor)  # rules: same transaction, after the validated action's event
@@ -183,6 +188,7 @@ def create(actor: User, process: str, data: dict, *, priority: str | None = None
         ticket.number = next_number(document.get("number_prefix", "GD"), now)
         ticket.customer = _customer(customer)
         ticket.save(force_insert=True)
+        ticket.moment = (None, now)
         _link(claimed, ticket)
         _record(ticket, "create", actor, {}, from_step=first["key"], diff=_diff({}, outcome.data))
         return ticket
@@ -302,5 +308,6 @@ def act(actor: User, number: str, action: str, *, version: int, data: dict | Non
         now = utcnow()
         if ticket.first_response_at is None and actor.id != ticket.creator_id:
             ticket.first_response_at = now
+        ticket.moment = (ticket.entered_at, now)  # for the dwell of the event that leaves the step
         HANDLERS[action](ticket, actor, request, now)
         return ticket

@@ -19,8 +19,7 @@ from .models import ProcessVersion, Ticket, TicketEvent, User
 LOCAL_OFFSET = timedelta(hours=8)
 UNITS = ("day", "week", "month")
 Owner = User.alias("owner")
-MOVES = ("create", "advance", "return", "close", "reopen")  # events that put a ticket at a step
-LEAVES = ("advance", "return", "close")  # events that take it out of one
+LEAVES = TicketEvent.LEAVES
 
 
 def is_postgres() -> bool:
@@ -145,23 +144,14 @@ def p90(query, keys: list[ColumnBase], value: ColumnBase) -> list[tuple]:
 def moves(where: list, actors: list, start: datetime, end: datetime):
     """The events that left a step in the range (by the people kept, on the tickets kept), with their dwell.
 
-    ``span`` is the seconds since the ticket's previous move (its latest
-    earlier event that is not a transfer), found through the (ticket, id)
-    index: the cost follows the events of the range, not the whole history.
-    The subquery is fenced (``LIMIT -1`` on SQLite, ``OFFSET 0`` on
-    PostgreSQL) so the planner does not inline it into the aggregate above,
-    which would look up each entry time once per aggregate that reads it.
+    Each leaving event holds its dwell (``ticket_event.dwell_seconds``), so
+    this reads the (action, created_at, actor, from_step, dwell) index only.
     """
-    earlier = TicketEvent.alias("earlier")
-    entered = (earlier.select(earlier.created_at)
-               .where(earlier.ticket == TicketEvent.ticket, earlier.id < TicketEvent.id, earlier.action.in_(MOVES))
-               .order_by(earlier.id.desc()).limit(1))
     when = selective((TicketEvent.created_at >= start) & (TicketEvent.created_at < end))
     query = TicketEvent.select(TicketEvent.action, TicketEvent.from_step, TicketEvent.actor,
-                               seconds(TicketEvent.created_at, entered).alias("span"))
+                               TicketEvent.dwell_seconds.alias("span"))
     query = query.join(Ticket).where(*where) if where else query
-    query = query.where(TicketEvent.action.in_(LEAVES), when, *actors)
-    return (query.offset(0) if is_postgres() else query.limit(-1)).alias("m")
+    return query.where(TicketEvent.action.in_(LEAVES), when, *actors).alias("m")
 
 
 def dwell_pairs(moves) -> list[tuple]:
