@@ -155,8 +155,8 @@ def _record(ticket: Ticket, action: str, actor: User, before: dict, **fields) ->
     entered, now = getattr(ticket, "moment", (None, None))  # set by create() and act(): (entered before, now)
     if now is not None:  # the event at the action's time, the time the ticket entered its step
         fields["created_at"] = now
-    if action in TicketEvent.LEAVES and now is not None:
-        fields["dwell_seconds"] = whole_seconds(entered, now)
+        if action in TicketEvent.LEAVES:
+            fields["dwell_seconds"] = whole_seconds(entered, now)
     event = TicketEvent.create(ticket=ticket, action=action, actor=actor, to_step=ticket.step,
                                assignee_before=before.get("assignee"), assignee_after=ticket.assignee_id, **fields)
     automation.after(action, ticket, actor)  # rules: same transaction, after the validated action's event

@@ -169,7 +169,7 @@ class Ticket(BaseModel):
 
 
 def whole_seconds(earlier: datetime | None, later: datetime | None) -> int | None:
-    """Seconds between two timestamps, each cut to the second (as ``reportsql.seconds`` in SQL)."""
+    """Seconds between two timestamps, each cut to the second (migrations 0014 and 0015 spell it in SQL)."""
     if earlier is None or later is None:
         return None
     return int((later.replace(microsecond=0) - earlier.replace(microsecond=0)).total_seconds())

@@ -71,9 +71,9 @@ def _walked(found: dict, dims: tuple[str, ...], basis, where: list, bounds: tupl
     edges = sql.period_edges(first_day, last_day, unit) if unit else [((), start)]
     periods = {(key,) if unit else key: (max(at, start), edges[i + 1][1] if i + 1 < len(edges) else end)
                for i, (key, at) in enumerate(edges)}
+    moment = sql.unindexed(basis)  # walk the agent's duration index, not the basis' time index
     for key, ns in counts.items():
         lower, upper = periods[key[:-1]]
-        moment = sql.unindexed(basis)  # walk the agent's duration index, not the basis' time index
         kept = [*where, Ticket.creator == key[-1], moment >= lower, moment < upper]
         for (column, attribute), n in zip(P90S, ns, strict=True):
             setattr(found[key], attribute, ranked(sql.tickets([], (), [*kept, column.is_null(False)]), column, n))

@@ -2,9 +2,9 @@
 
 Times are stored as naive UTC; the business day runs in Asia/Shanghai, which
 has no daylight saving time, so a fixed +8 hours shift gives the local day,
-ISO week (by its Monday) and month of a timestamp. Durations are whole
-seconds between two timestamps (fractions of a second are dropped on both
-databases the same way, so both give the same figures).
+ISO week (by its Monday) and month of a timestamp. Durations are read from
+the whole seconds stored on tickets and events (``models.whole_seconds``), so
+both databases give the same figures.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from .models import ProcessVersion, Ticket, TicketEvent, User
 LOCAL_OFFSET = timedelta(hours=8)
 UNITS = ("day", "week", "month")
 Owner = User.alias("owner")
-LEAVES = TicketEvent.LEAVES
 
 
 def is_postgres() -> bool:
@@ -94,14 +93,6 @@ def tickets(columns: list, dims: tuple[str, ...], where: list):
     return query.where(*where) if where else query
 
 
-def seconds(later: ColumnBase, earlier: ColumnBase) -> ColumnBase:
-    """Whole seconds from ``earlier`` to ``later``, each cut to the second (as ``models.whole_seconds``)."""
-    if is_postgres():
-        span = fn.date_trunc("second", later) - fn.date_trunc("second", earlier)
-        return NodeList((SQL("EXTRACT(EPOCH FROM"), span, SQL(")"))).cast("BIGINT")
-    return fn.strftime("%s", later).cast("INTEGER") - fn.strftime("%s", earlier).cast("INTEGER")
-
-
 def selective(condition):
     """``condition``, marked for SQLite's planner as keeping few rows.
 
@@ -151,7 +142,7 @@ def moves(where: list, actors: list, start: datetime, end: datetime):
     query = TicketEvent.select(TicketEvent.action, TicketEvent.from_step, TicketEvent.actor,
                                TicketEvent.dwell_seconds.alias("span"))
     query = query.join(Ticket).where(*where) if where else query
-    return query.where(TicketEvent.action.in_(LEAVES), when, *actors).alias("m")
+    return query.where(TicketEvent.action.in_(TicketEvent.LEAVES), when, *actors).alias("m")
 
 
 def dwell_pairs(moves) -> list[tuple]:
