@@ -32,18 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 EXAMPLES = SHARED / "examples"
 PG_ADMIN_URL = os.environ.get("LZ_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-STRICT = os.environ.get("LZ_REQUIRE_ALL") == "1"
+pytest_plugins = ["strictskips"]  # under LZ_REQUIRE_ALL=1 any skip fails the run
 CHROMIUM = os.environ.get("LZ_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "tests" / "screenshots"
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    if STRICT and report.skipped and not hasattr(report, "wasxfail"):
-        report.outcome = "failed"
-        report.longrepr = f"skipped, but LZ_REQUIRE_ALL=1 requires it: {report.longrepr}"
 
 
 def example(name: str) -> dict:
