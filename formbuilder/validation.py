@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from jsonschema import ValidationError
 
 from .dictionaries import DictionaryIndex
+from .fieldtypes import DATE_MESSAGES
 from .messages import N_, Msg
 from .steps import StepSpec
 
@@ -45,8 +46,7 @@ _KEYWORD_MESSAGES = {
 
 
 _FORMAT_MESSAGES = {
-    "date": N_("Not a valid date."),
-    "date-time": N_("Not a valid date and time."),
+    **DATE_MESSAGES,  # formbuilder.fieldtypes: the years a date or an instant may hold
     "email": N_("Not a valid e-mail address."),
     "attachment": N_("Not a valid attachment."),
 }
@@ -87,42 +87,53 @@ def schema_errors(error: ValidationError, field: str | None = None) -> list[tupl
     return [("", Msg(N_("Not a valid value.")))]
 
 
-def _merge(stored: dict, submitted: Mapping, known, errors) -> tuple[dict, set]:
-    merged, changed = dict(stored), set()
+def _merge(stored: dict, submitted: Mapping, known, errors) -> tuple[dict, set, set]:
+    """The stored data with the submission applied; the keys it changes and the keys it sends a value for."""
+    merged, changed, sent = dict(stored), set(), set()
     for key, value in submitted.items():
         if key not in known:
             errors[key].append(UNKNOWN)
             continue
         value = None if is_empty(value) else value
+        sent.update([key] if value is not None else [])
         if value != stored.get(key):
             changed.add(key)
             merged[key] = value
-    return {k: v for k, v in merged.items() if v is not None}, changed
+    return {k: v for k, v in merged.items() if v is not None}, changed, sent
 
 
-def _check_modes(spec: StepSpec, stored: dict, merged: dict, changed: set, errors) -> dict[str, str]:
-    """Refuse changes to hidden and read-only fields; returns the modes of the final data."""
-    modes = spec.modes(merged)
-    restored = False
-    for key in sorted(changed - spec.always_editable):
-        mode = modes.get(key, "hidden")
-        if mode == "hidden" and key not in merged and key in stored:
-            merged[key] = stored[key]  # an empty hidden input clears nothing
-            restored = True
-        elif mode == "hidden":
-            errors[key].append(HIDDEN)
-        elif mode == "readonly":
-            errors[key].append(READONLY)
-    return spec.modes(merged) if restored else modes
+def _check_modes(spec: StepSpec, stored: dict, merged: dict, changed: set, sent: set, errors) -> dict[str, str]:
+    """Refuse any value sent for a hidden or read-only field; returns the modes of the final data.
+
+    The answer must not depend on the value: a hidden field sent with exactly its stored
+    value is refused like a wrong guess, or the error would be an oracle for hidden data.
+    An empty value clears nothing and is no error. Locked keys fall back to their stored
+    values, and modes are worked out again until no further key is locked by that.
+    """
+    modes, locked = spec.modes(merged), set()
+    while True:
+        newly = {k for k in (changed | sent) - spec.always_editable - locked
+                 if modes.get(k, "hidden") in ("hidden", "readonly")}
+        if not newly:
+            return modes
+        for key in newly:
+            if key in sent:
+                errors[key].append(HIDDEN if modes.get(key, "hidden") == "hidden" else READONLY)
+            merged.pop(key, None)
+            merged.update({key: stored[key]} if key in stored else {})
+        locked |= newly
+        changed -= locked
+        modes = spec.modes(merged)
 
 
 def _as_list(value: object) -> list:
     return value if isinstance(value, list) else [] if value is None else [value]
 
 
-def _check_dictionaries(spec, stored, merged, changed, dictionaries, errors) -> None:
+def _check_dictionaries(spec, stored, merged, changed, modes, dictionaries, errors) -> None:
+    """Options are checked for the fields the submitter sees; a hidden field gets no message at all."""
     for name, code, parent_field in spec.dictionary_fields:
-        if name not in merged or name in errors:
+        if name not in merged or name in errors or modes.get(name, "hidden") == "hidden":
             continue
         if name not in changed and parent_field not in changed:
             continue
@@ -161,13 +172,13 @@ def validate_step(
     """Validate ``submitted`` on top of ``stored`` at the step ``spec``."""
     errors: dict[str, list[Msg]] = defaultdict(list)
     stored = normalize(stored or {})
-    merged, changed = _merge(stored, submitted, spec.template["properties"], errors)
-    modes = _check_modes(spec, stored, merged, changed, errors)
+    merged, changed, sent = _merge(stored, submitted, spec.template["properties"], errors)
+    modes = _check_modes(spec, stored, merged, changed, sent, errors)
     view = {k: v for k, v in merged.items() if k not in spec.fields or modes[k] != "hidden"}
     for name, msg in _schema_errors(spec, view):
         if msg not in errors[name]:
             errors[name].append(msg)
-    _check_dictionaries(spec, stored, merged, changed, dictionaries, errors)
+    _check_dictionaries(spec, stored, merged, changed, modes, dictionaries, errors)
     return Outcome(merged, {k: v for k, v in errors.items() if v})
 
 

@@ -67,11 +67,12 @@ def test_every_field_type_in_every_mode(kind, mode, dictionaries):
     if mode == "hidden":
         assert "fx" not in spec.fields and "fx" not in spec.schema["properties"]
         assert errors({"fx": other}) == [HIDDEN] if other is not None else errors({"fx": other}) is None
+        assert errors({"fx": valid}) == [HIDDEN]  # the stored value itself: no oracle
         assert spec.visible(stored) == {"ct": "fr"}
     elif mode == "readonly":
         assert spec.schema["properties"]["fx"]["readOnly"] is True
-        assert errors({"fx": valid}) is None
-        assert errors({"fx": other}) == [READONLY]
+        assert errors({"fx": valid}) == [READONLY]  # the same answer whatever the value
+        assert errors({"fx": other}) == [READONLY] if other is not None else errors({"fx": other}) is None
     else:
         assert errors({"fx": valid}, {"ct": "fr"}) is None
         assert errors({"fx": None}, {"ct": "fr"}) == ([REQUIRED] if mode == "required" else None)
@@ -116,10 +117,21 @@ def test_forged_values_are_errors_not_ignored(process_doc, dictionaries):
     assert outcome.errors == {"order_no": [READONLY], "refund_amount": [HIDDEN], "nosuch": [UNKNOWN]}
 
 
-def test_echoing_read_only_values_unchanged_is_fine(process_doc, dictionaries):
-    outcome = validate_step(step(process_doc, "approve"), REGISTERED,
-                            {"approval": "approve", "order_no": "TH-1"}, dictionaries)
-    assert outcome.ok
+@pytest.mark.parametrize("guess", ["TH-1", "TH-2"], ids=["right", "wrong"])
+def test_a_locked_key_gets_one_answer_whatever_its_value(process_doc, dictionaries, guess):
+    """Issue 16, defect 2: a hidden or read-only key is refused alike, right guess or wrong, so no oracle."""
+    stored = {**REGISTERED, "refund_amount": 100}
+    outcome = validate_step(step(process_doc, "approve"), stored,
+                            {"approval": "approve", "order_no": guess, "refund_amount": 100 if guess == "TH-1" else 7},
+                            dictionaries)
+    assert outcome.errors == {"order_no": [READONLY], "refund_amount": [HIDDEN]}
+
+
+def test_an_empty_locked_key_clears_nothing_and_is_no_error(process_doc, dictionaries):
+    stored = {**REGISTERED, "refund_amount": 100}
+    outcome = validate_step(step(process_doc, "approve"), stored,
+                            {"approval": "approve", "order_no": "", "refund_amount": None}, dictionaries)
+    assert outcome.ok and outcome.data["order_no"] == "TH-1" and outcome.data["refund_amount"] == 100
 
 
 @pytest.mark.parametrize(("submitted", "expected"), [
