@@ -1,4 +1,4 @@
-"""The six static checks a process document passes before it is published.
+"""The static checks a process document passes before it is published (1-6, and 9 of format 2).
 
 They run after (and despite) meta-schema problems, so each check reads the
 document defensively and skips what is malformed: the admin then sees every
@@ -203,6 +203,29 @@ def conditions(document: dict, steps, properties: dict) -> Iterable[Problem]:
             yield Problem(pointer(path), Msg(N_("condition names unknown field '%(field)s'"), {"field": name}))
 
 
+def _possible(raw: object) -> frozenset[str]:
+    """The modes a step's entry may take (a malformed entry counts as hidden: the meta-schema reports it)."""
+    if isinstance(raw, dict):
+        return frozenset(m for m in (raw.get("mode"), raw.get("else", "hidden")) if isinstance(m, str))
+    return frozenset({raw if isinstance(raw, str) else "hidden"})
+
+
+def cascades_shown_with_parents(steps, properties: dict) -> Iterable[Problem]:
+    """Check 9: a cascade child is never visible where its parent may be hidden.
+
+    Its options are the parent's children, so showing them (or an error naming the
+    parent) would tell the reader what the hidden parent holds.
+    """
+    cascades = {n: p for n, s in properties.items() if (p := _dict(s).get("x-cascade")) in properties and p != n}
+    for i, step in steps:
+        modes = _dict(step.get("fields"))
+        for child, parent in cascades.items():
+            if _possible(modes.get(child)) - {"hidden"} and "hidden" in _possible(modes.get(parent)):
+                yield Problem(pointer(["steps", i, "fields", child]),
+                              Msg(N_("cascade field is visible while its parent '%(parent)s' may be hidden"),
+                                  {"parent": parent}))
+
+
 def static_checks(document: dict, dictionaries: Mapping) -> list[Problem]:
     properties, steps = _properties(document), _steps(document)
     return [
@@ -212,6 +235,7 @@ def static_checks(document: dict, dictionaries: Mapping) -> list[Problem]:
         *step_graph(steps),
         *reachability(steps),
         *conditions(document, steps, properties),
+        *cascades_shown_with_parents(steps, properties),
     ]
 
 

@@ -73,11 +73,15 @@ class StepForm(Form):
             self._fields[name].choices = source.choices(self._current, stored.get(name), dictionaries or {})
 
     def _current(self, name: str):
-        """A field's value now: what the form holds, else what the ticket holds."""
+        """A field's value now: what the form holds, else what the ticket holds if the reader may see it.
+
+        A cascade's options must not be narrowed by a parent hidden at this step (static check 9
+        refuses that at publish; versions published before it still exist).
+        """
         field = self._fields.get(name)
         if field is not None and field.data not in (None, "", []):
             return field.data
-        return self.stored.get(name)
+        return self.stored.get(name) if field is not None and field.lz_mode != "hidden" else None
 
     def submitted(self, formdata) -> dict:
         """Values of the fields the browser sent, plus raw values forged for fields this form lacks."""
@@ -147,9 +151,9 @@ class OptionSource:
             return self.blank + self.fixed
         index = dictionaries.get(self.code)
         parent = current(self.parent) if self.parent else None
-        if index is None or (self.parent and not parent):
-            return list(self.blank)
         keep = held if isinstance(held, str) else None
+        if index is None or (self.parent and not parent):  # no parent chosen (or none the reader may see)
+            return self.blank + ([(keep, index.label(keep))] if index is not None and keep in index.items else [])
         return self.blank + [(i.value, i.label) for i in index.options(parent, keep=keep)]
 
 

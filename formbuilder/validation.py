@@ -137,12 +137,21 @@ def _check_dictionaries(spec, stored, merged, changed, modes, dictionaries, erro
             continue
         if name not in changed and parent_field not in changed:
             continue
-        index, parent = dictionaries.get(code), merged.get(parent_field) if parent_field else None
-        old = _as_list(stored.get(name)) if name in stored else ()
+        index, old = dictionaries.get(code), _as_list(stored.get(name)) if name in stored else ()
+        if parent_field and modes.get(parent_field, "hidden") == "hidden":  # versions published before check 9
+            valid = index is not None and all(_anywhere(index, v, new=v not in old) for v in _as_list(merged[name]))
+            errors[name].extend([] if valid else [NOT_OPTION])  # neither narrowed by nor naming the hidden parent
+            continue
+        parent = merged.get(parent_field) if parent_field else None
         for value in _as_list(merged[name]):
             if index is None or not index.is_option(value, parent, new=value not in old):
                 errors[name].append(_cascade_msg(spec, parent_field) if parent_field else NOT_OPTION)
                 break
+
+
+def _anywhere(index: DictionaryIndex, value: object, *, new: bool) -> bool:
+    item = index.items.get(value) if isinstance(value, str) else None
+    return item is not None and (item.enabled or not new)
 
 
 def _cascade_msg(spec: StepSpec, parent_field: str) -> Msg:

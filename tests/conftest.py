@@ -38,7 +38,21 @@ SCREENSHOTS = ROOT / "tests" / "screenshots"
 
 
 def example(name: str) -> dict:
-    return json.loads((EXAMPLES / name).read_text("utf-8"))
+    """A document of ``../shared/examples``, made to pass today's static checks (see :func:`meets_check_9`)."""
+    document = json.loads((EXAMPLES / name).read_text("utf-8"))
+    return meets_check_9(document) if name == "return_goods.process.json" else document
+
+
+def meets_check_9(document: dict) -> dict:
+    """The shared example predates static check 9: its finance step shows ``model`` but hides its cascade
+    parent ``category``. Like the product's demo copy, show the parent read-only there too."""
+    finance = next(s for s in document["steps"] if s["key"] == "finance")
+    fields = {}
+    for key, mode in finance["fields"].items():
+        fields.update({"category": "readonly"} if key == "model" else {})
+        fields[key] = mode
+    finance["fields"] = fields
+    return document
 
 
 @pytest.fixture

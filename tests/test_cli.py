@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES, example
@@ -10,7 +12,9 @@ from conftest import EXAMPLES, example
 from workflows.db import database
 from workflows.models import Dictionary, Process, ProcessVersion
 
-PROCESS = str(EXAMPLES / "return_goods.process.json")
+RAW_PROCESS = str(EXAMPLES / "return_goods.process.json")  # as shared: fails static check 9 only
+PROCESS = str(Path(tempfile.mkdtemp()) / "return_goods.process.json")  # conftest.example(): passes every check
+Path(PROCESS).write_text(json.dumps(example("return_goods.process.json"), ensure_ascii=False), "utf-8")
 
 
 def import_dictionaries(runner):
@@ -36,6 +40,15 @@ def test_check_needs_the_dictionaries_then_passes(runner):
     import_dictionaries(runner)
     after = runner.invoke(args=["process", "check", PROCESS])
     assert after.exit_code == 0 and after.output == ""
+
+
+def test_check_refuses_a_cascade_child_shown_where_its_parent_is_hidden(runner):
+    """Issue 16, defect 3 (static check 9): the shared example shows ``model`` at finance, ``category`` hidden."""
+    import_dictionaries(runner)
+    result = runner.invoke(args=["process", "check", RAW_PROCESS])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "/steps/3/fields/model: cascade field is visible while its parent 'category' may be hidden"]
 
 
 def broken_document(tmp_path) -> str:
@@ -143,10 +156,15 @@ def test_dictionary_import_refuses_a_bad_document(runner, tmp_path):
     assert counts() == (0, 0, 0)
 
 
-def test_dictionary_reimport_bumps_the_revision(runner):
+def test_dictionary_reimport_bumps_the_revision_only_when_changed(runner, tmp_path):
     import_dictionaries(runner)
     result = runner.invoke(args=["dictionary", "import", str(EXAMPLES / "product.dictionary.json")])
-    assert result.output.strip() == "dictionary product: revision 2"
+    assert result.output.strip() == "dictionary product: revision 1 (unchanged)"
+    doc = example("product.dictionary.json")
+    doc["name"] = "产品 (新)"
+    path = tmp_path / "product.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    assert runner.invoke(args=["dictionary", "import", str(path)]).output.strip() == "dictionary product: revision 2"
 
 
 def test_demo_is_idempotent(runner):

@@ -9,6 +9,8 @@ from jsonschema import Draft202012Validator
 from strategies import step_data
 
 from formbuilder import check_process, compiled_step, validate_step
+from formbuilder.forms import build_form_class
+from formbuilder.steps import StepSpec
 from formbuilder.validation import HIDDEN, NOT_OPTION, READONLY, REQUIRED, UNKNOWN
 
 OPTIONS = [{"const": "a", "title": "甲"}, {"const": "b", "title": "乙"}]
@@ -214,3 +216,27 @@ def test_generated_data_passes_and_mutated_data_fails(process_doc, dictionaries,
     name = data.draw(st.sampled_from(sorted(generated)))
     mutated = {**generated, name: WRONG_TYPE[spec.fields[name].schema["type"]]}
     assert name in validate_step(spec, REGISTERED, mutated, dictionaries).errors
+
+
+def _finance_with_editable_model(process_doc) -> StepSpec:
+    """A version published before static check 9: ``model`` editable at finance, its parent ``category`` hidden."""
+    finance = next(s for s in process_doc["steps"] if s["key"] == "finance")
+    finance["fields"].pop("category")
+    finance["fields"]["model"] = "editable"
+    return compiled_step(("return_goods", "before-check-9"), process_doc, "finance").spec
+
+
+@pytest.mark.parametrize("guess", ["fr-200", "mw-a1"], ids=["under-the-hidden-parent", "under-another"])
+def test_a_hidden_cascade_parent_narrows_no_answer(process_doc, dictionaries, guess):
+    """Issue 16, defect 3: whatever the hidden ``category`` holds, every model gets the same answer."""
+    spec = _finance_with_editable_model(process_doc)
+    stored = {**REGISTERED, "approval": "approve", "received": True}
+    assert "model" not in validate_step(spec, stored, {"model": guess}, dictionaries).errors
+    refused = validate_step(spec, stored, {"model": "no-such-model"}, dictionaries).errors["model"]
+    assert refused == [NOT_OPTION]  # does not name the hidden parent
+
+
+def test_a_hidden_cascade_parent_narrows_no_option_list(process_doc, dictionaries):
+    spec = _finance_with_editable_model(process_doc)
+    form = build_form_class(spec)(data={**REGISTERED, "approval": "approve"}, dictionaries=dictionaries)
+    assert [value for value, _ in form.model.choices] == ["", "fr-200"]  # the held value, not fr's children
