@@ -72,6 +72,7 @@ def create_app(config: dict | None = None) -> Flask:
     if proxies := app.config["TRUSTED_PROXIES"]:  # client address (login limits) and https from X-Forwarded-*
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.json.ensure_ascii = False  # the API answers in readable UTF-8 (Chinese labels and messages)
+    app.json.sort_keys = False  # documents keep their key order: in a process, key order is field order
     if not app.config.get("SECRET_KEY"):  # Flask's defaults hold SECRET_KEY = None
         app.config["SECRET_KEY"] = _secret_key(app)
     app.before_request(_require_secret_key)

@@ -48,16 +48,15 @@ class DictionariesView(BaseView):
         upload = request.files.get("file")
         document, problems = parse(upload.read().decode("utf-8", errors="replace") if upload else "")
         if not problems:
-            code = document.get("code") if isinstance(document, dict) else None
             try:
-                changed = dictedit.save(code, document, current_user.user, "dictionary.import")
+                row, changed = dictedit.import_document(document, current_user.user)
             except DocumentError as error:
                 problems = rendered(error.problems)
         if problems:
             return self._index_page(problems), 422
-        flash(gettext("Imported dictionary %(code)s.", code=code) if changed else
-              gettext("Dictionary %(code)s is unchanged.", code=code), "success")
-        return redirect(url_for(".tree", code=code))
+        flash(gettext("Imported dictionary %(code)s.", code=row.code) if changed else
+              gettext("Dictionary %(code)s is unchanged.", code=row.code), "success")
+        return redirect(url_for(".tree", code=row.code))
 
     @expose("/<code>/")
     def tree(self, code: str):

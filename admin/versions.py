@@ -47,10 +47,6 @@ def rendered(problems) -> list[str]:
     return [problem.render(gettext) for problem in problems]
 
 
-def actor() -> str:
-    return current_user.user.username
-
-
 def target(code: str) -> str:
     return f"process:{code}"
 
@@ -86,11 +82,8 @@ class VersionsMixin:
             problems = ["/code: " + gettext("The code must stay %(code)s; use a new process to change it.",
                                             code=process.code)]
         if not problems:
-            try:
-                with database.atomic():
-                    before = getattr(stored(document), "draft", None)
-                    saved, _ = docs.save_process(document)
-                    audit.record(current_user.user, "process.save", target(saved.code), before, saved.draft)
+            try:  # checked, stored and audited in one transaction; an unchanged draft records nothing
+                saved, _, _ = docs.store_process(document, current_user.user, "process.save")
             except docs.DocumentError as error:
                 problems = linked(error.problems, getattr(process or stored(document), "code", ""))
         if problems:
@@ -106,13 +99,8 @@ class VersionsMixin:
     @expose("/<code>/publish", methods=("POST",))
     def publish(self, code: str):
         Process.get_or_none(Process.code == code) or abort(404)
-        try:
-            with database.atomic():
-                previous = Process.get(Process.code == code).latest_version
-                version = docs.publish(code, actor())
-                if version.number != previous:  # publishing an unchanged draft changes nothing
-                    audit.record(current_user.user, "process.publish", target(code),
-                                 {"version": previous} if previous else None, {"version": version.number})
+        try:  # publishing an unchanged draft changes nothing and records nothing
+            version, _ = docs.publish_audited(code, current_user.user)
         except docs.DocumentError as error:
             return self._versions_page(code, rendered(error.problems)), 422
         flash(gettext("Published version %(number)d.", number=version.number), "success")
@@ -153,15 +141,8 @@ class VersionsMixin:
         document, problems = parse(text)
         if not problems:
             try:
-                with database.atomic():
-                    old = stored(document)
-                    before, previous = (None, 0) if old is None else (old.draft, old.latest_version)
-                    process, version = docs.save_process(document, publish=bool(request.form.get("publish")),
-                                                         actor=actor())
-                    after = {"draft": process.draft}
-                    if version is not None and version.number != previous:
-                        after["version"] = version.number
-                    audit.record(current_user.user, "process.import", target(process.code), before, after)
+                process, version, _ = docs.store_process(document, current_user.user, "process.import",
+                                                         publish=bool(request.form.get("publish")))
             except docs.DocumentError as error:
                 problems = rendered(error.problems)
         if problems:

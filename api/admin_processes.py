@@ -13,9 +13,7 @@ from flask_babel import gettext
 
 from formbuilder import Msg, Problem
 from formbuilder.messages import N_
-from workflows import audit
 from workflows import documents as docs
-from workflows.db import database
 from workflows.errors import Forbidden, Invalid, NotFound
 from workflows.models import Process, ProcessVersion
 from workflows.present import stamp
@@ -65,15 +63,12 @@ def put_draft(code: str):
     problems = code_problem(code, document)
     if problems:
         raise refused(problems)
-    try:
-        with database.atomic():
-            before = Process.get_or_none(Process.code == code)
-            saved, _ = docs.save_process(document)
-            audit.record(g.api_user, "process.save", f"process:{code}", None if before is None else before.draft,
-                         saved.draft)
+    existed = Process.select().where(Process.code == code).exists()
+    try:  # checked, stored and audited in one transaction; an unchanged draft records nothing
+        saved, _, _ = docs.store_process(document, g.api_user, "process.save")
     except docs.DocumentError as error:
         raise refused(error.problems) from None
-    return jsonify(draft_summary(saved)), 201 if before is None else 200
+    return jsonify(draft_summary(saved)), 200 if existed else 201
 
 
 def draft_summary(process: Process) -> dict:
@@ -98,16 +93,11 @@ def check(code: str):
 def publish(code: str):
     admin_only()
     stored_process(code)
-    try:
-        with database.atomic():
-            previous = Process.get(Process.code == code).latest_version
-            version = docs.publish(code, g.api_user.username)
-            if version.number != previous:  # publishing an unchanged draft changes nothing
-                audit.record(g.api_user, "process.publish", f"process:{code}",
-                             {"version": previous} if previous else None, {"version": version.number})
+    try:  # publishing an unchanged draft changes nothing and records nothing
+        version, changed = docs.publish_audited(code, g.api_user)
     except docs.DocumentError as error:
         raise refused(error.problems) from None
-    return jsonify({**version_summary(version), "code": code, "changed": version.number != previous})
+    return jsonify({**version_summary(version), "code": code, "changed": changed})
 
 
 def version_summary(version: ProcessVersion) -> dict:

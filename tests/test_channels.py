@@ -196,12 +196,12 @@ def test_a_reply_with_the_number_appends_a_note(mail, tmp_path):
     reply = eml(tmp_path / "b.eml", f"Re: [{first}] 冰箱", body="plain",
                 html="<p>补充: <b>照片</b></p><script>x</script>")
     result = ingest(mail, reply)  # no --process needed for a reply
-    assert result.exit_code == 0 and result.output == f"appended {first}\n"
+    assert result.exit_code == 0 and result.output == f"appended {first}: the sender is its customer\n"
     html_only = EmailMessage()
     html_only["From"], html_only["Subject"] = "wang@example.com", f"回复 {first}"
     html_only.set_content("<div>第二行<br>第三行</div><style>p{}</style>", subtype="html")
     (tmp_path / "c.eml").write_bytes(bytes(html_only))
-    assert ingest(mail, str(tmp_path / "c.eml")).output == f"appended {first}\n"
+    assert ingest(mail, str(tmp_path / "c.eml")).output == f"appended {first}: the sender is its customer\n"
     with database.connection_context():
         ticket = Ticket.get(Ticket.number == first)
         notes = [e.comment for e in TicketEvent.select().where(TicketEvent.ticket == ticket,

@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 
 from formbuilder.messages import N_, Msg, Problem
 
-from . import backup, db, demo, org, uploads
+from . import backup, db, demo, dictedit, org, uploads
 from . import documents as docs
 
 db_cli = AppGroup("db", help="Database schema.")
@@ -85,9 +85,13 @@ def demo_command():
 @click.argument("path")
 @lang_option
 def dictionary_import(path, lang):
-    """Create or update a dictionary from a document."""
-    row = _store(docs.import_dictionary, path, lang)
-    click.echo(f"dictionary {row.code}: revision {row.revision}")
+    """Create or update a dictionary from a document, with the admin's guards and an audit entry.
+
+    An item that tickets hold cannot be dropped (disable it instead); an
+    identical document changes nothing (no new revision, no audit entry).
+    """
+    row, changed = _store(lambda document: dictedit.import_document(document, None), path, lang)
+    click.echo(f"dictionary {row.code}: revision {row.revision}" + ("" if changed else " (unchanged)"))
 
 
 @process_cli.command("check")
@@ -107,8 +111,13 @@ def process_check(path, lang):
 @click.option("--publish", is_flag=True, help="Also publish a new version.")
 @lang_option
 def process_import(path, publish, lang):
-    """Save a process document as draft (and publish it); nothing is saved on any problem."""
-    process, version = _store(lambda doc: docs.save_process(doc, publish=publish, actor="cli"), path, lang)
+    """Save a process document as draft (and publish it); nothing is saved on any problem.
+
+    The same path as the admin's import: checked, stored and audited (actor
+    None, published by ``cli``) in one transaction.
+    """
+    process, version, _ = _store(lambda doc: docs.store_process(doc, None, "process.import", publish=publish),
+                                 path, lang)
     click.echo(f"process {process.code}: draft saved" + (f", version {version.number} published" if version else ""))
 
 

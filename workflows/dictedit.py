@@ -5,7 +5,8 @@ functions are pure: each returns a new document or raises
 :class:`DocumentError` with located problems. :func:`save` stores a document
 with its audit entry in one transaction, and refuses to drop an item that a
 ticket holds: such an item must be disabled instead, so old tickets still show
-its label.
+its label. Every write path (admin tree editor and import, API, CLI
+``dictionary import``) goes through :func:`save`; the CLI's actor is None.
 """
 
 from __future__ import annotations
@@ -262,6 +263,16 @@ def save(code: str, new_doc: object, actor: User | None, action: str) -> bool:
         raise refuse(["code"], N_("the code must stay '%(code)s'"), code=code)
     with database.atomic():
         return _store(code, _locked(code), new_doc, actor, action)
+
+
+def import_document(document: object, actor: User | None) -> tuple[Dictionary, bool]:
+    """Create or replace the dictionary ``document`` names (admin upload, CLI): :func:`save`, guards and all.
+
+    Returns the stored row and whether anything changed.
+    """
+    code = document.get("code") if isinstance(document, dict) else None
+    changed = save(code, document, actor, "dictionary.import")
+    return Dictionary.get(Dictionary.code == code), changed
 
 
 def edit(code: str, actor: User | None, action: str, change: Callable[[dict], dict]) -> bool:

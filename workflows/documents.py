@@ -1,7 +1,10 @@
 """Store, publish and read process and dictionary documents.
 
 Every write checks the whole document first and stores nothing when any
-problem exists; each write is one transaction.
+problem exists; each write is one transaction. People's writes of process
+documents (admin pages, API, CLI) go through :func:`store_process` and
+:func:`publish_audited`, which add the audit entry; dictionaries go through
+``workflows.dictedit.save``. The plain functions here are for seeding and tests.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from formbuilder import (
 )
 from formbuilder.cache import draft_key
 
+from . import audit
 from .db import database
-from .models import Dictionary, Process, ProcessVersion, utcnow
+from .models import Dictionary, Process, ProcessVersion, User, utcnow
 from .prepared import Prepared
 
 
@@ -56,7 +60,10 @@ def dictionary_indexes() -> dict[str, DictionaryIndex]:
 
 
 def import_dictionary(document: object) -> Dictionary:
-    """Create or replace a dictionary from its document."""
+    """Create or replace a dictionary from its document, unguarded and unaudited.
+
+    Only for seeding and for ``dictedit.save``, which adds the guards and the audit entry.
+    """
     problems = check_dictionary(document)
     if problems:
         raise DocumentError(problems)
@@ -84,12 +91,52 @@ def save_process(document: object, *, publish: bool = False, actor: str | None =
     if problems:
         raise DocumentError(problems)
     with database.atomic():
-        process = Process.get_or_none(Process.code == document["code"])
-        if process is None:
-            process = Process(code=document["code"])
-        process.name, process.draft, process.draft_updated_at = document["name"], document, utcnow()
-        process.save()
+        process = _write_draft(document)
         return process, (_publish(process, actor) if publish else None)
+
+
+def _write_draft(document: dict) -> Process:
+    process = Process.get_or_none(Process.code == document["code"]) or Process(code=document["code"])
+    process.name, process.draft, process.draft_updated_at = document["name"], document, utcnow()
+    process.save()
+    return process
+
+
+def _locked_process(code: str) -> Process | None:
+    """The row, locked until the transaction ends where the database can (SQLite writes serialise anyway)."""
+    query = Process.select().where(Process.code == code)
+    return (query.for_update() if database.for_update else query).first()
+
+
+def publisher(actor: User | None) -> str:
+    """``published_by`` of a version: the user's name, or ``cli`` for the command line (no user)."""
+    return actor.username if actor is not None else "cli"
+
+
+def store_process(document: object, actor: User | None, action: str, *, publish: bool = False):
+    """Save (and publish) a process document with its audit entry, in one transaction.
+
+    Every write path of people (admin JSON page and import, API, CLI) comes
+    here, so all check the same way and all are audited; ``actor`` None is the
+    command line. An unchanged draft (same keys in the same order) is not
+    rewritten and records nothing. Returns ``(process, version, changed)``;
+    version is None unless ``publish``.
+    """
+    problems = check(document)
+    if problems:
+        raise DocumentError(problems)
+    with database.atomic():
+        process = _locked_process(document["code"])
+        before, previous = (None, 0) if process is None else (process.draft, process.latest_version)
+        if process is None or not _same(before, document):
+            process = _write_draft(document)
+        version = _publish(process, publisher(actor)) if publish else None
+        published = version is not None and version.number != previous
+        changed = published or not _same(before, document)
+        if changed:
+            after = {"draft": process.draft, **({"version": version.number} if published else {})}
+            audit.record(actor, action, f"process:{process.code}", before, after if publish else process.draft)
+        return process, version, changed
 
 
 def save_draft(document: dict) -> tuple[Process, list[Problem]]:
@@ -132,6 +179,21 @@ def publish(code: str, actor: str | None = None) -> ProcessVersion:
         raise DocumentError(problems)
     with database.atomic():
         return _publish(process, actor)
+
+
+def publish_audited(code: str, actor: User | None) -> tuple[ProcessVersion, bool]:
+    """Publish the draft with its audit entry in one transaction; ``(version, changed)``.
+
+    Publishing an unchanged draft returns the latest version and records nothing.
+    """
+    with database.atomic():
+        previous = Process.get(Process.code == code).latest_version
+        version = publish(code, publisher(actor))
+        changed = version.number != previous
+        if changed:
+            audit.record(actor, "process.publish", f"process:{code}",
+                         {"version": previous} if previous else None, {"version": version.number})
+        return version, changed
 
 
 def _latest_query(code: str):

@@ -5,13 +5,17 @@ moved to ``cur/`` (flag ``S`` when handled, ``F`` when refused, so a person
 can find the refused ones), so running the command again never reads one twice.
 
 A message whose subject holds the number of an existing ticket is a reply:
-its text becomes a note on that ticket. Any other message opens a ticket of
-``--process`` with channel ``email``, through ``engine.create`` like every
-ticket. The subject fills the first single-line text field of the first step
-and the body its first multi-line text field (each cut to the field's
-``maxLength``); if the step requires anything else the message is refused,
-naming those fields. Customers have no e-mail column: the customer is created
-with the sender's display name and the address is kept in the ticket's note.
+when its sender may add to that ticket (:func:`may_reply`: the bare From
+address is the ticket's customer's e-mail, in any letter case) its text
+becomes a note on that ticket. Anyone else's message, and any message without
+a number, opens a ticket of ``--process`` with channel ``email``, through
+``engine.create`` like every ticket; a stranger's "reply" says in the new
+ticket's note which ticket it quoted, and the quoted ticket is not touched
+(see docs/mail.md). The subject fills the first single-line text field of the
+first step and the body its first multi-line text field (each cut to the
+field's ``maxLength``); if the step requires anything else the message is
+refused, naming those fields. The customer is found or created by the sender's
+address (name: the display name) and the address is also kept in the note.
 Attachments are stored like uploads, linked to the ticket (no field) and
 listed in the note; a file the default allow-list refuses (a program, a web
 page, a type not recognised) is listed as not stored. Both channels act as
@@ -26,6 +30,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
+from email import errors
 from email.message import EmailMessage
 from html.parser import HTMLParser
 from io import BytesIO
@@ -36,7 +41,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from werkzeug.datastructures import FileStorage
 
-from . import channels, collab, engine, uploads
+from . import channels, collab, customers, engine, uploads
 from . import documents as docs
 from .db import database
 from .errors import EngineError, Invalid
@@ -59,6 +64,7 @@ class Mail:
     address: str
     body: str
     files: list[tuple[str, str, bytes]]  # (filename, content type, bytes)
+    sole_sender: bool = True  # From is one well-formed address: only then can it be the customer's
 
 
 class _Text(HTMLParser):
@@ -102,13 +108,49 @@ def read(raw: bytes) -> Mail:
         body = html_text(body)
     files = [(p.get_filename() or "attachment", p.get_content_type(), p.get_payload(decode=True) or b"")
              for p in msg.iter_attachments()]
-    return Mail(str(msg["subject"] or "").strip(), sender, address, body.strip(), files)
+    return Mail(str(msg["subject"] or "").strip(), sender, address, body.strip(), files, _sole(msg, addresses))
+
+
+def _sole(msg: EmailMessage, addresses: tuple) -> bool:
+    """Whether From holds exactly one address and parsed cleanly.
+
+    A malformed From (``a@x <evil@y>``, unquoted) is read by the parser as a@x
+    while mail programs show and answer evil@y: such a sender is never recognised.
+    """
+    defects = getattr(msg["from"], "defects", ()) if msg["from"] else ()
+    return len(addresses) == 1 and not any(isinstance(d, errors.InvalidHeaderDefect) for d in defects)
 
 
 def replied_ticket(subject: str) -> Ticket | None:
     """The existing ticket whose number the subject holds, if any."""
     found = NUMBER.findall(subject)
     return Ticket.get_or_none(Ticket.number.in_(found)) if found else None
+
+
+def bare(address: str | None) -> str:
+    """An address as compared: the addr-spec only, trimmed, in lower case."""
+    return (address or "").strip().lower()
+
+
+def may_reply(ticket: Ticket, mail: Mail) -> bool:
+    """Whether the sender may add to ``ticket`` by mail: the one From address is its customer's.
+
+    Only the real address counts, never the display name (``"a@x" <evil@y>`` is
+    evil@y). Users have no e-mail address, so the customer (or the customer it
+    was merged into) is the only one who can be recognised; staff answer in the app.
+    """
+    address = bare(mail.address)
+    if not address or not mail.sole_sender or ticket.customer is None:
+        return False
+    known = {bare(c.email) for c in (ticket.customer, customers.resolve(ticket.customer)) if c is not None}
+    return address in known - {""}
+
+
+def stranger(mail: Mail) -> str:
+    """Why a sender was not recognised, for the intake line."""
+    if not mail.sole_sender:
+        return "an unrecognisable sender (a malformed From, or several addresses)"
+    return f"an unknown sender <{bare(mail.address)}>"
 
 
 def _attach(ticket: Ticket, files: list) -> list[str]:
@@ -126,9 +168,13 @@ def _attach(ticket: Ticket, files: list) -> list[str]:
     return lines
 
 
-def _header(mail: Mail) -> str:
+def _header(mail: Mail, quoted: Ticket | None = None) -> str:
     sender = f"{mail.sender} <{mail.address}>" if mail.sender else f"<{mail.address}>"
-    return f"E-mail from {sender}\nSubject: {mail.subject}"
+    header = f"E-mail from {sender}\nSubject: {mail.subject}"
+    if quoted is not None:
+        header += (f"\nThis message quotes ticket {quoted.number}, but its sender is not that ticket's customer:"
+                   f" it was not added to {quoted.number} (unknown sender).")
+    return header
 
 
 def append(ticket: Ticket, mail: Mail) -> str:
@@ -139,7 +185,7 @@ def append(ticket: Ticket, mail: Mail) -> str:
         lines = _attach(ticket, mail.files)
         text = "\n\n".join(p for p in (_header(mail), mail.body, "\n".join(lines)) if p)
         channels.note(ticket, text, notify=True)
-    return f"appended {ticket.number}"
+    return f"appended {ticket.number}: the sender is its customer"
 
 
 def mapped_fields(version) -> tuple[str | None, str | None]:
@@ -176,36 +222,48 @@ def _missing(version, error: Invalid, gettext) -> str:
     return f"{error.msg.render(gettext)} {', '.join(parts)}"
 
 
-def create(mail: Mail, process: str, gettext) -> str:
-    """A new ticket of ``process`` with channel ``email``, plus a note with the sender and any files."""
+def create(mail: Mail, process: str, gettext, quoted: Ticket | None = None) -> str:
+    """A new ticket of ``process`` with channel ``email``, plus a note with the sender and any files.
+
+    ``quoted``: the ticket a stranger's message named; the note says so, and
+    nothing of that ticket (its content, its handler) is involved.
+    """
     version = docs.get_version(process)
     if version is None:
         raise Refused(f"no published process {process}")
     data, body_used = ticket_data(version, mail)
-    customer = {"name": (mail.sender or mail.address)[:100], "phone": None}
+    customer = {"name": (mail.sender or mail.address)[:100], "phone": None, "email": bare(mail.address)}
     try:
         with uploads.action():
             ticket = engine.create(channels.system_user(), process, data, channel="email", customer=customer,
                                    transition=channels.first_transition(version, data))
             lines = _attach(ticket, mail.files)
             body = "" if body_used else mail.body
-            channels.note(ticket, "\n\n".join(p for p in (_header(mail), body, "\n".join(lines)) if p))
+            channels.note(ticket, "\n\n".join(p for p in (_header(mail, quoted), body, "\n".join(lines)) if p))
     except Invalid as error:
         raise Refused(_missing(version, error, gettext)) from None
     except EngineError as error:
         raise Refused(error.msg.render(gettext)) from None
-    return f"created {ticket.number}"
+    if quoted is None:
+        return f"created {ticket.number}"
+    return f"created {ticket.number}: quotes {quoted.number} from {stranger(mail)}"
 
 
 def ingest(raw: bytes, process: str | None, gettext) -> str:
-    """One message: a note on the ticket it answers, else a new ticket; the line to print."""
+    """One message: a note on the ticket its customer answers, else a new ticket; the line to print.
+
+    Who may reply is decided before anything is written (Zammad's rule: a
+    follow-up from an unknown sender opens a new ticket).
+    """
     mail = read(raw)
     ticket = replied_ticket(mail.subject)
-    if ticket is not None:
+    if ticket is not None and may_reply(ticket, mail):
         return append(ticket, mail)
     if not process:
+        if ticket is not None:
+            raise Refused(f"quotes {ticket.number} from {stranger(mail)}; no --process for a new ticket")
         raise Refused("no ticket number in the subject, and no --process for a new ticket")
-    return create(mail, process, gettext)
+    return create(mail, process, gettext, quoted=ticket)
 
 
 def _one(raw: bytes, name: str, process: str | None, gettext) -> tuple[str, bool]:
