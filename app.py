@@ -76,6 +76,7 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):  # Flask's defaults hold SECRET_KEY = None
         app.config["SECRET_KEY"] = _secret_key(app)
     app.before_request(_require_secret_key)
+    app.request_class = inputs.StrictRequest  # get_json() reads standard JSON only
     app.before_request(inputs.refuse_nul)
 
     db.init_app(app)

@@ -22,7 +22,7 @@ from flask_babel import gettext
 from itsdangerous import BadData, URLSafeSerializer
 from werkzeug.datastructures import CombinedMultiDict
 
-from formbuilder import CompiledStep, validate_step
+from formbuilder import CompiledStep, strictjson, validate_step
 from formbuilder.display import display
 from workflows import documents as docs
 from workflows.models import Process
@@ -68,7 +68,7 @@ def draft(process: Process) -> Walk:
 def loaded(text: str | None, kind: type):
     """A hidden input's JSON if it has the expected type; forged or truncated input counts as empty."""
     try:
-        value = json.loads(text or "null")
+        value = strictjson.loads(text or "null")
     except (ValueError, RecursionError):
         return kind()
     return value if isinstance(value, kind) else kind()

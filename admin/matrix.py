@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from formbuilder import conditions
+from formbuilder import conditions, strictjson
 from formbuilder.conditions import Condition
 from formbuilder.editing import MODES
 from formbuilder.messages import N_, Msg, Problem, pointer
@@ -58,7 +58,7 @@ def picked_when(doc: dict, field: str, op: str, value: str, raw: str) -> dict | 
     if field:
         typed = conditions.coerce(doc["schema"]["properties"].get(field, {}), op, value or "")
         return conditions.to_schema(Condition(field, op, typed))
-    return json.loads(raw) if (raw or "").strip() else None
+    return strictjson.loads(raw) if (raw or "").strip() else None
 
 
 def _built(doc: dict, cell: dict) -> object:
@@ -80,6 +80,8 @@ def cells_from_form(doc: dict, form) -> tuple[dict, dict, list[Problem]]:
             except json.JSONDecodeError as error:
                 problems.append(Problem(pointer(path + ["when"]), Msg(N_("Not valid JSON: %(error)s"),
                                                                       {"error": error.msg})))
+            except strictjson.NotStandardJSON as error:  # NaN, Infinity, too deep: says which
+                problems.append(Problem(pointer(path + ["when"]), error.msg))
             except ValueError as error:  # conditions.coerce: the message is a msgid
                 problems.append(Problem(pointer(path + ["when"]), Msg(str(error))))
     return cells, built, problems

@@ -17,6 +17,7 @@ from wtforms import BooleanField, FieldList, Form, FormField, SelectField, Strin
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from formbuilder import strictjson
 from formbuilder.conditions import NO_VALUE, OPERATORS, Condition, to_schema
 from workflows.automation import PICKS
 from workflows.models import Process, ProcessVersion
@@ -92,7 +93,7 @@ def _value(op: str, text: str, schema: dict | None):
     if op == "in":
         return [_value("eq", part, schema) for part in re.split(r"[,，]\s*", text) if part.strip()]
     if op in NUMERIC or (schema or {}).get("type") in ("number", "integer", "boolean"):
-        return json.loads(text)  # ValueError (JSONDecodeError) names the bad value
+        return strictjson.loads(text)  # ValueError (JSONDecodeError) names the bad value
     return text
 
 

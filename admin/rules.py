@@ -17,6 +17,7 @@ from flask_login import current_user
 from jsonschema.exceptions import SchemaError
 from peewee import fn
 
+from formbuilder import strictjson
 from workflows import audit, automation, engine
 from workflows.db import database
 from workflows.errors import NotFound
@@ -66,7 +67,7 @@ def pretty(value: object) -> str:
 def _condition(form: RuleForm, schemas: dict, problems: list[str]) -> dict:
     """The raw JSON Schema with every filled picker row merged in."""
     try:
-        condition = json.loads(form.condition_json.data or "{}")
+        condition = strictjson.loads(form.condition_json.data or "{}")
     except ValueError as error:
         problems.append(f"JSON: {error}")
         return {}

@@ -13,7 +13,7 @@ from flask import abort, request, url_for
 from flask_admin import expose
 from flask_babel import gettext
 
-from formbuilder import conditions, editing
+from formbuilder import conditions, editing, strictjson
 from formbuilder.editing import EditError
 from formbuilder.fieldtypes import options_schema
 from workflows import documents as docs
@@ -182,6 +182,8 @@ def _when(doc: dict, row: dict, path: list) -> dict | None:
         return picked_when(doc, row["field"], row["op"], row["value"], row["when_json"])
     except json.JSONDecodeError as error:
         raise EditError(path, gettext("Not valid JSON: %(error)s", error=error.msg)) from None
+    except strictjson.NotStandardJSON as error:
+        raise EditError(path, error.msg.render(gettext)) from None
     except ValueError as error:
         raise EditError(path, gettext("The condition's value: %(detail)s", detail=gettext(str(error)))) from None
 

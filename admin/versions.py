@@ -12,6 +12,7 @@ from flask_admin import expose
 from flask_babel import format_datetime, gettext
 from flask_login import current_user
 
+from formbuilder import strictjson
 from workflows import audit
 from workflows import documents as docs
 from workflows import versions as history
@@ -37,10 +38,12 @@ def pretty(document: object) -> str:
 def parse(text: str) -> tuple[object, list[str]]:
     """The document in ``text``, or a problem naming the line and column of a syntax error."""
     try:
-        return json.loads(text), []
+        return strictjson.loads(text), []
     except json.JSONDecodeError as error:
         return None, ["/: " + gettext("Invalid JSON at line %(line)d, column %(column)d: %(error)s",
                                       line=error.lineno, column=error.colno, error=error.msg)]
+    except strictjson.NotStandardJSON as error:  # NaN, Infinity, nesting past 64 levels
+        return None, ["/: " + error.msg.render(gettext)]
 
 
 def rendered(problems) -> list[str]:

@@ -13,9 +13,10 @@ from peewee import JOIN
 from formbuilder import Msg
 from formbuilder.messages import N_
 from web.inbox import SENTENCES
-from workflows.errors import EngineError, NotFound
+from workflows.errors import NotFound
 from workflows.models import Notification, Ticket, utcnow
 from workflows.present import stamp
+from workflows.queries import cursor_id
 
 from . import bp
 
@@ -34,10 +35,9 @@ def mine():
 
 
 def _cursor() -> int | None:
+    """The previous page's last id; a 400 naming ``cursor`` for any other text (``queries.cursor_id``)."""
     cursor = request.args.get("cursor")
-    if cursor and not (cursor.isascii() and cursor.isdigit()):
-        raise EngineError(Msg(N_("cursor is not valid.")), {"cursor": [Msg(N_("cursor is not valid."))]})
-    return int(cursor) if cursor else None
+    return cursor_id(cursor) if cursor else None
 
 
 @bp.get("/notifications")

@@ -1,7 +1,9 @@
 """Values as people read them: option and dictionary labels, not stored codes.
 
-Used for read-only fields, timelines and (later) exports, so one rule decides
-how each field type reads everywhere.
+Used for read-only fields, timelines, exports and conditions, so one rule
+decides how each field type reads everywhere. Total: whatever is stored (an
+instant from before the date bound, a number where a code belongs) reads as
+text; a page or an export never fails on a value.
 """
 
 from __future__ import annotations
@@ -9,16 +11,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .dictionaries import DictionaryIndex
-from .fieldtypes import _datetime_in, options_schema
+from .fieldtypes import local_moment, options_schema
 
 
 def option_label(schema: dict, value: str, dictionaries: Mapping[str, DictionaryIndex]) -> str:
     source = options_schema(schema)
     for option in source.get("oneOf", []):
-        if option["const"] == value:
-            return option.get("title", value)
+        if isinstance(option, dict) and option.get("const") == value:
+            return str(option.get("title", value))
     index = dictionaries.get(source.get("x-dictionary", ""))
     return index.label(value) if index else value
+
+
+def _moment(value: str) -> str:
+    """An instant in local time; one Python cannot hold as it is stored."""
+    try:
+        return local_moment(value).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return value
 
 
 def display(schema: dict, value: object, dictionaries: Mapping[str, DictionaryIndex]) -> str:
@@ -31,10 +41,7 @@ def display(schema: dict, value: object, dictionaries: Mapping[str, DictionaryIn
         values = value if isinstance(value, list) else [value]
         return "、".join(option_label(schema, str(v), dictionaries) for v in values)
     if schema.get("format") == "date-time" and isinstance(value, str):
-        try:
-            return _datetime_in(value).strftime("%Y-%m-%d %H:%M")
-        except ValueError:
-            return value
+        return _moment(value)
     if isinstance(value, list):
         return "、".join(map(str, value))
     return str(value)

@@ -7,11 +7,13 @@ by kind, instead of ``if type == ...`` chains spread over modules.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+from rfc3339_validator import validate_rfc3339
 from wtforms import fields
 from wtforms.widgets import CheckboxInput, ListWidget, NumberInput
 
@@ -19,6 +21,13 @@ from .messages import N_
 
 #: Date-times typed in the browser carry no zone; they are stored with this one.
 LOCAL_TZ = timezone(timedelta(hours=8))
+#: The years a ``date`` or ``date-time`` field may hold (an instant's year in UTC). Python's
+#: datetime ends at year 9999: an accepted 9999-12-31T23:00-10:00 could not even be shown.
+YEARS = (1900, 2999)
+DATE_MESSAGES = {
+    "date": N_("Not a valid date (years 1900 to 2999)."),
+    "date-time": N_("Not a valid date and time (years 1900 to 2999)."),
+}
 
 
 def _text(value: Any) -> Any:
@@ -37,17 +46,74 @@ def _files(value: Any) -> Any:
     return [f for f in (value or []) if getattr(f, "filename", None)] or None
 
 
+_FULL_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _in_years(moment: date) -> bool:
+    return YEARS[0] <= moment.year <= YEARS[1]
+
+
+def is_date(value: Any) -> bool:
+    """``format: date``: a full-date (RFC 3339) within :data:`YEARS`; other types are the schema's business."""
+    if not isinstance(value, str):
+        return True
+    try:
+        return bool(_FULL_DATE.fullmatch(value)) and _in_years(date.fromisoformat(value))
+    except ValueError:
+        return False
+
+
+def is_datetime(value: Any) -> bool:
+    """``format: date-time``: RFC 3339, readable by Python (no leap second), its UTC year within :data:`YEARS`."""
+    if not isinstance(value, str):
+        return True
+    try:
+        return validate_rfc3339(value.upper()) and _in_years(datetime.fromisoformat(value.upper()).astimezone(UTC))
+    except (ValueError, OverflowError):
+        return False
+
+
+#: What the validator checks ``format: date`` and ``date-time`` with (FormatChecker.checkers entries).
+DATE_FORMATS = {"date": (is_date, ()), "date-time": (is_datetime, ())}
+
+
+class Unreadable(str):
+    """A stored value a date field cannot hold (one stored before the bound): the form shows it as stored.
+
+    WTForms formats a date field's data with ``strftime``; this text answers with itself.
+    """
+
+    def strftime(self, format: str) -> str:
+        return str(self)
+
+
 def _date_in(value: Any) -> Any:
-    return date.fromisoformat(value) if isinstance(value, str) else value
+    """The stored date for the form; text it cannot read stays text."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return Unreadable(value)
+
+
+def local_moment(value: str) -> datetime:
+    """A stored instant as naive local time; ValueError for one Python cannot hold (e.g. past year 9999 here)."""
+    try:
+        moment = datetime.fromisoformat(value.upper())  # RFC 3339 allows a lower-case t and z
+        return moment.astimezone(LOCAL_TZ).replace(tzinfo=None) if moment.tzinfo is not None else moment
+    except OverflowError:
+        raise ValueError(f"out of range: {value!r}") from None
 
 
 def _datetime_in(value: Any) -> Any:
+    """The stored instant for the form, in local time; text it cannot read stays text."""
     if not isinstance(value, str):
         return value
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(LOCAL_TZ).replace(tzinfo=None)
-    return moment
+    try:
+        return local_moment(value)
+    except ValueError:
+        return Unreadable(value)
 
 
 def _datetime_out(value: Any) -> Any:
@@ -139,7 +205,7 @@ REGISTRY: tuple[FieldType, ...] = (
         fields.DateField,
         to_json=lambda value: value.isoformat() if value else None,
         to_form=_date_in,
-        bad_input=N_("Not a valid date."),
+        bad_input=DATE_MESSAGES["date"],
     ),
     FieldType(
         "datetime",
@@ -148,7 +214,7 @@ REGISTRY: tuple[FieldType, ...] = (
         {"format": ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]},
         to_json=_datetime_out,
         to_form=_datetime_in,
-        bad_input=N_("Not a valid date and time."),
+        bad_input=DATE_MESSAGES["date-time"],
     ),
     FieldType(
         "cascade",

@@ -12,11 +12,14 @@ from decimal import Decimal, InvalidOperation
 
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 
+from .fieldtypes import DATE_FORMATS
+
 ATTACHMENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 format_checker = FormatChecker()
 for _name, _check in Draft202012Validator.FORMAT_CHECKER.checkers.items():
     format_checker.checkers[_name] = _check
+format_checker.checkers.update(DATE_FORMATS)  # dates and instants within the years every page can show
 
 
 @format_checker.checks("attachment")

@@ -6,12 +6,15 @@ effective schema: an independent judge of what our validator must accept.
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from hypothesis import strategies as st
 
-from formbuilder.fieldtypes import options_schema
+from formbuilder.fieldtypes import YEARS, options_schema
+
+# The years date and date-time fields hold (an instant's in UTC): valid data stays inside them.
+FIRST, LAST = date(YEARS[0], 1, 1), date(YEARS[1], 12, 31)
 
 
 def _options(schema: dict, dictionaries) -> list[str]:
@@ -43,8 +46,10 @@ def field_values(fspec, dictionaries):
         "text": lambda: _text(schema), "textarea": lambda: _text(schema), "email": st.emails,
         "integer": lambda: st.integers(schema.get("minimum", -10**6), schema.get("maximum", 10**6)),
         "number": lambda: _number(schema),
-        "date": lambda: st.dates().map(lambda d: d.isoformat()),
-        "datetime": lambda: st.datetimes(timezones=st.just(UTC)).map(lambda d: d.isoformat()),
+        "date": lambda: st.dates(FIRST, LAST).map(lambda d: d.isoformat()),
+        "datetime": lambda: st.datetimes(datetime.combine(FIRST, datetime.min.time()),
+                                         datetime.combine(LAST, datetime.max.time()),
+                                         timezones=st.just(UTC)).map(lambda d: d.isoformat()),
         "select": lambda: st.sampled_from(_options(schema, dictionaries)),
         "radio": lambda: st.sampled_from(_options(schema, dictionaries)),
         "multiselect": lambda: st.lists(st.sampled_from(_options(schema, dictionaries)), min_size=1, unique=True),

@@ -17,6 +17,7 @@ from datetime import UTC
 from flask import Blueprint, Response, abort, request, stream_with_context
 from flask_babel import format_datetime, get_locale, gettext
 from flask_login import current_user, login_required
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from workflows.errors import EngineError, Forbidden
 from workflows.exports import Vocabulary, export_rows
@@ -24,6 +25,7 @@ from workflows.models import utcnow
 from workflows.queries import SORTS, scope_condition
 
 from .home import FilterForm
+from .inputs import date_errors
 from .labels import CHANNELS, PRIORITIES
 
 bp = Blueprint("exports", __name__)
@@ -57,6 +59,9 @@ def rows() -> tuple[Iterator[list[str]], str]:
     form = FilterForm(request.args)
     form.fill_choices()
     form.validate()
+    problem = date_errors(form, "created_from", "created_to")
+    if problem:  # a file cannot show the error at its field, and leaving it out would export more
+        abort(400, description=problem)
     sort = form.sort.data if form.sort.data in SORTS else "newest"
     filters = form.filters()
     stem = f"tickets-{filters.process + '-' if filters.process else ''}{utcnow():%Y%m%d}"
@@ -83,6 +88,11 @@ def csv_lines(data: Iterator[list[str]]) -> Iterator[str]:
         buffer.truncate()
 
 
+def xlsx_text(cell: str) -> str:
+    """The cell without the control characters XML 1.0 cannot hold (openpyxl raises on them: a broken file)."""
+    return ILLEGAL_CHARACTERS_RE.sub("", cell) if isinstance(cell, str) else cell
+
+
 def xlsx_chunks(data: Iterator[list[str]]) -> Iterator[bytes]:
     """A write-only workbook (constant memory), saved to a temporary file, then read out in chunks."""
     from openpyxl import Workbook
@@ -90,7 +100,7 @@ def xlsx_chunks(data: Iterator[list[str]]) -> Iterator[bytes]:
     book = Workbook(write_only=True)
     sheet = book.create_sheet(gettext("Tickets"))
     for row in data:
-        sheet.append(row)
+        sheet.append([xlsx_text(cell) for cell in row])
     with tempfile.TemporaryFile() as file:
         book.save(file)
         file.seek(0)

@@ -15,7 +15,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SearchField, SelectField
+from wtforms import BooleanField, SearchField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
@@ -24,6 +24,7 @@ from workflows.errors import EngineError, Forbidden
 from workflows.models import Tag, Ticket, User, utcnow
 from workflows.queries import SORTS, Filters, TicketPage, counts, published_processes, step_names, tabs, ticket_list
 
+from .inputs import DayField
 from .labels import PRIORITIES
 
 bp = Blueprint("home", __name__)
@@ -52,8 +53,8 @@ class FilterForm(FlaskForm):
                            choices=options([("", _l("Any priority")), *PRIORITIES.items()]))
     tag = SelectField(_l("Tag"), default="")
     overdue = BooleanField(_l("Overdue only"))
-    created_from = DateField(_l("Created from"), validators=[Optional()])
-    created_to = DateField(_l("Created until"), validators=[Optional()])
+    created_from = DayField(_l("Created from"), validators=[Optional()])
+    created_to = DayField(_l("Created until"), validators=[Optional()])
     sort = SelectField(_l("Sort"), default="newest", choices=options(SORT_LABELS.items()))
 
     def fill_choices(self) -> None:
@@ -120,8 +121,8 @@ def page_or_abort(read: Callable[[str | None, int], TicketPage]) -> TicketPage:
         return read(request.args.get("cursor"), PAGE)
     except Forbidden:
         abort(403)
-    except EngineError:
-        abort(400)
+    except EngineError as error:  # the message names the parameter (cursor, sort)
+        abort(400, description=error.msg.render(gettext))
 
 
 def link_args(**changes) -> dict:

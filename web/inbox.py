@@ -11,7 +11,9 @@ from flask_login import current_user, login_required
 from peewee import JOIN
 
 from formbuilder.messages import N_
+from workflows.errors import EngineError
 from workflows.models import Notification, Ticket, utcnow
+from workflows.queries import cursor_id
 
 bp = Blueprint("inbox", __name__)
 PAGE = 50
@@ -47,9 +49,10 @@ def _page(show: str, cursor: str | None) -> tuple[list[Notification], str | None
     if show == "unread":
         query = query.where(Notification.read_at.is_null())
     if cursor:
-        if not (cursor.isascii() and cursor.isdigit()):
-            abort(400)
-        query = query.where(Notification.id < int(cursor))
+        try:
+            query = query.where(Notification.id < cursor_id(cursor))
+        except EngineError as error:
+            abort(400, description=error.msg.render(gettext))
     items = list(query.order_by(Notification.id.desc()).limit(PAGE + 1))
     return items[:PAGE], str(items[PAGE - 1].id) if len(items) > PAGE else None
 

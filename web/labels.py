@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-CHANNELS = {"phone": _l("Phone"), "online": _l("Online chat"), "form": _l("Web form"), "email": _l("E-mail"),
-            "api": _l("API")}
-PRIORITIES = {"urgent": _l("Urgent"), "high": _l("High"), "normal": _l("Normal"), "low": _l("Low")}
+from workflows.channels import CODES
+from workflows.engine import PRIORITIES as PRIORITY_CODES
+
+_CHANNEL_NAMES = {"phone": _l("Phone"), "online": _l("Online chat"), "form": _l("Web form"), "email": _l("E-mail"),
+                  "api": _l("API")}
+_PRIORITY_NAMES = {"urgent": _l("Urgent"), "high": _l("High"), "normal": _l("Normal"), "low": _l("Low")}
+#: In the engine's order; a code the engine adds without a name here fails at import, not on a page.
+CHANNELS = {code: _CHANNEL_NAMES[code] for code in CODES}
+PRIORITIES = {code: _PRIORITY_NAMES[code] for code in PRIORITY_CODES}

@@ -17,7 +17,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from openpyxl import Workbook
-from wtforms import DateField, SelectField
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from wtforms import SelectField
 from wtforms.validators import Optional
 
 from workflows.errors import EngineError, Forbidden
@@ -25,11 +26,12 @@ from workflows.exports import FORMULA_STARTS
 from workflows.models import Department, User, utcnow
 from workflows.org import team_ids
 from workflows.queries import published_processes
-from workflows.reports import UNITS, Report, ReportFilters, report
+from workflows.reports import FIRST_DAY, MAX_DAYS, UNITS, Report, ReportFilters, report
 from workflows.reportsql import LOCAL_OFFSET
 
 from . import charts
 from .home import options, tag_options
+from .inputs import DayField, date_errors
 from .labels import CHANNELS, PRIORITIES
 
 bp = Blueprint("reports", __name__)
@@ -45,8 +47,8 @@ class ReportForm(FlaskForm):
     class Meta:
         csrf = False
 
-    start = DateField(_l("From"), validators=[Optional()])
-    end = DateField(_l("Until"), validators=[Optional()])
+    start = DayField(_l("From"), validators=[Optional()])
+    end = DayField(_l("Until"), validators=[Optional()])
     basis = SelectField(_l("Durations of tickets"), default="created",
                         choices=options([("created", _l("created in the period")),
                                          ("closed", _l("closed in the period"))]))
@@ -71,6 +73,14 @@ class ReportForm(FlaskForm):
         self.agent.choices = options([("", _l("Anyone"))] + [(u, f"{n} ({u})") for u, n in people.tuples()])
         self.tag.choices = tag_options()
 
+    def _span(self, start: date, end: date) -> tuple[date, date]:
+        """The range, its start moved up to at most MAX_DAYS before its end (the start field says so)."""
+        start = max(start, FIRST_DAY)  # the default start, a month before an end in early 1900
+        if (end - start).days < MAX_DAYS:
+            return start, end
+        self.start.errors = [*self.start.errors, gettext("A report covers at most %(days)s days.", days=MAX_DAYS)]
+        return end - timedelta(days=MAX_DAYS - 1), end
+
     def filters(self, today: date) -> ReportFilters:
         """The criteria of the valid fields; a wrong one is shown with its error and left out."""
         def ok(field):
@@ -78,13 +88,17 @@ class ReportForm(FlaskForm):
 
         end = ok(self.end) or today
         start = ok(self.start) or end - timedelta(days=DEFAULT_DAYS - 1)
-        return ReportFilters(min(start, end), max(start, end), ok(self.basis) or "created", process=ok(self.type),
+        start, end = self._span(min(start, end), max(start, end))
+        return ReportFilters(start, end, ok(self.basis) or "created", process=ok(self.type),
                              department=ok(self.department), role=ok(self.role), agent=ok(self.agent),
                              priority=ok(self.priority), channel=ok(self.channel), tag=ok(self.tag))
 
 
-def _read() -> tuple[ReportForm, Report]:
-    """The form of the query string and its report; 403 for agents and handlers, 400 for a refused one."""
+def _read(export: bool = False) -> tuple[ReportForm, Report]:
+    """The form of the query string and its report; 403 for agents and handlers, 400 for a refused one.
+
+    A file cannot show a wrong date at its field: an export answers 400 naming it instead.
+    """
     user = current_user.user
     if user.role not in ("supervisor", "admin"):
         abort(403)
@@ -94,13 +108,16 @@ def _read() -> tuple[ReportForm, Report]:
     today = (utcnow() + LOCAL_OFFSET).date()
     group = form.group.data if not form.group.errors else "day"
     filters = form.filters(today)
+    problem = date_errors(form, "start", "end") if export else None
+    if problem:
+        abort(400, description=problem)
     form.start.data, form.end.data = filters.start, filters.end  # show the range the report covers
     try:
         return form, report(user, filters, (group,))
     except Forbidden:
         abort(403)
-    except EngineError:
-        abort(400)
+    except EngineError as error:
+        abort(400, description=error.msg.render(gettext))
 
 
 def duration(seconds: float | None) -> str:
@@ -185,6 +202,8 @@ def sections(result: Report) -> list[tuple[str, list[list]]]:
 
 def safe(value):
     """A cell a spreadsheet shows as text (numbers stay numbers): see ``workflows.exports.safe_cell``."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)  # XML 1.0 holds no control characters: openpyxl raises
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
@@ -198,7 +217,7 @@ def _filename(result: Report, ext: str) -> str:
 @login_required
 def export_csv():
     """UTF-8 with a BOM, so Excel reads the Chinese names right; the sections follow each other."""
-    _, result = _read()
+    _, result = _read(export=True)
 
     def lines():
         yield "\ufeff"
@@ -218,7 +237,7 @@ def export_csv():
 @login_required
 def export_xlsx():
     """One sheet per section, written by openpyxl's write-only (streaming) workbook."""
-    _, result = _read()
+    _, result = _read(export=True)
     book = Workbook(write_only=True)
     for name, rows in sections(result):
         sheet = book.create_sheet(name[:31])

@@ -1,4 +1,4 @@
-"""What the customer channels (public web form, e-mail intake) share.
+"""What the customer channels (public web form, e-mail intake) share, and the channels a ticket may name.
 
 Neither has a logged-in person, yet the engine records an actor for every
 ticket and event. Both act as one dedicated system user, ``intake``: role
@@ -15,6 +15,9 @@ from datetime import timedelta
 
 from werkzeug.security import generate_password_hash
 
+from formbuilder import Msg
+from formbuilder.messages import N_
+
 from . import documents as docs
 from .db import database
 from .models import ChannelSubmission, Notification, ProcessVersion, Ticket, TicketEvent, User, utcnow
@@ -22,6 +25,14 @@ from .models import ChannelSubmission, Notification, ProcessVersion, Ticket, Tic
 SYSTEM_USERNAME = "intake"
 SYSTEM_NAME = "客户渠道 (web form / e-mail)"
 RATE_LIMIT = (10, 600)  # posts per client address and process, per that many seconds
+#: The channels a ticket may come by (web/labels.py names them): nothing else is stored.
+CODES = ("phone", "online", "form", "email", "api")
+
+
+def check(channel: object, errors: dict) -> None:
+    """A ticket's ``channel``: None or one of CODES, else a message at ``channel`` (engine.create)."""
+    if channel is not None and channel not in CODES:
+        errors["channel"] = [Msg(N_("Not one of the channels %(codes)s."), {"codes": ", ".join(CODES)})]
 
 
 def system_user() -> User:

@@ -8,6 +8,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from formbuilder import strictjson
 from formbuilder.messages import N_, Msg, Problem
 
 from . import backup, db, demo, dictedit, org, uploads
@@ -31,7 +32,7 @@ def _read(path: str, lang) -> object:
     """The JSON document in ``path``; a syntax error ends the command like any problem."""
     try:
         with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
+            return strictjson.loads(fh.read())
     except (OSError, ValueError) as error:
         _fail([Problem("", Msg(N_("cannot read document: %(detail)s"), {"detail": str(error)}))], lang)
 

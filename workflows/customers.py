@@ -167,11 +167,31 @@ def remove_phone(customer: Customer, text: str) -> None:
             customer.save(only=[Customer.phone])
 
 
+INTAKE_FIELDS = ("name", "phone", "email")
+
+
+def intake_errors(details: object) -> dict[str, list[Msg]]:
+    """Messages at ``customer/<key>`` for a customer sub-object that is not ``{name?, phone?, email?}`` of text."""
+    if not isinstance(details, dict):
+        return {"customer": [Msg(N_("Wrong type of value."))]}
+    errors = {}
+    for key, value in details.items():
+        if key not in INTAKE_FIELDS:
+            errors[f"customer/{key}"] = [Msg(N_("Unknown field."))]
+        elif value is not None and not isinstance(value, str):
+            errors[f"customer/{key}"] = [Msg(N_("Wrong type of value."))]
+    return errors
+
+
 def intake(details: dict | None) -> Customer | None:
     """The customer of a new ticket from ``{"name", "phone", "email"}``: found by phone (else e-mail), or created.
 
     A concurrent creation of the same new phone loses the insert and takes the winner's row.
+    Raises :class:`Invalid` naming ``customer/<key>`` for a key or a value it cannot take.
     """
+    errors = intake_errors(details) if details is not None else {}
+    if errors:
+        raise Invalid(Msg(N_("The customer was not saved: see the fields.")), errors)
     details = details or {}
     name, email = (details.get("name") or "").strip()[:100], (details.get("email") or "").strip()[:254]
     phone = normalize_phone(details.get("phone"))[:32]

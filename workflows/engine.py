@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from formbuilder import Msg, validate_step
 from formbuilder.messages import N_
 
-from . import automation, customers, mail, uploads, webhooks
+from . import automation, channels, customers, mail, uploads, webhooks
 from . import documents as docs
 from .access import can_act, can_read, oversees
 from .assignment import AssignmentError, Context, resolve
@@ -176,6 +176,8 @@ def create(actor: User, process: str, data: dict, *, priority: str | None = None
     with database.atomic():
         outcome = validate_step(spec, {}, data, docs.dictionary_indexes())
         errors = dict(outcome.errors)
+        channels.check(channel, errors)
+        errors.update(customers.intake_errors(customer) if customer is not None else {})  # all problems at once
         now = utcnow()
         ticket = Ticket(process_version=version, step=first["key"], creator=actor, data=outcome.data, channel=channel,
                         priority=_priority(document, priority, errors), created_at=now, updated_at=now)

@@ -132,6 +132,7 @@ def flatten(schema: dict, value: object, dictionaries, files: Mapping[str, str],
     """One stored value as one cell: labels for codes, yes/no for booleans, lists joined with "、"."""
     if value is True or value is False:
         return yes_no[0] if value else yes_no[1]
-    if schema.get("type") == "array" and schema.get("items", {}).get("format") == "attachment":
-        return LIST_JOIN.join(files.get(key, key) for key in value or [])
-    return display(schema, value, dictionaries)
+    if schema.get("type") == "array" and schema.get("items", {}).get("format") == "attachment" and isinstance(
+            value, list):
+        return LIST_JOIN.join(str(files.get(key, key)) if isinstance(key, str) else str(key) for key in value)
+    return display(schema, value, dictionaries)  # total: any stored value reads as text

@@ -209,7 +209,23 @@ SEGMENTS = {
 
 
 def _bad_cursor() -> EngineError:
-    return EngineError(Msg(N_("cursor is not valid.")))
+    """400 naming ``cursor``: a forged, garbled or outsized one, on every list alike."""
+    msg = Msg(N_("cursor is not valid."))
+    return EngineError(msg, {"cursor": [msg]})
+
+
+CURSOR_MAX = 64  # no cursor we hand out is longer: a sort key and a row id
+
+
+def cursor_id(text: str) -> int:
+    """The row id a cursor (or its last part) holds; one a database column can hold, else a 400.
+
+    Every list's cursor passes here: an id past 64 bits is an OverflowError on
+    SQLite and an out-of-range error on PostgreSQL, a 500 either way.
+    """
+    if not (text.isascii() and text.isdigit() and len(text) <= 19) or int(text) >= 2**63:
+        raise _bad_cursor()
+    return int(text)
 
 
 def _parse(cursor: str | None, segments: list[_Segment]) -> tuple[int, Expression | None]:
@@ -217,13 +233,14 @@ def _parse(cursor: str | None, segments: list[_Segment]) -> tuple[int, Expressio
     if not cursor:
         return 0, None
     key, dash, last = cursor.rpartition("-")
-    if not (last.isascii() and last.isdigit()) or (dash and not key):
+    if len(cursor) > CURSOR_MAX or (dash and not key):
         raise _bad_cursor()
+    last_id = cursor_id(last)
     found = [i for i, s in enumerate(segments) if s.label == key] or [
         i for i, s in enumerate(segments) if s.label is None]
     if not found:
         raise _bad_cursor()
-    return found[0], segments[found[0]].after(key, int(last))
+    return found[0], segments[found[0]].after(key, last_id)
 
 
 def _read(query, segments: list[_Segment], cursor: str | None, size: int) -> list[tuple[Ticket, _Segment]]:

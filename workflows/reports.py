@@ -53,6 +53,7 @@ from datetime import date, datetime, time, timedelta
 from peewee import JOIN, SQL, Expression, fn
 
 from formbuilder import Msg
+from formbuilder.fieldtypes import YEARS
 from formbuilder.messages import N_
 
 from . import reportp90 as p90
@@ -67,6 +68,11 @@ from .tags import tag_condition
 UNITS = sql.UNITS
 DIMENSIONS = (*UNITS, "agent", "department", "process", "step")
 BASES = ("created", "closed")
+#: The longest range a report covers: ten years of days is already 3,660 rows, and
+#: a range of centuries would be hundreds of thousands (and end past year 9999).
+MAX_DAYS = 3660
+#: The local days a range may start and end on (the years date fields hold).
+FIRST_DAY, LAST_DAY = date(YEARS[0], 1, 1), date(YEARS[1], 12, 31)
 
 
 @dataclass(frozen=True)
@@ -183,6 +189,10 @@ def _check(filters: ReportFilters, dims: tuple[str, ...]) -> None:
     bad = any(d not in DIMENSIONS for d in dims) or len(units) > 1 or (units and dims[0] not in UNITS)
     if bad or filters.basis not in BASES or filters.end < filters.start:
         raise Invalid(Msg(N_("Not a valid report.")))
+    if not FIRST_DAY <= filters.start <= filters.end <= LAST_DAY or (filters.end - filters.start).days >= MAX_DAYS:
+        msg = Msg(N_("start and end: a range of at most %(days)s days within the years %(first)s to %(last)s."),
+                  {"days": MAX_DAYS, "first": YEARS[0], "last": YEARS[1]})
+        raise Invalid(msg, {"start": [msg], "end": [msg]})
 
 
 def _people(filters: ReportFilters):
