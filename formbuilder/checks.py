@@ -216,7 +216,8 @@ def cascades_shown_with_parents(steps, properties: dict) -> Iterable[Problem]:
     Its options are the parent's children, so showing them (or an error naming the
     parent) would tell the reader what the hidden parent holds.
     """
-    cascades = {n: p for n, s in properties.items() if (p := _dict(s).get("x-cascade")) in properties and p != n}
+    cascades = {n: p for n, s in properties.items()
+                if isinstance(p := _dict(s).get("x-cascade"), str) and p in properties and p != n}
     for i, step in steps:
         modes = _dict(step.get("fields"))
         for child, parent in cascades.items():
