@@ -79,7 +79,7 @@ def test_the_return_goods_flow_through_the_api_alone(api):
     to_finance = api.act(keeper, number, "advance", data=WAREHOUSE, assignee="fin1").json
     assert (to_finance["step"]["key"], to_finance["assignee"]) == ("finance", "fin1")
     assert set(api("GET", f"/tickets/{number}", "fin1").json["data"]) == {
-        "order_no", "model", "approval", "received_at", "as_described"}
+        "order_no", "category", "model", "approval", "received_at", "as_described"}
     closed = api.act("fin1", number, "close", data=FINANCE).json
     assert (closed["status"], closed["step"]["key"]) == ("closed", "$end")
 
@@ -110,11 +110,14 @@ def test_a_handler_who_is_not_the_assignee_gets_403(api):
 
 
 def test_a_stale_version_gets_409(api):
+    """Whoever may still act learns they lost a race; whoever may no longer act is refused first (defect 8)."""
     ticket = create(api)
     body = {"action": "advance", "version": 1, "data": {"approval": "approve"}, "transition": "warehouse"}
     assert api("POST", f"/tickets/{ticket['number']}/actions", ticket["assignee"], json=body).status_code == 200
-    stale = api("POST", f"/tickets/{ticket['number']}/actions", ticket["assignee"], json=body)
+    stale = api("POST", f"/tickets/{ticket['number']}/actions", "admin", json=body)
     assert stale.status_code == 409 and stale.json["error"] == "conflict"
+    no_longer = api("POST", f"/tickets/{ticket['number']}/actions", ticket["assignee"], json=body)
+    assert no_longer.status_code == 403 and no_longer.json["error"] == "forbidden"
 
 
 BAD_CREATES = [

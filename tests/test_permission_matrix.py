@@ -23,11 +23,13 @@ import pytest
 from conftest import PASSWORD, _session_hash, example
 from flask import url_for
 from test_engine import REGISTER
+from test_visibility_rule import expected as fields_of_steps
+from test_visibility_rule import table as visibility_table
 
 from workflows import audit, collab, engine, feedback, org, tags
 from workflows import db as lzdb
 from workflows import documents as docs
-from workflows.access import can_act, can_read
+from workflows.access import can_act, can_read, visible_fields
 from workflows.models import Attachment, EmailMessage, Notification, Tag, User, WebhookDelivery, WebhookEndpoint
 from workflows.models import Rule as AutomationRule
 from workflows.queries import customer_visible
@@ -86,7 +88,8 @@ READER = Rule("ticket-reader", READERS, "access.can_read: creator, assignee, CC,
 ACTOR = Rule("ticket-actor", ACTORS, "access.can_act: assignee, their manager chain, admin")
 CC_EDITOR = Rule("ticket-cc-editor", ACTORS | {"creator"}, "collab.add_cc: actors, the creator, overseers")
 TAGGER = Rule("ticket-tagger", ACTORS, "tags.may_tag: actors and overseers of the handler")
-FILE_READER = Rule("attachment-reader", READERS, "collab.attachment_for: ticket readable and field visible")
+FILE_READER = Rule("attachment-reader", READERS - {"cc"},  # a CC adds no fields: docs/visibility.md
+                   "collab.attachment_for: ticket readable and field visible")
 CUSTOMER = Rule("customer-viewer", CUSTOMER_VIEWERS, "queries.customer_visible; hidden answers 404", refused=404)
 CUSTOMER_EDIT = Rule("customer-editor", CREATOR_ROLES, "customers.EDITORS among those who see the customer",
                      refused_as=HIDDEN_CUSTOMER)
@@ -360,6 +363,26 @@ def test_the_world_has_the_relations_the_table_assumes(app, world_of):
         assert {p for p, u in people.items() if tags.may_tag(u, ticket)} == TAGGER.allowed
         assert {p for p, u in people.items() if customer_visible(u, ticket.customer_id)} == CUSTOMER_VIEWERS
         assert ticket.step == "warehouse" and ticket.creator.username == "agent"
+
+
+RELATIONS = {  # principal -> its row of the visibility table in docs/visibility.md
+    "admin": "admin", "creator": "creator", "assignee": "current handler", "cc": "CC'd",
+    "supervisor": "supervisor chain of the current handler", "chief": "supervisor chain of the current handler",
+    **dict.fromkeys(("colleague", "other_team", "unrelated_supervisor"),
+                    "anyone else (colleague, other team, unrelated supervisor)"),
+}
+
+
+def test_the_matrix_follows_the_visibility_table(app, world_of):
+    """docs/visibility.md's table, row by row: who reads T, and the fields each principal sees of it."""
+    world, rows = world_of(), visibility_table()
+    with app.app_context(), lzdb.database.connection_context():
+        ticket = engine.load(world.number)
+        for principal, relation in RELATIONS.items():
+            user, (reads, steps) = User.get(User.username == PRINCIPALS[principal]), rows[relation]
+            assert (principal in READERS) is reads, principal
+            if reads:
+                assert visible_fields(user, ticket) == fields_of_steps(ticket, user, steps), principal
 
 
 @pytest.mark.parametrize("principal", list(PRINCIPALS))

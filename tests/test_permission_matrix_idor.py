@@ -15,7 +15,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 from test_engine import REGISTER, WAREHOUSE
-from test_permission_matrix import PHONE, PRINCIPALS, World, login, world_factory
+from test_permission_matrix import PHONE, PRINCIPALS, READERS, World, login, world_factory
 
 from workflows import db as lzdb
 from workflows import engine, feedback
@@ -337,13 +337,14 @@ LOOKUP = {"colleague": False, "other_team": False, "assignee": True, "creator": 
 
 
 def test_the_caller_lookup_shows_only_customers_one_may_see(client, world_of, subtests):
-    """Handlers see the customers of tickets they read; whoever registers calls looks anyone up."""
+    """Handlers see the customers of tickets they read; whoever registers calls looks anyone up, but the
+    caller's history lists only tickets they may open (issue 16, defect 7: the rule of /customers/ID)."""
     world = world_of()
     for principal, sees in LOOKUP.items():
         as_user(client, principal)
         page = client.get(f"/call?phone={PHONE}", headers=EN).get_data(as_text=True)
         found = client.get(f"/api/v1/customers?phone={PHONE}", headers=api_headers(world, principal)).json
         with subtests.test(principal=principal):
-            assert ("王先生" in page) is sees and (world.number in page) is sees
+            assert ("王先生" in page) is sees and (world.number in page) is (principal in READERS)
             assert [c["name"] for c in found] == (["王先生"] if sees else [])
             assert client.get(f"/customers/{world.customer_id}", headers=EN).status_code == (200 if sees else 404)

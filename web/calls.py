@@ -17,8 +17,8 @@ from workflows import collab, engine, uploads
 from workflows import documents as docs
 from workflows.assignment import Context, offered
 from workflows.errors import EngineError, Forbidden, Invalid
-from workflows.models import Customer, Process, ProcessVersion, Ticket
-from workflows.queries import customer_by_phone
+from workflows.models import Customer, Process, Ticket
+from workflows.queries import caller_history, customer_by_phone
 
 from .labels import CHANNELS, PRIORITIES
 
@@ -30,9 +30,7 @@ def caller(phone: str | None) -> tuple[Customer | None, list[Ticket], int]:
     customer = customer_by_phone(current_user.user, phone)  # like /customers/ID: only customers one may see
     if customer is None:
         return None, [], 0
-    tickets = Ticket.select().where(Ticket.customer == customer)
-    recent = tickets.select_extend(ProcessVersion).join(ProcessVersion)  # the page shows each one's process name
-    return customer, list(recent.order_by(Ticket.id.desc()).limit(5)), tickets.count()
+    return (customer, *caller_history(current_user.user, customer.id))  # only tickets the agent may open
 
 
 def choices(version, step: dict) -> dict[str, list]:

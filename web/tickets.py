@@ -121,6 +121,7 @@ def render(ticket: Ticket, form=None, status: int = 200):
         rows=field_rows(ticket, view["data"], dictionaries, files),
         events=timeline(ticket, view["history"], dictionaries),
         choices=handler_choices(ticket, step) if acting and step else {}, cc=list(cc), users=users,
+        transfer_to=engine.transfer_candidates(ticket, step) if acting and step and step.get("allow_transfer") else [],
         names={u.username: u.name for u in users},
         files=files,
         dictionaries=dictionaries, channels=CHANNELS, priorities=PRIORITIES, **customer_links(ticket)), status

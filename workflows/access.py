@@ -6,6 +6,8 @@ them. Hidden fields are removed from data before anything is rendered.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from . import documents as docs
 from .models import Ticket, TicketCC, TicketEvent, User
 from .org import manager_chain, subtree
@@ -52,14 +54,26 @@ def can_read(reader: User, ticket: Ticket) -> bool:
     return bool(handled_steps(reader, ticket)) or oversees(reader, ticket.creator_id)
 
 
+def sees_all(reader: User, ticket: Ticket, overseen: Callable[[int | None], bool]) -> bool:
+    """Admins, and while it is open the supervisors of its handler (``overseen``: whether the reader oversees
+    a member; bulk readers such as exports pass a set's test instead of asking per ticket)."""
+    return reader.role == "admin" or (ticket.status == "open" and overseen(ticket.assignee_id))
+
+
 def visible_fields(reader: User, ticket: Ticket) -> set[str] | None:
-    """Field keys ``reader`` may see; :data:`ALL` for supervisors of the assignee and admins."""
-    if oversees(reader, ticket.assignee_id) or (ticket.assignee_id is None and oversees(reader, ticket.creator_id)):
+    """Field keys ``reader`` may see; :data:`ALL` for admins and for supervisors of the current handler.
+
+    Fields follow steps (``docs/visibility.md``): a reader sees the fields shown at the steps
+    they handled, the creation step if they created the ticket, the current step if they hold
+    it; a supervisor of the creator sees what the creator sees. Being CC'd, @mentioned, writing
+    a note or a tag adds no step, so adding yourself to a ticket never widens what you see.
+    """
+    if sees_all(reader, ticket, lambda member: oversees(reader, member)):
         return ALL
     version, steps = ticket.process_version, set(handled_steps(reader, ticket))
-    if reader.id == ticket.creator_id:
+    if reader.id == ticket.creator_id or oversees(reader, ticket.creator_id):
         steps.add(version.document["steps"][0]["key"])
-    if ticket.status == "open" and (reader.id == ticket.assignee_id or _is_cc(reader, ticket)):
+    if ticket.status == "open" and reader.id == ticket.assignee_id:
         steps.add(ticket.step)
     fields: set[str] = set()
     for key in steps & {s["key"] for s in version.document["steps"]}:

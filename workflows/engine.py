@@ -17,7 +17,7 @@ from formbuilder.messages import N_
 from . import automation, channels, customers, mail, uploads, webhooks
 from . import documents as docs
 from .access import can_act, can_read, oversees
-from .assignment import AssignmentError, Context, resolve
+from .assignment import AssignmentError, Context, candidates, resolve
 from .db import database
 from .errors import Conflict, EngineError, Forbidden, Invalid, NotFound
 from .models import Attachment, Customer, Notification, ProcessVersion, Ticket, TicketEvent, User, utcnow, whole_seconds
@@ -254,26 +254,47 @@ def _return(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
 
 
 def _transfer(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
-    if not _step(ticket.process_version, ticket.step).get("allow_transfer"):
+    step = _step(ticket.process_version, ticket.step)
+    if not step.get("allow_transfer"):
         raise Conflict(Msg(N_("This step does not allow transferring the ticket.")))
     comment = _comment(request)
     target = User.get_or_none(User.username == (request.get("assignee") or ""), User.active == True)  # noqa: E712
-    if target is None or target.id == ticket.assignee_id:
+    if target is None or target.id == ticket.assignee_id or not _may_take(ticket, step, target):
         raise Invalid(Msg(N_("Nothing was saved: see the fields.")),
-                      {"assignee": [Msg(N_("Choose another active user."))]})
+                      {"assignee": [Msg(N_("Choose another active user who may handle this step."))]})
     before = {"assignee": ticket.assignee_id}
     ticket.assignee = target
     _save(ticket, request["version"], now)
     _record(ticket, "transfer", actor, before, from_step=ticket.step, comment=comment)
 
 
+def transfer_candidates(ticket: Ticket, step: dict) -> list[User]:
+    """Whom the ticket may be handed to at ``step``: its assignee rule's candidates, or anyone who handles tickets.
+
+    Format 2's ``allow_transfer: "anyone"`` widens it; ``true`` keeps it within the candidates,
+    so a transfer can never hand a step's fields to someone the process did not name.
+    """
+    if step.get("allow_transfer") == "anyone":
+        return list(User.select().where(User.active == True).order_by(User.username))  # noqa: E712
+    entry = _entry(ticket)
+    sender = entry.actor if entry is not None else ticket.creator
+    ctx = Context(ticket.process_version.document["code"], step, ticket.creator, sender, ticket.id)
+    return candidates(step["assignee"], ctx)
+
+
+def _may_take(ticket: Ticket, step: dict, user: User) -> bool:
+    return any(person.id == user.id for person in transfer_candidates(ticket, step))
+
+
+def _closing(ticket: Ticket) -> TicketEvent | None:
+    return (TicketEvent.select().where(TicketEvent.ticket == ticket, TicketEvent.action == "close")
+            .order_by(TicketEvent.id.desc()).first())
+
+
 def _reopen(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
-    closing = (TicketEvent.select().where(TicketEvent.ticket == ticket, TicketEvent.action == "close")
-               .order_by(TicketEvent.id.desc()).first())
+    closing = _closing(ticket)
     if closing is None:
         raise Conflict(Msg(N_("There is no previous step to return to.")))
-    if not (actor.role == "admin" or (actor.role == "supervisor" and oversees(actor, closing.actor_id))):
-        raise Forbidden(Msg(N_("Only a supervisor of its last handler or an admin may reopen a ticket.")))
     _enter(ticket, _step(ticket.process_version, closing.from_step), closing.actor, now)
     _save(ticket, request["version"], now)
     _record(ticket, "reopen", actor, {"assignee": None}, from_step=END, comment=request.get("comment"))
@@ -282,17 +303,26 @@ def _reopen(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
 HANDLERS = {"advance": _advance, "close": _advance, "return": _return, "transfer": _transfer, "reopen": _reopen}
 
 
+def _may_reopen(actor: User, ticket: Ticket) -> bool:
+    """Admins, and supervisors of whoever closed it; on an open ticket, whoever may act (then told its status)."""
+    closing = _closing(ticket) if ticket.status == "closed" else None
+    if closing is None:
+        return can_act(actor, ticket) and can_read(actor, ticket)
+    return actor.role == "admin" or (actor.role == "supervisor" and oversees(actor, closing.actor_id))
+
+
 def _check(ticket: Ticket, actor: User, action: str, version) -> None:
+    """Permission first, then the version, then the status: nobody learns a ticket's state without the right."""
     if action not in HANDLERS:
         raise EngineError(Msg(N_("Unknown action %(action)s."), {"action": action}))
     if not isinstance(version, int) or isinstance(version, bool):
         raise Invalid(Msg(N_("Nothing was saved: see the fields.")), {"version": [REQUIRED]})
-    if action != "reopen" and not can_read(actor, ticket):  # before the version: outsiders learn nothing
+    if action == "reopen" and not _may_reopen(actor, ticket):
+        raise Forbidden(Msg(N_("Only a supervisor of its last handler or an admin may reopen a ticket.")))
+    if action != "reopen" and not (can_read(actor, ticket) and can_act(actor, ticket)):
         raise Forbidden(Msg(N_("You are not the handler of this ticket.")))
-    if ticket.version != version:  # then: whoever lost a race learns that, whatever changed
+    if ticket.version != version:
         raise Conflict(Msg(N_("The ticket was changed by someone else: reload it and try again.")))
-    if action != "reopen" and not can_act(actor, ticket):
-        raise Forbidden(Msg(N_("You are not the handler of this ticket.")))
     if (ticket.status == "closed") != (action == "reopen"):
         raise Conflict(Msg(N_("This action does not apply to a ticket that is %(status)s."),
                            {"status": ticket.status}))

@@ -18,7 +18,7 @@ from datetime import datetime
 from formbuilder.display import display
 
 from . import documents as docs
-from .access import ALL, filter_data, visible_fields
+from .access import ALL, filter_data, sees_all, visible_fields
 from .models import Attachment, Ticket, User
 from .queries import Filters, overseen_ids, step_names, ticket_list
 
@@ -105,8 +105,7 @@ class _FieldRule:
         self.overseen = None if user.role == "admin" else overseen_ids(user)
 
     def __call__(self, ticket: Ticket) -> set[str] | None:
-        owner = ticket.assignee_id if ticket.assignee_id is not None else ticket.creator_id
-        if self.overseen is None or owner in self.overseen:
+        if self.overseen is None or sees_all(self.user, ticket, self.overseen.__contains__):
             return ALL
         return visible_fields(self.user, ticket)
 

@@ -268,6 +268,16 @@ def readable_list(user: User, filters: Filters, cursor: str | None = None, page_
     return _page(_readable(user), filters, cursor, "newest", page_size)
 
 
+def caller_history(user: User, customer_id: int, limit: int = 5) -> tuple[list[Ticket], int]:
+    """A caller's latest tickets ``user`` may read, and how many there are: the rule of ``/customers/ID``."""
+    condition = _readable(user)
+    query = Ticket.select().where(Ticket.customer == customer_id)
+    query = query.where(condition) if condition is not None else query
+    latest = list(query.order_by(Ticket.id.desc()).limit(limit))
+    _attach_versions(latest)
+    return latest, query.count()
+
+
 def _page(condition: Expression | None, filters: Filters | None, cursor: str | None, sort: str,
           page_size: int) -> TicketPage:
     if sort not in SORTS:
