@@ -1,0 +1,355 @@
+"""The canary crawl (issue 16): what a principal may not see never reaches them, on any path, and nothing is a 500.
+
+The world is ``tests/canary.py``'s: the permission matrix's ten principals and
+six tickets whose every string-holding value is a unique canary. For each
+principal the crawl computes the canaries they must never receive
+(``canary.forbidden_for``: ``access.visible_fields`` per ticket they may read,
+capped by issue 16's rules that a CC and a closing never widen it; every canary
+of a ticket they may not read; other people's notifications; customers they may
+not see), then fetches every GET URL of ``ROUTES`` with real ids (pages, API,
+CSV and XLSX, report groupings, searches) and the error answers of
+``error_requests``, as that principal, and fails on any forbidden canary in a
+body and on any 5xx. A separate "customer" principal opens the signed progress
+and rating links. Outputs that are not HTTP answers are checked against the
+rule their module documents: webhook payloads (``workflows.webhooks``: metadata
+and ``x-public`` fields) and the customer's queued e-mails (``workflows.mail``:
+number, status, step, process, link, the customer's name).
+
+``ROUTES`` names every endpoint of the url map: how to build its URLs, or why it
+is not fetched. A new endpoint fails ``test_every_endpoint_is_in_the_crawl``
+until it is added there.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from canary import (
+    CODE,
+    Canary,
+    CanaryWorld,
+    build_canary_world,
+    customer_may_see,
+    describe,
+    forbidden_for,
+    leaks,
+    webhook_may_carry,
+    world_tickets,
+)
+from flask import url_for
+from test_permission_matrix import PRINCIPALS, QUERIES, login, url_values, world_factory
+
+from workflows import db as lzdb
+from workflows import engine
+from workflows.models import EmailMessage, Ticket, WebhookDelivery
+
+EN = {"Accept-Language": "en"}
+SCOPES = ("mine", "team", "all")
+GROUPS = ("day", "week", "month", "agent", "department", "process", "step")
+URLs = Callable[[CanaryWorld], list[str]]
+
+
+def numbers(cw: CanaryWorld) -> list[str]:
+    """Every ticket, readable or not: a refusal must carry nothing either."""
+    return [*cw.numbers.values(), cw.matrix.number, cw.matrix.closed]
+
+
+def each(pattern: str, values: Callable[[CanaryWorld], list]) -> URLs:
+    return lambda cw: [pattern.format(v) for v in values(cw)]
+
+
+def fixed(*urls: str) -> URLs:
+    return lambda cw: list(urls)
+
+
+def query(path: str, *variants: dict) -> URLs:
+    return lambda cw: [f"{path}?{urlencode(v)}" for v in variants]
+
+
+def keys(cw: CanaryWorld) -> list[str]:
+    return [*cw.keys.values(), cw.matrix.key, cw.matrix.loose_key]
+
+
+def customer_ids(cw: CanaryWorld) -> list[int]:
+    return [*cw.customers.values(), cw.matrix.customer_id]
+
+
+def searches(cw: CanaryWorld) -> list[dict]:
+    """Search by each canary customer's phone (W's names two customers' tickets: W's and fin_lead's X)."""
+    return [{"scope": s, "status": "", "q": phone} for s in SCOPES for phone in cw.phones.values()]
+
+
+def lists(extra: dict) -> list[dict]:
+    """Each scope, any status, all processes, the canary process alone (its field columns), return-goods alone."""
+    return [{"scope": s, "status": "", **extra, **t} for s in SCOPES for t in ({}, {"type": CODE},
+                                                                              {"type": "return_goods"})]
+
+
+def reports(path: str) -> URLs:
+    """Every grouping, both duration bases, and the filters a drill-down sets (type, agent, department, tag)."""
+    filters = [{"type": CODE}, {"agent": "wh1"}, {"department": "warehouse"}, {"tag": "matrix"}, {"channel": "phone"}]
+    variants = [{"group": g, "basis": b} for g in GROUPS for b in ("created", "closed")] + filters
+    return lambda cw: [f"{path}?{urlencode(v)}" for v in variants]
+
+
+def home(cw: CanaryWorld) -> list[str]:
+    return [f"/?{urlencode(v)}" for v in lists({}) + searches(cw)]
+
+
+def exports(ext: str) -> URLs:
+    return lambda cw: [f"/tickets/export.{ext}?{urlencode(v)}" for v in lists({}) + searches(cw)]
+
+
+def api_list(cw: CanaryWorld) -> list[str]:
+    variants = [{"scope": s, "status": ""} for s in SCOPES] + [{"scope": s, "process": CODE} for s in SCOPES]
+    return [f"/api/v1/tickets?{urlencode(v)}" for v in variants + [
+        {"scope": s, "q": p} for s in SCOPES for p in cw.phones.values()]]
+
+
+def calls(cw: CanaryWorld) -> list[str]:
+    return ["/call"] + [f"/call?{urlencode({'phone': p, 'process': CODE})}" for p in cw.phones.values()]
+
+
+def notification_ids(cw: CanaryWorld) -> list[int]:
+    return [*cw.notifications.values(), cw.matrix.notification_id]
+
+
+MATRIX = "matrix"  # the URL the permission matrix builds from its world (admin pages, processes, tokens)
+POST_ONLY = "POST only (a write): the permission matrix checks who may; error bodies are in error_requests"
+WRITES = "POST/PATCH only (a write of admin or customer data, no ticket data in the answer)"
+ROUTES: dict[str, URLs | str] = {
+    # Pages
+    "home.index": home, "tickets.detail": each("/tickets/{}", numbers),
+    "tickets.download": each("/attachments/{}", keys),
+    "calls.register": calls, "customers.detail": each("/customers/{}", customer_ids),
+    "exports.tickets_csv": exports("csv"), "exports.tickets_xlsx": exports("xlsx"),
+    "reports.index": reports("/reports"), "reports.export_csv": reports("/reports/export.csv"),
+    "reports.export_xlsx": reports("/reports/export.xlsx"),
+    "inbox.index": fixed("/inbox", "/inbox?show=unread", "/inbox?show=all"), "profile.index": fixed("/profile/"),
+    "webform.webform": fixed(f"/forms/{CODE}", "/forms/return_goods"),
+    "public.progress": "signed link: fetched by the customer principal (crawl_customer)",
+    "public.rate": "signed link: fetched by the customer principal (crawl_customer)",
+    "health.healthz": fixed("/healthz"), "auth.login": fixed("/login"), "api_docs.docs": fixed("/api/docs"),
+    "i18n.switch": fixed("/lang/en"),
+    # API
+    "api.get_ticket": each("/api/v1/tickets/{}", numbers), "api.notes": each("/api/v1/tickets/{}/notes", numbers),
+    "api.list_tickets": api_list, "api.customer": each("/api/v1/customers/{}", customer_ids),
+    "api.lookup": lambda cw: [f"/api/v1/customers?phone={p}" for p in cw.phones.values()],
+    "api.download": each("/api/v1/attachments/{}", keys),
+    "api.notifications": fixed("/api/v1/notifications", "/api/v1/notifications?unread=1"),
+    "api.openapi": fixed("/api/v1/openapi.json"), "api.processes": fixed("/api/v1/processes"),
+    "api.process": fixed(f"/api/v1/processes/{CODE}", "/api/v1/processes/return_goods"),
+    "api.versions": fixed(f"/api/v1/processes/{CODE}/versions"),
+    "api.export_version": fixed(f"/api/v1/processes/{CODE}/versions/1"),
+    "api.dictionaries": fixed("/api/v1/dictionaries"), "api.dictionary": fixed("/api/v1/dictionaries/product"),
+    # Writes: their answers are covered where they can hold ticket data (error_requests)
+    "tickets.act": POST_ONLY, "api.act": POST_ONLY, "tickets.note": POST_ONLY, "api.add_note": POST_ONLY,
+    "tickets.add_cc": POST_ONLY, "tagging.add": POST_ONLY, "tagging.remove": POST_ONLY, "calls.submit": POST_ONLY,
+    "api.create_ticket": POST_ONLY, "api.upload": POST_ONLY, "api.token": "POST only: answers a token, no data",
+    "auth.logout": "POST only: logs the crawler out", "inbox.mark_read": POST_ONLY, "inbox.mark_all_read": POST_ONLY,
+    "api.mark_read": POST_ONLY, "api.mark_all_read": POST_ONLY, "profile.issue": WRITES, "profile.revoke": WRITES,
+    "profile.change_password": WRITES, "customers.edit": WRITES, "customers.remove_phone": WRITES,
+    "customers.merge": WRITES, "api.edit": WRITES, "api.put_dictionary": WRITES, "api.put_draft": WRITES,
+    "api.publish": WRITES, "api.check": WRITES,
+    "static": "static files", "admin.static": "static files",
+}
+ADMIN_BLUEPRINTS = ("admin", "audit", "departments", "dictionaries", "mail", "processes", "rules", "tags", "tokens",
+                    "users", "webhooks")  # Flask-Admin views: their GETs as the matrix builds them, for every principal
+
+
+def route_for(endpoint: str) -> URLs | str | None:
+    if endpoint in ROUTES:
+        return ROUTES[endpoint]
+    return MATRIX if endpoint.partition(".")[0] in ADMIN_BLUEPRINTS and endpoint != "admin.static" else None
+
+
+def get_urls(app, cw: CanaryWorld) -> list[tuple[str, str]]:
+    """(endpoint, URL) of every GET the crawl makes; the language switch last (it changes the session)."""
+    out = []
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            how = route_for(rule.endpoint)
+            if "GET" not in rule.methods or (isinstance(how, str) and how != MATRIX):
+                continue
+            if how == MATRIX:
+                values = url_values(rule.endpoint, set(rule.arguments), cw.matrix)
+                out.append((rule.endpoint, url_for(rule.endpoint, **values, **QUERIES.get(rule.endpoint, {}))))
+            else:
+                out += [(rule.endpoint, url) for url in how(cw)]
+    return sorted(set(out), key=lambda pair: (pair[0] == "i18n.switch", pair))
+
+
+# --- Requests and bodies ------------------------------------------------------------------------------------------
+
+
+def text_of(response) -> str:
+    """The body as text: an XLSX (a zip) is unzipped and its XML parts joined."""
+    data = response.get_data()
+    response.close()
+    if data.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as book:
+                return "\n".join(book.read(n).decode("utf-8", "replace") for n in book.namelist())
+        except zipfile.BadZipFile:
+            pass
+    return data.decode("utf-8", "replace")
+
+
+def headers_for(cw: CanaryWorld, username: str | None, url: str) -> dict:
+    if username and url.startswith("/api/"):
+        return {**EN, "Authorization": f"Bearer {cw.matrix.tokens[username]}"}
+    return EN
+
+
+def error_requests(cw: CanaryWorld, versions: dict[str, int]) -> list[tuple[str, str, dict]]:
+    """Actions that must fail, each as a page form and as API JSON; their answers (and flashes) are checked too.
+
+    Every advance also sends ``as_described: maybe`` (no such option) and no next
+    handler, so none can succeed whoever sends it. Hidden field: W's
+    ``approve_note`` (shown at approval only), as a wrong guess and as its value.
+    """
+    w, c = cw.numbers["W"], cw.numbers["C"]
+    hidden = next(x.text for x in cw.canaries if x.ticket == "W" and x.field == "approve_note")
+    base = {"action": "advance", "transition": "finance", "as_described": "maybe"}
+    cases = [{**base, "version": versions["W"], "approve_note": "WRONG-GUESS"},
+             {**base, "version": versions["W"], "approve_note": hidden},
+             {**base, "version": versions["W"], "received_at": "not-a-time"},
+             {**base, "version": versions["W"] - 1}, {**base, "version": versions["W"], "transition": "nowhere"}]
+    out = [("POST", f"/tickets/{w}/act", {"data": case}) for case in cases]
+    for case in cases:
+        payload = {k: v for k, v in case.items() if k in ("action", "transition", "version")}
+        payload["data"] = {k: v for k, v in case.items() if k not in payload}
+        out.append(("POST", f"/api/v1/tickets/{w}/actions", {"json": payload}))
+    reopen = {"action": "reopen", "version": versions["C"] - 1}
+    out += [("POST", f"/tickets/{c}/act", {"data": reopen}), ("POST", f"/api/v1/tickets/{c}/actions", {"json": reopen}),
+            ("POST", f"/api/v1/tickets/{w}/notes", {"json": {"text": ""}}), ("GET", "/api/v1/tickets/NOPE", {})]
+    return out
+
+
+class Crawl:
+    """One principal's requests; ``problems`` collects every leak and 5xx, one line each."""
+
+    def __init__(self, client, cw: CanaryWorld, principal: str, forbidden: list[Canary], tickets: dict):
+        self.client, self.cw, self.principal, self.forbidden, self.tickets = client, cw, principal, forbidden, tickets
+        self.username, self.problems, self.requests = PRINCIPALS.get(principal), [], 0
+        self.seen: set[str] = set()  # every canary text found, allowed or not: the crawl reached the data
+
+    def fetch(self, method: str, url: str, endpoint: str, **body) -> str:
+        response = self.client.open(url, method=method, headers=headers_for(self.cw, self.username, url),
+                                    follow_redirects=method == "POST" and not url.startswith("/api/"), **body)
+        self.requests += 1
+        text, where = text_of(response), f"{self.principal}: {method} {url} [{endpoint}]"
+        if response.status_code >= 500:
+            self.problems.append(f"{where}: {response.status_code} server error")
+        self.problems += [f"{where}: leaks {describe(c, self.tickets)}" for c in leaks(text, self.forbidden, url)]
+        self.seen |= {c.text for c in self.cw.canaries if c.text in text}
+        return text
+
+    def run(self, app, versions: dict[str, int]) -> None:
+        for endpoint, url in get_urls(app, self.cw):
+            self.fetch("GET", url, endpoint)
+        for method, url, body in error_requests(self.cw, versions):
+            self.fetch(method, url, "error-body", **body)
+
+
+def crawl_customer(client, cw: CanaryWorld, tickets: dict) -> list[str]:
+    """The customer's own links: each shows its ticket's number, their name and x-public fields, nothing else."""
+    problems, shown = [], ""
+    for label in cw.numbers:
+        urls = [f"/p/{cw.progress[label]}"] + ([f"/rate/{cw.rating[label]}"] if label in cw.rating else [])
+        forbidden = [c for c in cw.canaries if not customer_may_see(cw, label, c)]
+        for url in urls:
+            response = client.get(url, headers=EN)
+            text = text_of(response)
+            shown += text
+            if response.status_code >= 500:
+                problems.append(f"customer of {label}: GET {url}: {response.status_code}")
+            problems += [f"customer of {label}: GET {url}: leaks {describe(c, tickets)}"
+                         for c in leaks(text, forbidden)]
+    public = [c.text for c in cw.canaries if c.field == "public_note"]
+    return problems + ([] if all(p in shown for p in public) else ["customer: an x-public field is not shown"])
+
+
+def outbound_problems(cw: CanaryWorld, tickets: dict) -> list[str]:
+    """Webhook payloads and queued customer e-mails, each against the rule its module documents."""
+    labels = {t.id: label for label, t in tickets.items()}
+    by_number = {t.number: label for label, t in tickets.items()}
+    problems = [] if WebhookDelivery.select().count() and EmailMessage.select().count() else [
+        "no webhook delivery or no customer e-mail was queued: nothing to check"]
+    for delivery in WebhookDelivery.select().order_by(WebhookDelivery.id):
+        label = next((lb for n, lb in by_number.items() if f'"number":"{n}"' in delivery.payload), None)
+        forbidden = [c for c in cw.canaries if not webhook_may_carry(label, c)]
+        problems += [f"webhook {delivery.event} #{delivery.id} of {label}: carries {describe(c, tickets)}"
+                     for c in leaks(delivery.payload, forbidden)]
+    for message in EmailMessage.select().order_by(EmailMessage.id):
+        label = labels.get(message.ticket_id)
+        forbidden = [c for c in cw.canaries if not customer_may_see(cw, label, c)]
+        problems += [f"e-mail #{message.id} to {message.to_addr} ({message.event}) of {label}: "
+                     f"carries {describe(c, tickets)}" for c in leaks(f"{message.subject}\n{message.body}", forbidden)]
+    return problems
+
+
+def hidden_field_answers_alike(client, cw: CanaryWorld, versions: dict[str, int]) -> list[str]:
+    """Issue 16, defect 2: a hidden field's wrong guess and its stored value get the same answer (as wh1, API)."""
+    w = cw.numbers["W"]
+    hidden = next(x.text for x in cw.canaries if x.ticket == "W" and x.field == "approve_note")
+    answers = []
+    for guess in ("WRONG-GUESS", hidden):
+        payload = {"action": "advance", "transition": "finance", "version": versions["W"],
+                   "data": {"as_described": "maybe", "approve_note": guess}}
+        response = client.post(f"/api/v1/tickets/{w}/actions", json=payload, headers=headers_for(cw, "wh1", "/api/"))
+        answers.append((response.status_code, (response.get_json() or {}).get("fields", {}).get("approve_note")))
+    return [] if answers[0] == answers[1] else [f"wh1: hidden-field oracle on W.approve_note: {answers}"]
+
+
+# --- Tests --------------------------------------------------------------------------------------------------------
+
+
+def test_every_endpoint_is_in_the_crawl(app):
+    """A route the crawl neither fetches nor excludes with a reason fails here: add it to ROUTES."""
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert sorted(e for e in endpoints if route_for(e) is None) == [], "add these endpoints to ROUTES"
+    assert sorted(set(ROUTES) - endpoints) == [], "ROUTES names endpoints the app no longer has"
+
+
+def reached(crawls: dict[str, Crawl], cw: CanaryWorld) -> list[str]:
+    """Positive controls: the admin's crawl met every field canary, wh1's met W's warehouse note."""
+    fields = {c.text for c in cw.canaries if c.kind in ("field", "file")}
+    note = next(c.text for c in cw.canaries if c.ticket == "W" and c.field == "warehouse_note")
+    missing = sorted(fields - crawls["admin"].seen) + ([] if note in crawls["assignee"].seen else [note])
+    return [f"the crawl never met {text}: it does not reach the data" for text in missing]
+
+
+def snapshot(cw: CanaryWorld) -> dict[str, int]:
+    return {label: Ticket.get(Ticket.number == n).version for label, n in cw.numbers.items()}
+
+
+def test_no_canary_reaches_a_principal_who_may_not_see_it(app, client, monkeypatch):
+    started = time.monotonic()
+    world_factory(app, monkeypatch)  # each password hashed once per session
+    cw = build_canary_world(app)
+    with app.app_context(), lzdb.database.connection_context():
+        tickets, versions = world_tickets(cw), snapshot(cw)
+        forbidden = {p: forbidden_for(cw, u) for p, u in PRINCIPALS.items()}
+        problems = outbound_problems(cw, tickets)
+    crawls = {}
+    for principal, username in PRINCIPALS.items():
+        client.post("/logout")
+        if username:
+            login(client, username)
+        crawls[principal] = Crawl(client, cw, principal, forbidden[principal], tickets)
+        crawls[principal].run(app, versions)
+        problems += crawls[principal].problems
+    client.post("/logout")
+    problems += crawl_customer(client, cw, tickets) + hidden_field_answers_alike(client, cw, versions)
+    problems += reached(crawls, cw)
+    requests = sum(crawl.requests for crawl in crawls.values())
+    with app.app_context(), lzdb.database.connection_context():
+        assert snapshot(cw) == versions, "an error request changed a ticket"
+        assert engine.load(cw.numbers["W"]).step == "warehouse"
+    print(f"\ncanary crawl: {requests} requests, {len(cw.canaries)} canaries, {time.monotonic() - started:.1f} s")
+    assert not problems, f"\n{len(problems)} problems:\n" + "\n".join(problems)
