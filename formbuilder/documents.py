@@ -15,12 +15,12 @@ from jsonschema.exceptions import best_match
 
 from . import checks
 from .messages import N_, Msg, Problem, pointer
-from .validator import format_checker
+from .validator import EcmaValidator, format_checker
 
 
 def _load(name: str) -> Draft202012Validator:
     schema = json.loads(resources.files(__package__).joinpath("schemas", name).read_text("utf-8"))
-    return Draft202012Validator(schema, format_checker=format_checker)
+    return EcmaValidator(schema, format_checker=format_checker)  # a key's pattern means what ECMA-262 says
 
 
 PROCESS_META = _load("process.schema.json")

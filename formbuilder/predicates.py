@@ -19,7 +19,7 @@ from typing import Any
 
 from jsonschema._utils import equal, uniq
 
-from .validator import StepValidator, format_checker, is_multiple
+from .validator import StepValidator, ecma_regex, format_checker, is_multiple
 
 Predicate = Callable[[Any], bool]
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -139,7 +139,7 @@ def _bound(limit: Any, fails: Callable[[Any, Any], bool]) -> Predicate | None:
 
 def _pattern(pattern: Any, schema: dict) -> Predicate | None:
     try:
-        search = re.compile(pattern).search
+        search = ecma_regex(pattern).search  # what the validator means by it: ECMA-262
     except (TypeError, re.error):
         return None  # jsonschema fails on it at validation time; let it
     return lambda v: not isinstance(v, str) or search(v) is not None

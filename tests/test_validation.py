@@ -240,3 +240,24 @@ def test_a_hidden_cascade_parent_narrows_no_option_list(process_doc, dictionarie
     spec = _finance_with_editable_model(process_doc)
     form = build_form_class(spec)(data={**REGISTERED, "approval": "approve"}, dictionaries=dictionaries)
     assert [value for value, _ in form.model.choices] == ["", "fr-200"]  # the held value, not fr's children
+
+
+@pytest.mark.parametrize(("pattern", "text", "matches"), [
+    ("^[0-9A-Z-]+$", "TH-1\n", False),  # Python's $ matched before a trailing newline
+    ("^[0-9A-Z-]+$", "TH-1", True),
+    (r"^\d{2}$", "１２", False),  # fullwidth digits are not ECMA-262's \d
+    (r"^\w+$", "退货", False),
+    (r"^[\w-]+$", "a-b", True),
+    (r"^a\$$", "a$", True),
+    ("^[$]$", "$", True),
+])
+def test_a_pattern_means_what_ecma_262_says(dictionaries, pattern, text, matches):
+    """Issue 16, defect 11: JSON Schema's ``pattern`` is an ECMA-262 regex, on the server as in the browser."""
+    spec = spec_for({"type": "string", "pattern": pattern}, "editable", dictionaries)
+    errors = validate_step(spec, {"ct": "fr"}, {"fx": text}, dictionaries).errors
+    assert ("fx" not in errors) is matches
+
+
+def test_a_document_key_with_a_trailing_newline_is_refused(process_doc, dictionaries):
+    process_doc["code"] = "return_goods\n"
+    assert any(p.path == "/code" for p in check_process(process_doc, dictionaries))
