@@ -110,14 +110,14 @@ def test_a_handler_who_is_not_the_assignee_gets_403(api):
 
 
 def test_a_stale_version_gets_409(api):
-    """Whoever may still act learns they lost a race; whoever may no longer act is refused first (defect 8)."""
+    """A reader who lost a race learns it; an outsider is refused first (defect 8: tests/test_visibility_rule.py)."""
     ticket = create(api)
     body = {"action": "advance", "version": 1, "data": {"approval": "approve"}, "transition": "warehouse"}
     assert api("POST", f"/tickets/{ticket['number']}/actions", ticket["assignee"], json=body).status_code == 200
-    stale = api("POST", f"/tickets/{ticket['number']}/actions", "admin", json=body)
+    stale = api("POST", f"/tickets/{ticket['number']}/actions", ticket["assignee"], json=body)
     assert stale.status_code == 409 and stale.json["error"] == "conflict"
-    no_longer = api("POST", f"/tickets/{ticket['number']}/actions", ticket["assignee"], json=body)
-    assert no_longer.status_code == 403 and no_longer.json["error"] == "forbidden"
+    outsider = api("POST", f"/tickets/{ticket['number']}/actions", "fin2", json=body)
+    assert outsider.status_code == 403 and outsider.json["error"] == "forbidden"
 
 
 BAD_CREATES = [

@@ -307,22 +307,31 @@ def _may_reopen(actor: User, ticket: Ticket) -> bool:
     """Admins, and supervisors of whoever closed it; on an open ticket, whoever may act (then told its status)."""
     closing = _closing(ticket) if ticket.status == "closed" else None
     if closing is None:
-        return can_act(actor, ticket) and can_read(actor, ticket)
+        return can_act(actor, ticket)
     return actor.role == "admin" or (actor.role == "supervisor" and oversees(actor, closing.actor_id))
 
 
+REFUSED = {"reopen": N_("Only a supervisor of its last handler or an admin may reopen a ticket.")}
+
+
 def _check(ticket: Ticket, actor: User, action: str, version) -> None:
-    """Permission first, then the version, then the status: nobody learns a ticket's state without the right."""
+    """Permission, then the version, then the status: nobody learns a ticket's state without the right.
+
+    Whoever may neither act nor read is refused before anything else, with one text per action. A
+    reader who may not act (any more) learns first that the ticket changed, as their page shows anyway.
+    """
     if action not in HANDLERS:
         raise EngineError(Msg(N_("Unknown action %(action)s."), {"action": action}))
     if not isinstance(version, int) or isinstance(version, bool):
         raise Invalid(Msg(N_("Nothing was saved: see the fields.")), {"version": [REQUIRED]})
-    if action == "reopen" and not _may_reopen(actor, ticket):
-        raise Forbidden(Msg(N_("Only a supervisor of its last handler or an admin may reopen a ticket.")))
-    if action != "reopen" and not (can_read(actor, ticket) and can_act(actor, ticket)):
-        raise Forbidden(Msg(N_("You are not the handler of this ticket.")))
+    may = _may_reopen(actor, ticket) if action == "reopen" else can_act(actor, ticket)
+    refused = Forbidden(Msg(REFUSED.get(action, N_("You are not the handler of this ticket."))))
+    if not (may or can_read(actor, ticket)):
+        raise refused
     if ticket.version != version:
         raise Conflict(Msg(N_("The ticket was changed by someone else: reload it and try again.")))
+    if not may:
+        raise refused
     if (ticket.status == "closed") != (action == "reopen"):
         raise Conflict(Msg(N_("This action does not apply to a ticket that is %(status)s."),
                            {"status": ticket.status}))
