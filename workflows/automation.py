@@ -15,13 +15,18 @@ the engine, and :func:`run` refuses to nest.
 from __future__ import annotations
 
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
 
 from jsonschema import Draft202012Validator, ValidationError, validators
+from playhouse.shortcuts import model_to_dict, update_model_from_dict
 
 from .assignment import AssignmentError, Context, resolve
 from .db import database
 from .models import Notification, Rule, RuleRun, Ticket, TicketCC, TicketEvent, User
 from .prepared import Prepared
+
+if TYPE_CHECKING:
+    from .events import Acted
 
 TRIGGERS = ("ticket.created", "ticket.advanced", "ticket.entered_step", "ticket.overdue")
 PRIORITIES = ("urgent", "high", "normal", "low")
@@ -115,18 +120,19 @@ def applies(rule: Rule, ticket: Ticket) -> bool:
 AFTER = {"create": ("ticket.created",), "advance": ("ticket.advanced", "ticket.entered_step")}
 
 
-def after(action: str, ticket: Ticket, actor: User | None) -> None:
-    """The engine's hook, called once the action's own event is recorded (the form was validated).
+def on_action(event: Acted) -> None:
+    """Subscriber of every engine action, last: its rules run once the action is validated and recorded.
 
     One query fetches the rules of every trigger the action fires; rules never edit
     rules, so the list read before the first trigger's rules ran is still current.
     """
-    triggers = AFTER.get(action, ())
+    triggers = AFTER.get(event.action, ())
     if not triggers or _running.get():
         return
+    ticket = event.ticket
     rules = _rules(triggers, ticket, ticket.step)
     for trigger in triggers:
-        _evaluate([r for r in rules if r.trigger == trigger], ticket, actor)
+        _evaluate([r for r in rules if r.trigger == trigger], ticket, event.actor)
 
 
 def _rules_query(step_filtered: bool, code: str, step: str | None, *triggers: str):
@@ -180,7 +186,7 @@ def _evaluate(rules: list[Rule], ticket: Ticket, actor: User | None) -> list[str
 
 def _run_one(rule: Rule, ticket: Ticket, actor: User | None) -> bool:
     """One rule in its own savepoint; any failure rolls back this rule only and is logged."""
-    saved = dict(ticket.__data__), dict(ticket.__rel__)
+    saved = model_to_dict(ticket, recurse=False)
     matched, error = False, None
     try:
         with database.atomic():
@@ -188,7 +194,7 @@ def _run_one(rule: Rule, ticket: Ticket, actor: User | None) -> bool:
             if matched:
                 _apply(rule, ticket, actor)
     except Exception as exc:  # a rule is admin-defined data: nothing it does may fail the user's action
-        ticket.__data__, ticket.__rel__ = saved
+        update_model_from_dict(ticket, saved)  # the caller's object as it was: the savepoint undid the rows
         error = str(exc) if isinstance(exc, RuleError) else f"{type(exc).__name__}: {exc}"
     RuleRun.create(rule=rule, ticket=ticket, matched=matched, error=error and error[:2000])
     return matched

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from peewee import Field, ForeignKeyField
+
 from formbuilder import Msg, validate_step
 from formbuilder.messages import N_
 
-from . import automation, channels, customers, mail, uploads, webhooks
+from . import channels, customers, events, uploads
 from . import documents as docs
 from .access import can_act, can_read, oversees
 from .assignment import AssignmentError, Context, candidates, resolve
 from .db import database
 from .errors import Conflict, EngineError, Forbidden, Invalid, NotFound
-from .models import Attachment, Customer, Notification, ProcessVersion, Ticket, TicketEvent, User, utcnow, whole_seconds
+from .models import Attachment, Customer, ProcessVersion, Ticket, TicketEvent, User, utcnow, whole_seconds
 from .numbers import next_number
 from .prepared import Prepared
 
@@ -136,31 +138,18 @@ def _diff(before: dict, after: dict) -> dict:
     return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
 
 
-NOTICES = {"return": "returned", "transfer": "transferred", "reopen": "reopened"}
+def _record(ticket: Ticket, action: str, actor: User, before: int | None, now: datetime,
+            entered: datetime | None = None, **fields) -> None:
+    """Write the action's history row, then announce it to the subscribers, all in the action's transaction.
 
-
-def _notify(ticket: Ticket, action: str, actor: User, before: dict) -> None:
-    """Tell the new handler what reached them, and the creator that their ticket closed."""
-    if ticket.assignee_id not in (None, actor.id, before.get("assignee")):
-        Notification.create(user=ticket.assignee_id, ticket=ticket, kind=NOTICES.get(action, "assigned"),
-                            message=f"{ticket.number}: {action}")
-    if action == "close" and ticket.creator_id != actor.id:
-        Notification.create(user=ticket.creator_id, ticket=ticket, kind="closed", message=f"{ticket.number}: close")
-
-
-def _record(ticket: Ticket, action: str, actor: User, before: dict, **fields) -> TicketEvent:
-    _notify(ticket, action, actor, before)
-    webhooks.enqueue(webhooks.ACTION_EVENTS[action], ticket, {"actor": actor.username})  # same transaction
-    mail.on_ticket_event(webhooks.ACTION_EVENTS[action], ticket)  # customer e-mail, queued only
-    entered, now = getattr(ticket, "moment", (None, None))  # set by create() and act(): (entered before, now)
-    if now is not None:  # the event at the action's time, the time the ticket entered its step
-        fields["created_at"] = now
-        if action in TicketEvent.LEAVES:
-            fields["dwell_seconds"] = whole_seconds(entered, now)
-    event = TicketEvent.create(ticket=ticket, action=action, actor=actor, to_step=ticket.step,
-                               assignee_before=before.get("assignee"), assignee_after=ticket.assignee_id, **fields)
-    automation.after(action, ticket, actor)  # rules: same transaction, after the validated action's event
-    return event
+    ``before`` is the handler before the action; ``entered`` when the ticket entered the step
+    the action leaves, for the row's dwell time.
+    """
+    if action in TicketEvent.LEAVES:
+        fields["dwell_seconds"] = whole_seconds(entered, now)
+    record = TicketEvent.create(ticket=ticket, action=action, actor=actor, to_step=ticket.step, created_at=now,
+                                assignee_before=before, assignee_after=ticket.assignee_id, **fields)
+    events.ticket_acted.send(events.Acted(ticket, action, actor, before, now, record))
 
 
 def create(actor: User, process: str, data: dict, *, priority: str | None = None, customer: dict | None = None,
@@ -190,9 +179,8 @@ def create(actor: User, process: str, data: dict, *, priority: str | None = None
         ticket.number = next_number(document.get("number_prefix", "GD"), now)
         ticket.customer = _customer(customer)
         ticket.save(force_insert=True)
-        ticket.moment = (None, now)
         _link(claimed, ticket)
-        _record(ticket, "create", actor, {}, from_step=first["key"], diff=_diff({}, outcome.data))
+        _record(ticket, "create", actor, None, now, from_step=first["key"], diff=_diff({}, outcome.data))
         return ticket
 
 
@@ -201,15 +189,19 @@ def _save(ticket: Ticket, expected: int, now: datetime) -> None:
     ticket.version, ticket.updated_at = expected + 1, now
     ticket.timed()
     # Only what this action changed: the SLA sweep marks tickets without a version bump.
-    values = {field: ticket.__data__[field.name] for field in ticket.dirty_fields}
+    values = {field: _value(ticket, field) for field in ticket.dirty_fields}
     if Ticket.update(values).where(Ticket.id == ticket.id, Ticket.version == expected).execute() != 1:
         raise Conflict(Msg(N_("The ticket was changed by someone else: reload it and try again.")))
 
 
+def _value(ticket: Ticket, field: Field) -> object:
+    """The value to write for ``field``; a foreign key's id, so that no related row is loaded for it."""
+    return getattr(ticket, field.object_id_name if isinstance(field, ForeignKeyField) else field.name)
+
+
 def _advance(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
-    step = ticket.step
+    step, entered, before = ticket.step, ticket.entered_at, ticket.assignee_id
     spec = docs.compiled(ticket.process_version, step).spec
-    before = {"assignee": ticket.assignee_id}
     outcome = validate_step(spec, ticket.data, request.get("data") or {}, docs.dictionary_indexes())
     errors = dict(outcome.errors)
     claimed = _attachments(spec, actor, ticket, ticket.data, outcome.data, errors)
@@ -222,7 +214,7 @@ def _advance(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
     _save(ticket, request["version"], now)
     _link(claimed, ticket)
     action = "close" if ticket.status == "closed" else "advance"
-    _record(ticket, action, actor, before, from_step=step, diff=_diff(old_data, ticket.data),
+    _record(ticket, action, actor, before, now, entered, from_step=step, diff=_diff(old_data, ticket.data),
             comment=request.get("comment"))
 
 
@@ -247,10 +239,10 @@ def _return(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
     comment, entry = _comment(request), _entry(ticket)
     if entry is None or entry.from_step in (None, ticket.step):
         raise Conflict(Msg(N_("There is no previous step to return to.")))
-    before = {"assignee": ticket.assignee_id}
+    before, entered = ticket.assignee_id, ticket.entered_at
     _enter(ticket, _step(ticket.process_version, entry.from_step), entry.actor, now)
     _save(ticket, request["version"], now)
-    _record(ticket, "return", actor, before, from_step=step["key"], comment=comment)
+    _record(ticket, "return", actor, before, now, entered, from_step=step["key"], comment=comment)
 
 
 def _transfer(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
@@ -262,10 +254,10 @@ def _transfer(ticket: Ticket, actor: User, request: dict, now: datetime) -> None
     if target is None or target.id == ticket.assignee_id or not _may_take(ticket, step, target):
         raise Invalid(Msg(N_("Nothing was saved: see the fields.")),
                       {"assignee": [Msg(N_("Choose another active user who may handle this step."))]})
-    before = {"assignee": ticket.assignee_id}
+    before = ticket.assignee_id
     ticket.assignee = target
     _save(ticket, request["version"], now)
-    _record(ticket, "transfer", actor, before, from_step=ticket.step, comment=comment)
+    _record(ticket, "transfer", actor, before, now, from_step=ticket.step, comment=comment)
 
 
 def transfer_candidates(ticket: Ticket, step: dict) -> list[User]:
@@ -297,7 +289,7 @@ def _reopen(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
         raise Conflict(Msg(N_("There is no previous step to return to.")))
     _enter(ticket, _step(ticket.process_version, closing.from_step), closing.actor, now)
     _save(ticket, request["version"], now)
-    _record(ticket, "reopen", actor, {"assignee": None}, from_step=END, comment=request.get("comment"))
+    _record(ticket, "reopen", actor, None, now, from_step=END, comment=request.get("comment"))
 
 
 HANDLERS = {"advance": _advance, "close": _advance, "return": _return, "transfer": _transfer, "reopen": _reopen}
@@ -349,6 +341,8 @@ def act(actor: User, number: str, action: str, *, version: int, data: dict | Non
         now = utcnow()
         if ticket.first_response_at is None and actor.id != ticket.creator_id:
             ticket.first_response_at = now
-        ticket.moment = (ticket.entered_at, now)  # for the dwell of the event that leaves the step
         HANDLERS[action](ticket, actor, request, now)
         return ticket
+
+
+events.connect_defaults()  # the engine is the signal's only sender: whoever imports it runs the subscribers

@@ -1,7 +1,7 @@
 """Customer e-mail: templates per event, an outbox written in the action's transaction, sent by the worker.
 
 Like webhooks (:mod:`workflows.webhooks`), a user's action never waits for, nor fails
-because of, the mail server: :func:`on_ticket_event` and :func:`queue` only write
+because of, the mail server: :func:`on_action` and :func:`queue` only write
 :class:`EmailMessage` rows inside the caller's transaction (a rolled-back action
 queues nothing), and the worker sends them after commit with the same claim/lease
 pattern, back-off and attempt limit.
@@ -29,12 +29,16 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage as MimeMessage
 from email.utils import make_msgid
+from typing import TYPE_CHECKING
 
 from flask import current_app, has_app_context
 
 from . import feedback
 from .models import EmailMessage, EmailTemplate, Ticket, utcnow
 from .webhooks import BATCH, ERROR_MAX, LEASE, MAX_ATTEMPTS, backoff
+
+if TYPE_CHECKING:
+    from .events import Acted
 
 TEMPLATE_EVENTS = ("created", "step", "closed")
 PLACEHOLDERS = ("number", "status", "step", "process", "link", "customer")
@@ -170,12 +174,12 @@ def template_for(event: str, ticket: Ticket) -> str | None:
     return None
 
 
-def on_ticket_event(event: str, ticket: Ticket, *_args, **_extra) -> EmailMessage | None:
-    """The engine's hook, called in every action's transaction: queue the customer's e-mail if asked for."""
-    name = template_for(event, ticket)
+def on_action(event: Acted) -> EmailMessage | None:
+    """Subscriber of every engine action, in its transaction: queue the customer's e-mail if asked for."""
+    name = template_for(event.name, event.ticket)
     if name is None:
         return None
-    return queue_template(ticket, name, event=event)
+    return queue_template(event.ticket, name, event=event.name)
 
 
 # -- sending (the worker, outside any transaction) ---------------------------------------------------

@@ -36,14 +36,16 @@ import urllib.error
 import urllib.request
 import uuid
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .models import Ticket, User, WebhookDelivery, WebhookEndpoint, utcnow
 from .prepared import Prepared
 
+if TYPE_CHECKING:
+    from .events import Acted
+
 EVENTS = ("ticket.created", "ticket.advanced", "ticket.returned", "ticket.transferred", "ticket.closed",
           "ticket.reopened", "ticket.overdue", "ticket.rated")
-ACTION_EVENTS = {"create": "ticket.created", "advance": "ticket.advanced", "return": "ticket.returned",
-                 "transfer": "ticket.transferred", "close": "ticket.closed", "reopen": "ticket.reopened"}
 STATUSES = ("pending", "sending", "delivered", "failed")
 END = "$end"
 TIMEOUT = 10  # seconds per request; a worker holds at most BATCH rows, so LEASE outlasts a batch
@@ -118,6 +120,11 @@ def enqueue(event: str, ticket: Ticket, extra: dict | None = None) -> int:
                      "status": "pending", "next_attempt_at": now, "created_at": now})
     WebhookDelivery.insert_many(rows).execute()
     return len(rows)
+
+
+def on_action(event: Acted) -> None:
+    """Subscriber of every engine action: queue its event, in the action's transaction, naming the actor."""
+    enqueue(event.name, event.ticket, {"actor": event.actor.username})
 
 
 def signature(secret: str, body: bytes) -> str:
