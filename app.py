@@ -15,6 +15,7 @@ import api
 from api import docs as api_docs
 from web import auth, calls, customers, exports, health, home, i18n, inbox, inputs, public, tagging, tickets, webform
 from web import headers as security_headers
+from web import menu as main_menu
 from web import profile as profile_pages
 from web import reports as report_pages
 from workflows import cli, db
@@ -94,6 +95,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(tagging.bp)  # POST /tickets/<number>/tags: add and remove a ticket's tags
     admin.init_app(app)
     inbox.init_app(app)
+    main_menu.init_app(app)  # lz_menu(): the entries of base.html's menu the user may open
     api.init_app(app)
     app.register_blueprint(api_docs.bp)  # /api/docs: the OpenAPI document as a page, no login
     csrf.exempt(api.bp)  # bearer tokens, not cookies: nothing for a forged form to ride on

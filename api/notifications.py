@@ -13,8 +13,9 @@ from peewee import JOIN
 from formbuilder import Msg
 from formbuilder.messages import N_
 from web.inbox import SENTENCES
+from workflows import inbox as notices
 from workflows.errors import NotFound
-from workflows.models import Notification, Ticket, utcnow
+from workflows.models import Notification, Ticket
 from workflows.present import stamp
 from workflows.queries import cursor_id
 
@@ -28,10 +29,6 @@ def notification_json(n: Notification) -> dict:
     text = gettext(SENTENCES[n.kind], number=number) if n.kind in SENTENCES and number else n.message
     return {"id": n.id, "kind": n.kind, "ticket": number, "message": n.message, "text": text,
             "created_at": stamp(n.created_at), "read_at": stamp(n.read_at)}
-
-
-def mine():
-    return Notification.select().where(Notification.user == g.api_user.id)
 
 
 def _cursor() -> int | None:
@@ -52,18 +49,15 @@ def notifications():
         query = query.where(Notification.id < cursor)
     items = list(query.order_by(Notification.id.desc()).limit(PAGE + 1))
     next_cursor = str(items[PAGE - 1].id) if len(items) > PAGE else None
-    unread = mine().where(Notification.read_at.is_null()).count()
+    unread = notices.unread_count(g.api_user.id)
     return jsonify(items=[notification_json(n) for n in items[:PAGE]], next_cursor=next_cursor, unread=unread)
 
 
 @bp.post("/notifications/<int:notification_id>/read")
 def mark_read(notification_id: int):
     """Idempotent: marking an already read notification keeps its first read time."""
-    # An id past SQLite's 64-bit INTEGER cannot exist, and the driver would raise OverflowError (a 500).
-    if notification_id >= 2**63 or not mine().where(Notification.id == notification_id).exists():
+    if not notices.mark_read(g.api_user.id, notification_id):
         raise NotFound(Msg(N_("No notification %(id)s."), {"id": notification_id}))
-    Notification.update(read_at=utcnow()).where(Notification.id == notification_id,
-                                                Notification.read_at.is_null()).execute()
     row = (Notification.select(Notification, Ticket.id, Ticket.number).join(Ticket, JOIN.LEFT_OUTER)
            .where(Notification.id == notification_id).get())
     return jsonify(notification_json(row))
@@ -71,6 +65,4 @@ def mark_read(notification_id: int):
 
 @bp.post("/notifications/read-all")
 def mark_all_read():
-    done = (Notification.update(read_at=utcnow())
-            .where(Notification.user == g.api_user.id, Notification.read_at.is_null()).execute())
-    return jsonify(marked=done)
+    return jsonify(marked=notices.mark_all_read(g.api_user.id))

@@ -14,10 +14,9 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from itertools import pairwise
 from typing import Any
-
-from jsonschema._utils import equal, uniq
 
 from .validator import StepValidator, ecma_regex, format_checker, is_multiple
 
@@ -26,6 +25,45 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 #: Keys jsonschema acts on; any other key (title, default, x-...) it skips, and so do we.
 KEYWORDS = frozenset(StepValidator.VALIDATORS)
 _STRING_KEYS = frozenset({"type", "minLength", "maxLength", "pattern", "format"})
+
+
+def json_equal(one: Any, two: Any) -> bool:
+    """Equality as ``const``, ``enum`` and ``uniqueItems`` mean it: ``1 == 1.0`` but ``True != 1``, item by item.
+
+    jsonschema keeps this rule in a private module; ours follows it exactly (tests/test_predicates.py
+    compares both on generated values), so the predicate and the validator never disagree.
+    """
+    if one is two:
+        return True
+    if isinstance(one, str) or isinstance(two, str):
+        return one == two
+    if isinstance(one, Sequence) and isinstance(two, Sequence):
+        return len(one) == len(two) and all(map(json_equal, one, two))
+    if isinstance(one, Mapping) and isinstance(two, Mapping):
+        return len(one) == len(two) and all(k in two and json_equal(v, two[k]) for k, v in one.items())
+    return _unbool(one) == _unbool(two)
+
+
+_TRUE, _FALSE = object(), object()
+
+
+def _unbool(value: Any) -> Any:
+    """True and False as values no number equals (and that do not sort), as jsonschema compares them."""
+    return _TRUE if value is True else _FALSE if value is False else value
+
+
+def all_unique(items: Sequence) -> bool:
+    """``uniqueItems``: no two items are :func:`json_equal`.
+
+    jsonschema's own way, kept to answer alike in every case: sort and compare neighbours, or compare
+    every pair when the items do not sort (objects, booleans, mixed types).
+    """
+    try:
+        ordered = sorted(map(_unbool, items))
+        return not any(json_equal(a, b) for a, b in pairwise(ordered))
+    except (NotImplementedError, TypeError):
+        unbooled = list(map(_unbool, items))
+        return not any(json_equal(a, b) for i, a in enumerate(unbooled) for b in unbooled[i + 1:])
 
 
 def _always(value: Any) -> bool:
@@ -170,13 +208,13 @@ def _multiple_of(divisor: Any, schema: dict) -> Predicate | None:
 def _enum(options: Any, schema: dict) -> Predicate | None:
     if not isinstance(options, list):
         return None
-    return lambda v: any(equal(option, v) for option in options)
+    return lambda v: any(json_equal(option, v) for option in options)
 
 
 def _unique(flag: Any, schema: dict) -> Predicate | None:
     if not isinstance(flag, bool):
         return None
-    return lambda v: not flag or not isinstance(v, list) or uniq(v)
+    return lambda v: not flag or not isinstance(v, list) or all_unique(v)
 
 
 def _items(items: Any, schema: dict) -> Predicate | None:
@@ -246,7 +284,7 @@ _BUILDERS: dict[str, Callable[[Any, dict], Predicate | None]] = {
     "pattern": _pattern,
     "format": _format,
     "enum": _enum,
-    "const": lambda c, s: lambda v: equal(v, c),
+    "const": lambda c, s: lambda v: json_equal(v, c),
     "uniqueItems": _unique,
     "items": _items,
     "required": _required,

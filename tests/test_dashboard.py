@@ -12,7 +12,7 @@ from test_lists import login
 
 import workflows.dashboard
 from workflows import documents as docs
-from workflows.dashboard import Dashboard, day_start, figures
+from workflows.dashboard import DUE_SOON, Dashboard, day_start, due_state, figures
 from workflows.models import Ticket
 
 NOW = datetime(2026, 11, 22, 2, 0)  # UTC; 10:00 in Shanghai, whose day began at 2026-11-21 16:00 UTC
@@ -100,3 +100,14 @@ def test_the_workspace_shows_it_to_supervisors_only(app, client, world, hand_bui
     client.post("/logout")
     html = login(client, "agent").get("/").get_data(as_text=True)
     assert "lz-dashboard" not in html and stats(html) == {}
+
+
+@pytest.mark.parametrize(("status", "due", "flagged", "state"), [
+    ("open", None, None, None), ("open", NOW + timedelta(hours=3), None, None),
+    ("open", NOW + DUE_SOON, None, "soon"), ("open", NOW, None, "soon"),
+    ("open", NOW - timedelta(seconds=1), None, "overdue"),
+    ("open", NOW + timedelta(hours=3), NOW, "overdue"), ("open", None, NOW, "overdue"),
+    ("closed", NOW - timedelta(hours=1), NOW, None), ("closed", NOW + timedelta(minutes=5), None, None),
+])
+def test_the_lists_badge_is_overdue_soon_or_none(status, due, flagged, state):
+    assert due_state(Ticket(status=status, due_at=due, overdue_at=flagged), NOW) == state

@@ -148,7 +148,7 @@ def test_not_an_object_at_all(dictionaries):
 
 
 def test_problems_render_in_chinese(process_doc, dictionaries):
-    from web.i18n import cli_gettext
+    from workflows.i18n import cli_gettext
 
     process_doc["steps"][0]["fields"]["ghost"] = "required"
     [problem] = check_process(process_doc, dictionaries)

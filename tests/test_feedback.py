@@ -13,7 +13,7 @@ from test_lists import login
 from workflows import collab, feedback
 from workflows import documents as docs
 from workflows.errors import Conflict, Invalid, NotFound
-from workflows.models import Rating
+from workflows.models import Rating, Ticket
 
 SECRET = "test-secret"  # the app fixture's SECRET_KEY
 NOTE, RETURN_REASON, REJECT_REASON = "内部备注勿外传", "退回理由仅内部可见", "客户超过七天不予受理"
@@ -156,3 +156,10 @@ def test_the_rating_form_carries_a_csrf_token(app, world, db_url, tmp_path):
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', customer.get(url).get_data(as_text=True))
     assert customer.post(url, data={"score": "5", "csrf_token": token.group(1)}).status_code == 200
     assert Rating.get().score == 5
+
+
+@pytest.mark.parametrize(("status", "rated", "may"), [("closed", False, True), ("closed", True, False),
+                                                      ("open", False, False)])
+def test_a_customer_rates_a_closed_ticket_once(status, rated, may):
+    assert feedback.may_rate(Ticket(status=status), Rating(score=5) if rated else None) is may
+

@@ -10,6 +10,7 @@ from test_lists import login
 
 from app import create_app
 from web import inbox
+from workflows import inbox as notices
 from workflows.models import Notification
 
 SENTENCES = {
@@ -107,3 +108,14 @@ def test_mark_read_needs_the_csrf_token(world, ticket, db_url):
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)[1]
     assert client.post(f"/inbox/{item.id}/read", data={"csrf_token": token}).status_code == 302
     assert Notification.get_by_id(item.id).read_at is not None
+
+
+def test_marking_read_touches_only_ones_own_and_keeps_the_first_read_time(world, ticket):
+    mine = Notification.get(Notification.user == world["sup"])
+    assert not notices.mark_read(world["agent"].id, mine.id)  # not theirs: not found, nothing changes
+    assert not notices.mark_read(world["sup"].id, notices.MAX_ID + 1)  # past a 64-bit id: not found, no error
+    assert unread(world["sup"]) == 1
+    assert notices.mark_read(world["sup"].id, mine.id)
+    first = Notification.get_by_id(mine.id).read_at
+    assert notices.mark_read(world["sup"].id, mine.id) and Notification.get_by_id(mine.id).read_at == first
+    assert notices.unread_count(world["sup"].id) == 0 and notices.mark_all_read(world["sup"].id) == 0

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from formbuilder import validate_step
-from formbuilder.predicates import predicate
+from formbuilder.predicates import all_unique, json_equal, predicate
 from formbuilder.steps import compile_step
 from formbuilder.validator import compile_schema
 
@@ -105,3 +105,30 @@ def test_validate_step_errors_unchanged_by_predicates(dictionaries, step_key, st
     spec = compile_step(PROCESS, step_key)
     fast = validate_step(spec, stored, submitted, dictionaries)
     assert fast == validate_step(slow(spec), stored, submitted, dictionaries)
+
+
+@pytest.mark.parametrize(("one", "two", "same"), [
+    (1, 1.0, True), (True, 1, False), (False, 0, False), (True, True, True), (None, False, False), ("1", 1, False),
+    ([1, {"a": 1.0}], [1.0, {"a": 1}], True), ([True], [1], False), ({"a": [1]}, {"a": [1], "b": 2}, False),
+    ([], {}, False), ({"a": {"b": [False]}}, {"a": {"b": [False]}}, True),
+])
+def test_json_equal_is_json_schemas_equality(one, two, same):
+    assert json_equal(one, two) is same
+    assert compile_schema({"const": one}).is_valid(two) is same
+
+
+@pytest.mark.parametrize(("items", "unique"), [
+    ([1, 1.0], False), ([True, 1], True), ([True, False, 0, 1], True), ([True, True], False), ([[1], [1.0]], False),
+    ([{"a": 1}, {"a": 1.0}], False), ([{"a": 1}, {"a": True}], True), ([[1, 2], [2, 1]], True),
+    (["a", 1, "a"], False), ([{"a": []}, {"a": []}], False), ([], True),
+])
+def test_all_unique_is_json_schemas_uniqueness(items, unique):
+    assert all_unique(items) is unique
+    assert compile_schema({"uniqueItems": True}).is_valid(items) is unique
+
+
+@FAST
+@given(one=values, two=values, items=st.lists(values, max_size=5))
+def test_our_equality_and_uniqueness_agree_with_jsonschema_on_any_values(one, two, items):
+    assert json_equal(one, two) == compile_schema({"const": one}).is_valid(two), (one, two)
+    assert all_unique(items) == compile_schema({"uniqueItems": True}).is_valid(items), items

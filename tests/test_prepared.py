@@ -8,7 +8,7 @@ import pytest
 from test_engine import fresh, new_ticket
 
 from workflows import assignment, engine, org
-from workflows.models import Rule, RuleRun, User, WebhookDelivery, WebhookEndpoint
+from workflows.models import Department, Rule, RuleRun, User, WebhookDelivery, WebhookEndpoint
 from workflows.prepared import Prepared
 
 
@@ -43,6 +43,20 @@ def test_a_prepared_query_builds_its_text_once_and_reads_fresh_rows(world):
     User.update(role="supervisor").where(User.username == "wh1").execute()
     assert [u.role for u in by_name.rows("wh1")] == ["supervisor"]  # rows are never kept
     assert len(built) == 1
+
+
+def test_rows_come_as_the_query_itself_returns_them_joined_models_included(world, statements):
+    """Prepared.rows converts rows with peewee's private ``_get_cursor_wrapper`` (no public way): pin it."""
+    def build(name):
+        return User.select(User, Department).join(Department).where(User.username == name)
+
+    expected = [(u.id, u.username, u.department.id, u.department.code) for u in build("wh1")]
+    statements.clear()
+    [user] = Prepared(build, str).rows("wh1")
+    assert isinstance(user, User) and isinstance(user.department, Department)
+    assert [(user.id, user.username, user.department.id, user.department.code)] == expected
+    assert len(statements) == 1  # the department came with the row, not from another query
+    assert Prepared(lambda name: build(name).dicts(), str).rows("wh1")[0]["code"] == "warehouse"
 
 
 def test_an_argument_that_is_not_a_parameter_is_refused(world):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext
@@ -19,7 +18,7 @@ from wtforms import BooleanField, SearchField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
-from workflows.dashboard import figures
+from workflows.dashboard import due_state, figures
 from workflows.errors import EngineError, Forbidden
 from workflows.models import Tag, Ticket, User, utcnow
 from workflows.queries import SORTS, Filters, TicketPage, counts, published_processes, step_names, tabs, ticket_list
@@ -29,7 +28,6 @@ from .labels import PRIORITIES
 
 bp = Blueprint("home", __name__)
 PAGE = 50
-DUE_SOON = timedelta(hours=2)
 TAB_LABELS = {"mine": _l("My tickets"), "team": _l("Team tickets"), "all": _l("All tickets")}
 SORT_LABELS = {"newest": _l("Newest first"), "due": _l("Due soonest"), "priority": _l("Most urgent")}
 
@@ -95,24 +93,14 @@ class Row:
     process: str
     step: str
     assignee: User | None
-    timing: str | None  # "overdue", "soon" or None
-
-
-def timing(ticket: Ticket, now: datetime) -> str | None:
-    if ticket.status != "open":
-        return None
-    if ticket.overdue_at is not None or (ticket.due_at is not None and ticket.due_at < now):
-        return "overdue"
-    if ticket.due_at is not None and ticket.due_at - now <= DUE_SOON:
-        return "soon"
-    return None
+    timing: str | None  # "overdue", "soon" or None: workflows.dashboard.due_state
 
 
 def rows(page: TicketPage, closed_label: str) -> list[Row]:
     now = utcnow()
     return [Row(t, t.process_version.document["name"],
                 closed_label if t.status == "closed" else step_names(t.process_version).get(t.step, t.step),
-                page.users.get(t.assignee_id), timing(t, now)) for t in page.tickets]
+                page.users.get(t.assignee_id), due_state(t, now)) for t in page.tickets]
 
 
 def page_or_abort(read: Callable[[str | None, int], TicketPage]) -> TicketPage:

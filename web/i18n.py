@@ -1,21 +1,18 @@
 """Language: Chinese (zh_Hans_CN) or English, from a chosen cookie or Accept-Language.
 
 formbuilder returns untranslated ``Msg`` values; ``render`` translates them
-here, in the request's locale, with the same catalog as the templates.
+here, in the request's locale, with the same catalog as the templates (the
+command line's translator is ``workflows.i18n.cli_gettext``).
 """
 
 from __future__ import annotations
 
-import os
-from functools import lru_cache
-
-from babel.support import Translations
 from flask import Blueprint, redirect, request, url_for
 from flask_babel import Babel, get_locale, gettext
 
-LOCALES = {"zh": "zh_Hans_CN", "en": "en"}
+from workflows.i18n import LOCALES, TRANSLATIONS
+
 COOKIE = "lang"
-TRANSLATIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "translations")
 
 bp = Blueprint("i18n", __name__)
 
@@ -31,17 +28,6 @@ def select_locale() -> str:
 def render(message) -> str:
     """A formbuilder ``Msg`` or ``Problem`` in the current request's language."""
     return message.render(gettext)
-
-
-def cli_gettext(lang: str | None = None):
-    """gettext for the command line, from ``--lang`` or LANGUAGE/LC_ALL/LANG."""
-    lang = lang or os.environ.get("LANGUAGE") or os.environ.get("LC_ALL") or os.environ.get("LANG") or "en"
-    return _catalog(LOCALES["zh"] if lang.lower().startswith("zh") else "en").gettext
-
-
-@lru_cache(maxsize=2)
-def _catalog(locale: str) -> Translations:
-    return Translations.load(TRANSLATIONS, [locale])
 
 
 @bp.route("/lang/<code>")

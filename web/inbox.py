@@ -11,8 +11,9 @@ from flask_login import current_user, login_required
 from peewee import JOIN
 
 from formbuilder.messages import N_
+from workflows import inbox as notices
 from workflows.errors import EngineError
-from workflows.models import Notification, Ticket, utcnow
+from workflows.models import Notification, Ticket
 from workflows.queries import cursor_id
 
 bp = Blueprint("inbox", __name__)
@@ -30,16 +31,12 @@ SENTENCES = {
 SHOWS = ("all", "unread")
 
 
-def mine():
-    return Notification.select().where(Notification.user == current_user.user.id)
-
-
 def unread() -> int:
     """The current user's unread notifications (0 when anonymous), counted once per request."""
     if not current_user.is_authenticated:
         return 0
     if "lz_unread" not in g:
-        g.lz_unread = mine().where(Notification.read_at.is_null()).count()
+        g.lz_unread = notices.unread_count(current_user.user.id)
     return g.lz_unread
 
 
@@ -75,20 +72,15 @@ def _back():
 @bp.post("/inbox/<int:notification_id>/read")
 @login_required
 def mark_read(notification_id: int):
-    own = mine().where(Notification.id == notification_id)
-    if not own.exists():
+    if not notices.mark_read(current_user.user.id, notification_id):
         abort(404)
-    Notification.update(read_at=utcnow()).where(Notification.id == notification_id,
-                                                Notification.read_at.is_null()).execute()
     return _back()
 
 
 @bp.post("/inbox/read-all")
 @login_required
 def mark_all_read():
-    done = (Notification.update(read_at=utcnow())
-            .where(Notification.user == current_user.user.id, Notification.read_at.is_null()).execute())
-    if done:
+    if notices.mark_all_read(current_user.user.id):
         flash(gettext("All notifications are marked read."))
     return _back()
 

@@ -17,7 +17,7 @@ from wtforms.validators import InputRequired, Length
 
 from workflows import feedback
 from workflows.errors import Conflict, Invalid, NotFound
-from workflows.models import Rating, Ticket
+from workflows.models import Ticket
 
 bp = Blueprint("public", __name__)
 YES_NO = {"zh": ("是", "否"), "en": ("Yes", "No")}
@@ -93,8 +93,8 @@ def progress(token: str):
 
 def links(ticket: Ticket) -> dict:
     """For the ticket page: the customer's progress link, the rating link once closed, and the rating given."""
-    rating = Rating.get_or_none(Rating.ticket == ticket)
+    rating = feedback.rating_of(ticket)
     rate_url = url_for("public.rate", token=feedback.rating_link_token(ticket), _external=True) \
-        if ticket.status == "closed" and rating is None else None
+        if feedback.may_rate(ticket, rating) else None
     return {"rating": rating, "rating_url": rate_url,
             "progress_url": url_for("public.progress", token=feedback.progress_token(ticket), _external=True)}

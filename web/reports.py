@@ -24,9 +24,8 @@ from wtforms.validators import Optional
 from workflows.errors import EngineError, Forbidden
 from workflows.exports import FORMULA_STARTS
 from workflows.models import Department, User, utcnow
-from workflows.org import team_ids
 from workflows.queries import published_processes
-from workflows.reports import FIRST_DAY, MAX_DAYS, UNITS, Report, ReportFilters, report
+from workflows.reports import FIRST_DAY, MAX_DAYS, UNITS, Report, ReportFilters, can_view_reports, report, report_team
 from workflows.reportsql import LOCAL_OFFSET
 
 from . import charts
@@ -67,9 +66,9 @@ class ReportForm(FlaskForm):
                                                                  for v in published_processes()])
         departments = Department.select(Department.code, Department.name).order_by(Department.code).tuples()
         self.department.choices = options([("", _l("Any department")), *departments])
-        people = User.select(User.username, User.name).order_by(User.username)
-        if viewer.role != "admin":
-            people = people.where(User.id.in_(sorted(team_ids(viewer) or {viewer.id})))
+        people, team = User.select(User.username, User.name).order_by(User.username), report_team(viewer)
+        if team is not None:
+            people = people.where(User.id.in_(team))
         self.agent.choices = options([("", _l("Anyone"))] + [(u, f"{n} ({u})") for u, n in people.tuples()])
         self.tag.choices = tag_options()
 
@@ -100,7 +99,7 @@ def _read(export: bool = False) -> tuple[ReportForm, Report]:
     A file cannot show a wrong date at its field: an export answers 400 naming it instead.
     """
     user = current_user.user
-    if user.role not in ("supervisor", "admin"):
+    if not can_view_reports(user):
         abort(403)
     form = ReportForm(request.args)
     form.fill_choices(user)

@@ -17,7 +17,7 @@ from formbuilder import Outcome
 from formbuilder.display import display
 from workflows import collab, engine, uploads
 from workflows import documents as docs
-from workflows.access import can_act, can_read
+from workflows.access import can_read, may_act
 from workflows.assignment import Context, offered
 from workflows.errors import Conflict, EngineError, Forbidden, Invalid, NotFound
 from workflows.models import Attachment, Ticket, TicketCC, User
@@ -108,7 +108,7 @@ def timeline(ticket: Ticket, history: list[dict], dictionaries) -> list[dict]:
 def render(ticket: Ticket, form=None, status: int = 200):
     view = ticket_view(me(), ticket, gettext("Closed"))
     dictionaries = docs.dictionary_indexes()
-    acting = ticket.status == "open" and can_act(me(), ticket)
+    acting = may_act(me(), ticket)
     step = next((s for s in ticket.process_version.document["steps"] if s["key"] == ticket.step), None)
     if acting and form is None:
         compiled = docs.compiled(ticket.process_version, ticket.step)

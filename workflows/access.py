@@ -39,6 +39,26 @@ def can_act(actor: User, ticket: Ticket) -> bool:
     return actor.role == "admin" or actor.id == ticket.assignee_id or in_chain(actor, ticket.assignee_id)
 
 
+def may_act(actor: User, ticket: Ticket) -> bool:
+    """Whether ``actor`` may act on the ticket now: it is open and :func:`can_act` says so.
+
+    The ticket page (its step form) and the API (a ticket's transitions) both ask this.
+    """
+    return ticket.status == "open" and can_act(actor, ticket)
+
+
+def may_create(user: User) -> bool:
+    """Whether ``user``'s role registers calls and creates tickets: the engine's ``CREATORS``, asked by menus."""
+    from .engine import CREATORS  # the engine imports this module: a top-level import would be a cycle
+
+    return user.role in CREATORS
+
+
+def is_admin(user: User) -> bool:
+    """Admins manage processes, people and settings, and see every ticket and report."""
+    return user.role == "admin"
+
+
 def handled_steps(reader: User, ticket: Ticket) -> set[str]:
     """Steps ``reader`` handled; a note, CC or tag written at a step does not show them its fields."""
     rows = TicketEvent.select(TicketEvent.from_step).where(TicketEvent.ticket == ticket, TicketEvent.actor == reader,

@@ -25,6 +25,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from formbuilder.messages import N_, Msg
 
 from . import db
+from .i18n import cli_gettext
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_MAGIC = b"PGDMP"
@@ -216,8 +217,6 @@ def restore_uploads(upload_dir: str, path: str) -> str:
 
 
 def _echo(msg: Msg, lang, err: bool = False) -> None:
-    from web.i18n import cli_gettext
-
     click.echo(msg.render(cli_gettext(lang)), err=err)
 
 

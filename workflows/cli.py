@@ -13,6 +13,7 @@ from formbuilder.messages import N_, Msg, Problem
 
 from . import backup, db, demo, dictedit, org, uploads
 from . import documents as docs
+from .i18n import cli_gettext
 
 db_cli = AppGroup("db", help="Database schema.")
 dictionary_cli = AppGroup("dictionary", help="Dictionaries (字典与面板).")
@@ -20,12 +21,6 @@ process_cli = AppGroup("process", help="Process documents (工单流程).")
 departments_cli = AppGroup("departments", help="Departments (部门).")
 users_cli = AppGroup("users", help="Users (用户) and their API tokens.")
 lang_option = click.option("--lang", default=None, help="zh or en (default: from LANG).")
-
-
-def _gettext(lang):
-    from web.i18n import cli_gettext
-
-    return cli_gettext(lang)
 
 
 def _read(path: str, lang) -> object:
@@ -38,7 +33,7 @@ def _read(path: str, lang) -> object:
 
 
 def _fail(problems: list[Problem], lang) -> None:
-    gettext = _gettext(lang)
+    gettext = cli_gettext(lang)
     for problem in problems:
         click.echo(problem.render(gettext))
     sys.exit(1)
@@ -61,7 +56,7 @@ def _org(change, lang):
             with db.database.atomic():
                 return change()
         except org.OrgError as error:
-            click.echo(error.msg.render(_gettext(lang)), err=True)
+            click.echo(error.msg.render(cli_gettext(lang)), err=True)
             sys.exit(1)
 
 

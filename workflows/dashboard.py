@@ -17,7 +17,7 @@ from peewee import Case, Expression, fn
 from .models import ProcessVersion, Ticket, User, utcnow
 from .queries import overdue_condition, scope_condition
 
-DUE_SOON = timedelta(hours=2)
+DUE_SOON = timedelta(hours=2)  # a ticket due sooner than this is "due soon", on the list and the dashboard
 LOCAL = ZoneInfo("Asia/Shanghai")
 ROLES = {"supervisor": "team", "admin": "all"}
 
@@ -29,6 +29,20 @@ class Dashboard:
     due_soon: int = 0
     created_today: int = 0
     queues: list[tuple[str, str, int]] = field(default_factory=list)  # process name, step name, open tickets
+
+
+def due_state(ticket: Ticket, now: datetime) -> str | None:
+    """The list's badge of one ticket: overdue (flagged by the SLA sweep, or past due), soon, or None.
+
+    "soon" is due within DUE_SOON, as the dashboard counts; a closed ticket is neither, whatever its times.
+    """
+    if ticket.status != "open":
+        return None
+    if ticket.overdue_at is not None or (ticket.due_at is not None and ticket.due_at < now):
+        return "overdue"
+    if ticket.due_at is not None and ticket.due_at - now <= DUE_SOON:
+        return "soon"
+    return None
 
 
 def shows_dashboard(user: User) -> bool:

@@ -60,11 +60,16 @@ def rating_of(ticket: Ticket) -> Rating | None:
     return Rating.get_or_none(Rating.ticket == ticket)
 
 
+def may_rate(ticket: Ticket, rating: Rating | None) -> bool:
+    """A customer rates a closed ticket, once: ``rating`` is the one it has (:func:`rating_of`)."""
+    return ticket.status == "closed" and rating is None
+
+
 def check_rateable(ticket: Ticket) -> None:
-    """Conflict while the ticket is open or once it was rated: a customer rates a closed ticket once."""
+    """Conflict, saying why, unless :func:`may_rate`: the ticket is still open, or was rated."""
     if ticket.status != "closed":
         raise Conflict(Msg(N_("This ticket is still being handled; it can be rated once it is closed.")))
-    if rating_of(ticket) is not None:
+    if not may_rate(ticket, rating_of(ticket)):
         raise Conflict(Msg(N_("This ticket has already been rated. Thank you!")))
 
 

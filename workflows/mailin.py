@@ -45,6 +45,7 @@ from . import channels, collab, customers, engine, uploads
 from . import documents as docs
 from .db import database
 from .errors import EngineError, Invalid
+from .i18n import cli_gettext
 from .models import Attachment, Ticket
 
 mail_cli = AppGroup("mail", help="E-mail intake (邮件接入).")
@@ -303,8 +304,6 @@ def ingest_path(path: str, process: str | None, gettext) -> list[tuple[str, bool
 @click.option("--lang", default=None, help="zh or en (default: from LANG).")
 def ingest_command(path: str, process: str | None, lang: str | None):
     """Read an .eml file or a Maildir's new/ messages; exit 1 if any was refused."""
-    from web.i18n import cli_gettext
-
     with database.connection_context():
         results = ingest_path(path, process, cli_gettext(lang))
     for line, _ok in results:

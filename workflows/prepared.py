@@ -47,8 +47,7 @@ class Prepared:
 
     def rows(self, *args) -> list:
         """The rows as the built query would return them (models, with their joined models)."""
-        query, cursor = self._cursor(args)
-        return list(query._get_cursor_wrapper(cursor))  # peewee's own row conversion for this query
+        return _converted(*self._cursor(args))
 
     def first(self, *args):
         rows = self.rows(*args)
@@ -57,6 +56,17 @@ class Prepared:
     def tuples(self, *args) -> list[tuple]:
         """Plain rows (for ``RETURNING`` and column reads)."""
         return self._cursor(args)[1].fetchall()
+
+
+def _converted(query, cursor) -> list:
+    """The cursor's rows as ``query`` itself returns them: models, their joined models, or dicts/tuples.
+
+    peewee converts rows only inside ``query.execute()``, which would generate the SQL again (the very
+    cost a Prepared query skips), and offers no public way to convert a cursor run elsewhere. So this
+    one call reaches into ``_get_cursor_wrapper``; tests/test_prepared.py pins what it must give, so a
+    peewee upgrade that changes it fails there, not in the engine.
+    """
+    return list(query._get_cursor_wrapper(cursor))
 
 
 def _hashable(value: object) -> bool:

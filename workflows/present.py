@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from . import documents as docs
-from .access import can_act, filter_data, visible_fields
+from .access import filter_data, may_act, visible_fields
 from .models import Ticket, TicketEvent, User
 
 END = "$end"
@@ -34,7 +34,7 @@ def step_of(ticket: Ticket, closed_label: str) -> dict:
 
 def transitions_for(reader: User, ticket: Ticket) -> list[dict]:
     """Only the transitions the reader may take now."""
-    if ticket.status != "open" or not can_act(reader, ticket):
+    if not may_act(reader, ticket):
         return []
     spec = docs.compiled(ticket.process_version, ticket.step).spec
     return [{"to": t["to"], "label": t["label"]} for t in spec.offered(ticket.data)]

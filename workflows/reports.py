@@ -68,6 +68,7 @@ from .tags import tag_condition
 UNITS = sql.UNITS
 DIMENSIONS = (*UNITS, "agent", "department", "process", "step")
 BASES = ("created", "closed")
+VIEWERS = ("supervisor", "admin")  # the roles that see reports (a supervisor's of their team only)
 #: The longest range a report covers: ten years of days is already 3,660 rows, and
 #: a range of centuries would be hundreds of thousands (and end past year 9999).
 MAX_DAYS = 3660
@@ -151,7 +152,7 @@ def report(viewer: User, filters: ReportFilters, dims: tuple[str, ...] = ("day",
     where = _ticket_where(scope, filters)
     rows, total = _figures(where, filters, dims)
     events = _ticket_where(None, replace(filters, department=None, role=None, agent=None))
-    people = [ids for ids in (_people(filters), _team(viewer)) if ids is not None]
+    people = [ids for ids in (_people(filters), report_team(viewer)) if ids is not None]
     moves = sql.moves(events, [TicketEvent.actor.in_(ids) for ids in people], *filters.bounds())
     pairs = sql.dwell_pairs(moves)
     return Report(dims, filters, _groups(rows, dims, filters), total, steps(pairs),
@@ -170,15 +171,18 @@ def agent_monthly(viewer: User, start: date | datetime, end: date | datetime) ->
     return report(viewer, ReportFilters(start, end), ("month", "agent"))
 
 
+def can_view_reports(user: User) -> bool:
+    """Supervisors see reports of their team's tickets, admins of all; agents and handlers see none."""
+    return user.role in VIEWERS
+
+
 def _scope(viewer: User) -> Expression | None:
-    if viewer.role == "admin":
-        return None
-    if viewer.role != "supervisor":
+    if not can_view_reports(viewer):
         raise Forbidden(Msg(N_("Only supervisors and admins may see reports.")))
-    return scope_condition(viewer, "team")
+    return None if viewer.role == "admin" else scope_condition(viewer, "team")
 
 
-def _team(viewer: User) -> list[int] | None:
+def report_team(viewer: User) -> list[int] | None:
     """The people whose work a supervisor's per-step and per-agent figures show (None: an admin's, everyone)."""
     return None if viewer.role == "admin" else sorted(team_ids(viewer) or {viewer.id})
 

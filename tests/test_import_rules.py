@@ -1,0 +1,154 @@
+"""The layers' import rules, read from the source of every module (``docs/architecture.md``).
+
+``formbuilder`` turns documents into validators and WTForms classes: no Flask,
+no database, nothing of ours above it. ``workflows`` holds the rules: it never
+imports a view (``web``, ``api``, ``admin``) or the app. Views ask
+``workflows`` to write: they call no write method on a model class.
+Function-level imports count like any other.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VIEWS = ("web", "api", "admin")
+WRITES = frozenset({"create", "insert", "insert_many", "insert_from", "update", "delete", "save", "delete_instance",
+                    "replace", "replace_many", "bulk_create", "bulk_update", "get_or_create"})
+
+#: Model writes views still make, each with why; the list may only shrink (a stale entry fails).
+ALLOWED_WRITES = {
+    ("admin/rules.py", "Rule.update"): "renumbering the positions when a rule moves: admin-only, audited beside it",
+    ("admin/editor.py", "Process.update"): "a row lock (a no-op update) serialising draft edits; belongs with the "
+                                           "document store's save, which another part of issue 17 reworks",
+}
+
+
+def source_files(*packages: str) -> list[Path]:
+    return sorted(path for package in packages for path in (ROOT / package).rglob("*.py"))
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _absolute(node: ast.ImportFrom, module: str, is_package: bool) -> str:
+    """The module ``from X import ...`` names, relative forms resolved against ``module``."""
+    if not node.level:
+        return node.module or ""
+    base = module.split(".")
+    base = base[: len(base) - node.level + (1 if is_package else 0)]
+    return ".".join([*base, node.module] if node.module else base)
+
+
+def imports(tree: ast.AST, module: str, is_package: bool = False) -> Iterator[tuple[int, str]]:
+    """(line, module) of every import anywhere in ``tree``; ``from a import b`` yields ``a`` and ``a.b``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            target = _absolute(node, module, is_package)
+            yield node.lineno, target
+            yield from ((node.lineno, f"{target}.{alias.name}" if target else alias.name) for alias in node.names)
+
+
+def model_writes(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """(line, "Model.method") of each write method called on a class imported from ``workflows.models``."""
+    models = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+              and node.module == "workflows.models" for alias in node.names}
+    for node in ast.walk(tree):
+        call = node.func if isinstance(node, ast.Call) else None
+        if isinstance(call, ast.Attribute) and call.attr in WRITES and isinstance(call.value, ast.Name) \
+                and call.value.id in models:
+            yield node.lineno, f"{call.value.id}.{call.attr}"
+
+
+def parsed(path: Path) -> ast.AST:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def formbuilder_may_not(name: str) -> bool:
+    top = name.split(".")[0]
+    return top in ("flask", "peewee", "playhouse", "workflows", "app", *VIEWS) or top.startswith("flask_")
+
+
+def workflows_may_not(name: str) -> bool:
+    return name.split(".")[0] in ("app", *VIEWS)
+
+
+def breaches(package: str, forbidden) -> list[str]:
+    found = []
+    for path in source_files(package):
+        module = module_name(path)
+        for line, name in imports(parsed(path), module, path.name == "__init__.py"):
+            if forbidden(name):
+                found.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
+    return sorted(set(found))
+
+
+def test_formbuilder_imports_no_flask_no_database_and_nothing_of_ours_above_it():
+    assert breaches("formbuilder", formbuilder_may_not) == []
+
+
+def test_workflows_imports_no_view_and_not_the_app():
+    assert breaches("workflows", workflows_may_not) == []
+
+
+def view_writes() -> dict[tuple[str, str], list[int]]:
+    found: dict[tuple[str, str], list[int]] = {}
+    for path in source_files(*VIEWS):
+        for line, write in model_writes(parsed(path)):
+            found.setdefault((str(path.relative_to(ROOT)), write), []).append(line)
+    return found
+
+
+def test_views_write_models_only_through_workflows():
+    unexpected = {key: lines for key, lines in view_writes().items() if key not in ALLOWED_WRITES}
+    assert unexpected == {}
+
+
+def test_the_allowed_view_writes_still_exist_so_the_list_only_shrinks():
+    assert sorted(set(ALLOWED_WRITES) - set(view_writes())) == []
+
+
+@pytest.mark.parametrize(("source", "module", "found"), [
+    ("import flask", "formbuilder.forms", True),
+    ("from flask_babel import gettext", "formbuilder.forms", True),
+    ("def f():\n    from peewee import fn", "formbuilder.forms", True),
+    ("from ..workflows import models", "formbuilder.forms", True),
+    ("from wtforms import Form", "formbuilder.forms", False),
+    ("from . import messages", "formbuilder.forms", False),
+    ("from .messages import N_", "formbuilder", False),
+])
+def test_the_formbuilder_rule_sees_every_form_of_import(source, module, found):
+    names = [name for _, name in imports(ast.parse(source), module, module == "formbuilder")]
+    assert any(map(formbuilder_may_not, names)) is found, names
+
+
+@pytest.mark.parametrize(("source", "found"), [
+    ("def cli():\n    from web.i18n import cli_gettext", True),
+    ("import api.collab", True),
+    ("from admin import audit", True),
+    ("from .. import web", True),
+    ("from .models import Ticket", False),
+    ("from webhooks import x", False),
+])
+def test_the_workflows_rule_sees_function_level_and_relative_imports(source, found):
+    names = [name for _, name in imports(ast.parse(source), "workflows.cli")]
+    assert any(map(workflows_may_not, names)) is found, names
+
+
+@pytest.mark.parametrize(("source", "writes"), [
+    ("from workflows.models import Ticket\nTicket.create(number='1')", ["Ticket.create"]),
+    ("from workflows.models import Tag as T\ndef f():\n    T.delete().where(T.id == 1).execute()", ["T.delete"]),
+    ("from workflows.models import Ticket\nTicket.select().where(Ticket.id == 1)", []),
+    ("from workflows import engine\nengine.create(user, 'p', {})", []),
+    ("text = 'a'.replace('a', 'b')", []),
+])
+def test_the_view_rule_finds_writes_on_model_classes(source, writes):
+    assert [write for _, write in model_writes(ast.parse(source))] == writes
