@@ -12,6 +12,8 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from workflows.access import is_admin
+
 from .audit import AuditView
 from .dictionaries import DictionariesView
 from .editor import EditorMixin
@@ -28,7 +30,7 @@ class AdminOnly:
     """Access rule of every admin view: logged in, with the ``admin`` role."""
 
     def is_accessible(self) -> bool:
-        return current_user.is_authenticated and current_user.user.role == "admin"
+        return current_user.is_authenticated and is_admin(current_user.user)
 
     def inaccessible_callback(self, name, **kwargs):
         if current_user.is_authenticated:

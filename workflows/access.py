@@ -13,6 +13,7 @@ from .models import Ticket, TicketCC, TicketEvent, User
 from .org import manager_chain, subtree
 
 ALL = None  # visible_fields() result meaning "every field"
+CREATORS = ("admin", "supervisor", "agent")  # the roles that register calls and create tickets
 HANDLING = ("create", "advance", "close", "return", "transfer")  # the events by which someone handles a step
 
 
@@ -48,9 +49,7 @@ def may_act(actor: User, ticket: Ticket) -> bool:
 
 
 def may_create(user: User) -> bool:
-    """Whether ``user``'s role registers calls and creates tickets: the engine's ``CREATORS``, asked by menus."""
-    from .engine import CREATORS  # the engine imports this module: a top-level import would be a cycle
-
+    """Whether ``user``'s role registers calls and creates tickets (the engine, the call page and menus ask)."""
     return user.role in CREATORS
 
 

@@ -18,7 +18,7 @@ from formbuilder.messages import N_
 
 from . import channels, customers, events, uploads
 from . import documents as docs
-from .access import can_act, can_read, oversees
+from .access import can_act, can_read, may_create, oversees
 from .assignment import AssignmentError, Context, candidates, resolve
 from .db import database
 from .errors import Conflict, EngineError, Forbidden, Invalid, NotFound
@@ -27,7 +27,6 @@ from .numbers import next_number
 from .prepared import Prepared
 
 END = "$end"
-CREATORS = ("admin", "supervisor", "agent")
 PRIORITIES = ("urgent", "high", "normal", "low")
 ACTIONS = ("advance", "return", "transfer", "close", "reopen")
 REQUIRED = Msg(N_("This field is required."))
@@ -155,7 +154,7 @@ def _record(ticket: Ticket, action: str, actor: User, before: int | None, now: d
 def create(actor: User, process: str, data: dict, *, priority: str | None = None, customer: dict | None = None,
            channel: str | None = None, transition: str | None = None, assignee: str | None = None) -> Ticket:
     """Create a ticket at the first step and take one of its transitions."""
-    if actor.role not in CREATORS:
+    if not may_create(actor):
         raise Forbidden(Msg(N_("Your role cannot create tickets.")))
     version = docs.get_version(process)
     if version is None:

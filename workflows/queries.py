@@ -19,8 +19,8 @@ from formbuilder import Msg
 from formbuilder.messages import N_
 
 from . import customers
-from .access import HANDLING
-from .engine import CREATORS, PRIORITIES
+from .access import HANDLING, may_create
+from .engine import PRIORITIES
 from .errors import EngineError, Forbidden
 from .models import Customer, Department, Process, ProcessVersion, Ticket, TicketCC, TicketEvent, User, utcnow
 from .org import subtree, team_ids
@@ -340,7 +340,7 @@ def customer_by_phone(viewer: User, phone: str | None) -> Customer | None:
 
 def customer_visible(user: User, customer_id: int) -> bool:
     """Whoever registers calls looks customers up; others see those of tickets they may read."""
-    if user.role in CREATORS:
+    if may_create(user):
         return True
     condition = _readable(user)
     query = Ticket.select(Ticket.id).where(Ticket.customer == customer_id)
