@@ -1,7 +1,8 @@
 """Field kinds of the visual editor: a flat set of settings <-> the field's JSON Schema.
 
-The editor shows one form per kind (the kinds are the registry names of
-:mod:`fieldtypes`); :func:`build` writes the schema the contract describes and
+The editor shows one form per kind. The kinds are the field types of
+:mod:`fieldtypes`: each says its label, the schema it starts from and the
+settings it shows; :func:`build` writes the schema the contract describes and
 :func:`settings` reads one back, so an edit shows what the document holds.
 """
 
@@ -11,29 +12,14 @@ from typing import Any
 
 from .conditions import coerce, display
 from .editing import EditError
-from .fieldtypes import classify, options_schema
+from .fieldtypes import BY_NAME, REGISTRY, classify, options_schema
 from .messages import N_
 
 #: kind -> label, in the order of the "add field" picker (seed wording).
-KINDS: dict[str, str] = {
-    "text": N_("Single-line text"), "textarea": N_("Multi-line text"), "email": N_("E-mail"),
-    "number": N_("Number"), "integer": N_("Whole number"), "date": N_("Date"), "datetime": N_("Date and time"),
-    "select": N_("Dropdown"), "multiselect": N_("Multi-select dropdown"), "radio": N_("Radio buttons"),
-    "checkbox": N_("Checkbox (yes/no)"), "checkboxes": N_("Checkboxes (several)"),
-    "cascade": N_("Cascading dropdown"), "attachment": N_("Attachment"),
-}
-CHOICES = frozenset({"select", "multiselect", "radio", "checkboxes"})
-TEXTS = frozenset({"text", "textarea", "email"})
-NUMBERS = frozenset({"number", "integer"})
-_BASE: dict[str, dict] = {
-    "text": {"type": "string"}, "textarea": {"type": "string", "x-widget": "textarea"},
-    "email": {"type": "string", "format": "email"}, "number": {"type": "number"}, "integer": {"type": "integer"},
-    "date": {"type": "string", "format": "date"}, "datetime": {"type": "string", "format": "date-time"},
-    "select": {"type": "string"}, "radio": {"type": "string", "x-widget": "radio"},
-    "multiselect": {"type": "array", "uniqueItems": True},
-    "checkboxes": {"type": "array", "uniqueItems": True, "x-widget": "checkboxes"},
-    "checkbox": {"type": "boolean"}, "cascade": {"type": "string"}, "attachment": {"type": "array"},
-}
+KINDS: dict[str, str] = {t.name: t.label for t in REGISTRY}
+#: Settings written as one schema key each, as given.
+_SIMPLE = {"placeholder": "x-placeholder", "min_length": "minLength", "max_length": "maxLength",
+           "pattern": "pattern", "minimum": "minimum", "maximum": "maximum", "multipleOf": "multipleOf"}
 MB = 1024 * 1024
 
 
@@ -44,24 +30,20 @@ def kind_of(schema: dict) -> str | None:
 
 def build(kind: str, s: dict) -> dict:
     """The schema of a field of ``kind`` from the editor's settings ``s``."""
-    schema = {**_BASE[kind], "title": s["title"]}
+    field_type = BY_NAME[kind]
+    schema = {**field_type.base, "title": s["title"]}
     _put(schema, "description", s.get("description"))
-    if kind in TEXTS | NUMBERS:
-        _put(schema, "x-placeholder", s.get("placeholder"))
-    if kind in TEXTS:
-        _put(schema, "minLength", s.get("min_length"))
-        _put(schema, "maxLength", s.get("max_length"))
-        _put(schema, "pattern", s.get("pattern") if kind == "text" else None)
-    if kind in NUMBERS:
-        for key in ("minimum", "maximum", "multipleOf"):
-            _put(schema, key, s.get(key))
-    if kind in CHOICES:
-        _options(schema, kind, s)
-    if kind == "cascade":
+    for name in field_type.settings:
+        if name in _SIMPLE:
+            _put(schema, _SIMPLE[name], s.get(name))
+    if "options" in field_type.settings:
+        _options(schema, s)
+    if "cascade" in field_type.settings:
         schema.update({"x-dictionary": s.get("dictionary") or "", "x-cascade": s.get("cascade") or ""})
-    if kind == "attachment":
+    if "accept" in field_type.settings:
         _attachment(schema, s)
-    _default(schema, kind, s.get("default"))
+    if field_type.has_default:
+        _default(schema, s.get("default"))
     _put(schema, "x-public", True if s.get("public") else None)
     return schema
 
@@ -71,12 +53,12 @@ def _put(schema: dict, key: str, value: Any) -> None:
         schema[key] = value
 
 
-def _options(schema: dict, kind: str, s: dict) -> None:
+def _options(schema: dict, s: dict) -> None:
     if s.get("source") == "dictionary":
         target = {"type": "string", "x-dictionary": s.get("dictionary") or ""}
     else:
         target = {"type": "string", "oneOf": parse_options(s.get("options") or "")}
-    if kind in ("multiselect", "checkboxes"):
+    if schema["type"] == "array":
         schema["items"] = target
     else:
         schema.update({k: v for k, v in target.items() if k != "type"})
@@ -105,8 +87,8 @@ def _attachment(schema: dict, s: dict) -> None:
     _put(schema, "x-max-bytes", int(s["max_mb"] * MB) if s.get("max_mb") else None)
 
 
-def _default(schema: dict, kind: str, text: str | None) -> None:
-    if not text or kind == "attachment":
+def _default(schema: dict, text: str | None) -> None:
+    if not text:
         return
     try:
         schema["default"] = coerce(schema, "in" if schema["type"] == "array" else "eq", text)
@@ -150,15 +132,5 @@ def merge(old: dict | None, new: dict) -> dict:
 
 def shown(kind: str) -> list[str]:
     """The settings the field form shows for ``kind``, in order."""
-    names = ["title", "description"]
-    if kind in TEXTS | NUMBERS:
-        names.append("placeholder")
-    names += {"text": ["min_length", "max_length", "pattern"], "textarea": ["min_length", "max_length"],
-              "email": ["max_length"], "number": ["minimum", "maximum", "multipleOf"],
-              "integer": ["minimum", "maximum"], "cascade": ["dictionary", "cascade"],
-              "attachment": ["max_items", "accept", "max_mb"]}.get(kind, [])
-    if kind in CHOICES:
-        names += ["source", "options", "dictionary"]
-    if kind != "attachment":
-        names.append("default")
-    return names + ["public"]
+    field_type = BY_NAME[kind]
+    return ["title", "description", *field_type.settings, *(["default"] if field_type.has_default else []), "public"]

@@ -1,20 +1,23 @@
 """The field-type registry: one entry per custom field type of the contract.
 
-Adding a type is one :class:`FieldType` entry (how its schema looks, which
-WTForms field renders it, how values convert), the way WTForms splits fields
-by kind, instead of ``if type == ...`` chains spread over modules.
+Adding a type is one :class:`FieldType` entry (how its schema looks, what the
+visual editor builds, which WTForms field renders it, how values convert, read
+and export), plus its page partial ``templates/forms/fields/<name>.html`` and,
+when it needs script, ``static/js/fields/<name>.js``; the way WTForms splits
+fields by kind, instead of ``if type == ...`` chains spread over modules.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from rfc3339_validator import validate_rfc3339
 from wtforms import fields
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget, NumberInput
 
 from .messages import N_
@@ -24,6 +27,10 @@ LOCAL_TZ = timezone(timedelta(hours=8))
 #: The years a ``date`` or ``date-time`` field may hold (an instant's year in UTC). Python's
 #: datetime ends at year 9999: an accepted 9999-12-31T23:00-10:00 could not even be shown.
 YEARS = (1900, 2999)
+#: How values of a list read in one line of text (a Chinese enumeration comma).
+LIST_JOIN = "、"
+#: The stars of a rating field.
+STARS = 5
 DATE_MESSAGES = {
     "date": N_("Not a valid date (years 1900 to 2999)."),
     "date-time": N_("Not a valid date and time (years 1900 to 2999)."),
@@ -133,129 +140,219 @@ def _widget(schema: dict, *names: str | None) -> bool:
     return schema.get("x-widget") in names
 
 
+def _items(schema: dict) -> dict:
+    return schema.get("items", {}) if schema.get("type") == "array" else {}
+
+
+def _listed_options(schema: dict, widgets: tuple[str | None, ...]) -> bool:
+    """An array of options (not of files) shown by one of ``widgets``."""
+    items = _items(schema)
+    return _widget(schema, *widgets) and is_dropdown(items) and items.get("format") != "attachment"
+
+
+def option_label(schema: dict, value: str, dictionaries: Mapping[str, Any]) -> str:
+    """The label people read for an option code: the option's title, else the dictionary's label."""
+    source = options_schema(schema)
+    for option in source.get("oneOf", []):
+        if isinstance(option, dict) and option.get("const") == value:
+            return str(option.get("title", value))
+    index = dictionaries.get(source.get("x-dictionary", ""))
+    return index.label(value) if index else value
+
+
+# How a stored, non-empty, non-boolean value reads (``display.display`` handles those first).
+# Each is total: a value of another shape than the type's reads as plain text.
+
+def plain_text(schema: dict, value: Any, dictionaries: Mapping) -> str:
+    return LIST_JOIN.join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _label_text(schema: dict, value: Any, dictionaries: Mapping) -> str:
+    values = value if isinstance(value, list) else [value]
+    return LIST_JOIN.join(option_label(schema, str(v), dictionaries) for v in values)
+
+
+def _moment_text(schema: dict, value: Any, dictionaries: Mapping) -> str:
+    """An instant in local time; one Python cannot hold reads as it is stored."""
+    if not isinstance(value, str):
+        return plain_text(schema, value, dictionaries)
+    try:
+        return local_moment(value).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return value
+
+
+def _star_text(schema: dict, value: Any, dictionaries: Mapping) -> str:
+    """"★★★☆☆ (3)": the stars for a whole number within the scale, plain text for anything else."""
+    top = schema.get("maximum", STARS)
+    if type(value) is not int or not 0 <= value <= top:
+        return plain_text(schema, value, dictionaries)
+    return f"{'★' * value}{'☆' * (top - value)} ({value})"
+
+
+def _file_names(value: Any, files: Mapping[str, str]) -> str | None:
+    """Attachment keys as their file names; None (read as text) for a value that is not a list."""
+    if not isinstance(value, list):
+        return None
+    return LIST_JOIN.join(str(files.get(key, key)) if isinstance(key, str) else str(key) for key in value)
+
+
+def _whole_number(value: Any, files: Mapping[str, str]) -> str | None:
+    return str(value) if type(value) is int else None
+
+
 @dataclass(frozen=True)
 class FieldType:
-    """How one kind of custom field is recognised, rendered and converted."""
+    """One kind of custom field, whole: how its schema looks, how the editor builds one, which WTForms
+    field renders it, how values convert and read, and its page behaviour, found by ``name``.
+
+    The page includes ``templates/forms/fields/<name>.html`` for the field; with ``script`` set,
+    ``static/js/liveform.js`` also loads ``static/js/fields/<name>.js``, which registers under the name.
+    """
 
     name: str
+    #: The picker's label in the visual editor (seed wording).
+    label: str
     matches: Callable[[dict], bool]
+    #: The schema the editor starts a field of this type from; ``settings`` are the editor's settings it
+    #: shows between the help text and the default (see ``fieldkinds``).
+    base: dict
     field: type
+    settings: tuple[str, ...] = ()
+    has_default: bool = True
     options: dict | None = None
     to_json: Callable[[Any], Any] = _text
     to_form: Callable[[Any], Any] = lambda value: value
     has_choices: bool = False
+    #: Dropdowns start with a blank "—" entry; lists of radios or boxes do not.
+    blank: bool = False
     bad_input: str = N_("Not a valid value.")
+    #: A stored value as text (read-only fields, timelines, conditions' defaults).
+    text: Callable[[dict, Any, Mapping], str] = plain_text
+    #: A stored value as an export cell, given the attachment names; None: its text.
+    export: Callable[[Any, Mapping[str, str]], str | None] | None = None
+    #: What names the field on the page: "label" (one input), "legend" (a group of inputs), "" (its partial).
+    named_by: str = "label"
+    script: bool = False
+    #: The page script needs the dictionary's tree (cascades reload their options in the browser).
+    tree: bool = False
+    partial: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "partial", f"forms/fields/{self.name}.html")  # resolved once per type
 
     def unbound(self, schema: dict, **kwargs: Any) -> fields.Field:
         return self.field(**(self.options or {}), **kwargs)
 
 
 _checkboxes = {"widget": ListWidget(prefix_label=False), "option_widget": CheckboxInput()}
+_TEXT_LIMITS = ("min_length", "max_length")
+_OPTIONS = ("source", "options", "dictionary")
+_dropdown = {"validate_choice": False}
 
+#: Every field type, in the order of the editor's "add field" picker. :func:`classify` takes the first that
+#: matches: a date or an instant with options stays a date or an instant, as it always has.
 REGISTRY: tuple[FieldType, ...] = (
     FieldType(
-        "attachment",
-        lambda s: s.get("type") == "array" and s.get("items", {}).get("format") == "attachment",
-        fields.MultipleFileField,
-        to_json=_files,
-        to_form=lambda value: None,
+        "text", N_("Single-line text"),
+        lambda s: s.get("type") == "string" and _widget(s, None, "text") and not is_dropdown(s)
+        and s.get("format") is None,
+        {"type": "string"}, fields.StringField, ("placeholder", *_TEXT_LIMITS, "pattern"),
     ),
     FieldType(
-        "checkboxes",
-        lambda s: s.get("type") == "array" and _widget(s, "checkboxes") and is_dropdown(s.get("items", {})),
-        fields.SelectMultipleField,
-        {**_checkboxes, "validate_choice": False},
-        to_json=_listed,
-        has_choices=True,
+        "textarea", N_("Multi-line text"),
+        lambda s: s.get("type") == "string" and _widget(s, "textarea") and not is_dropdown(s)
+        and s.get("format") is None,
+        {"type": "string", "x-widget": "textarea"}, fields.TextAreaField, ("placeholder", *_TEXT_LIMITS),
     ),
     FieldType(
-        "multiselect",
-        lambda s: s.get("type") == "array" and _widget(s, None, "select") and is_dropdown(s.get("items", {})),
-        fields.SelectMultipleField,
-        {"validate_choice": False},
-        to_json=_listed,
-        has_choices=True,
+        "email", N_("E-mail"),
+        lambda s: s.get("type") == "string" and s.get("format") == "email" and _widget(s, None)
+        and not is_dropdown(s),
+        {"type": "string", "format": "email"}, fields.EmailField, ("placeholder", "max_length"),
     ),
     FieldType(
-        "checkbox",
-        lambda s: s.get("type") == "boolean" and _widget(s, None, "checkbox"),
-        fields.BooleanField,
-        to_json=lambda value: True if value else None,
-        to_form=bool,
-    ),
-    FieldType(
-        "integer",
-        lambda s: s.get("type") == "integer" and _widget(s, None),
-        fields.IntegerField,
-        {"widget": NumberInput()},
-        to_json=lambda value: value,
-        bad_input=N_("Not a valid whole number."),
-    ),
-    FieldType(
-        "number",
+        "number", N_("Number"),
         lambda s: s.get("type") == "number" and _widget(s, None),
-        fields.FloatField,
-        {"widget": NumberInput(step="any")},
-        to_json=lambda value: value,
-        bad_input=N_("Not a valid number."),
+        {"type": "number"}, fields.FloatField, ("placeholder", "minimum", "maximum", "multipleOf"),
+        options={"widget": NumberInput(step="any")}, to_json=lambda value: value,
+        bad_input=N_("Not a valid number."), script=True,
     ),
     FieldType(
-        "date",
+        "integer", N_("Whole number"),
+        lambda s: s.get("type") == "integer" and _widget(s, None),
+        {"type": "integer"}, fields.IntegerField, ("placeholder", "minimum", "maximum"),
+        options={"widget": NumberInput()}, to_json=lambda value: value,
+        bad_input=N_("Not a valid whole number."), script=True,
+    ),
+    FieldType(
+        "date", N_("Date"),
         lambda s: s.get("type") == "string" and s.get("format") == "date" and _widget(s, None),
-        fields.DateField,
-        to_json=lambda value: value.isoformat() if value else None,
-        to_form=_date_in,
+        {"type": "string", "format": "date"}, fields.DateField,
+        to_json=lambda value: value.isoformat() if value else None, to_form=_date_in,
         bad_input=DATE_MESSAGES["date"],
     ),
     FieldType(
-        "datetime",
+        "datetime", N_("Date and time"),
         lambda s: s.get("type") == "string" and s.get("format") == "date-time" and _widget(s, None),
-        fields.DateTimeLocalField,
-        {"format": ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]},
-        to_json=_datetime_out,
-        to_form=_datetime_in,
-        bad_input=DATE_MESSAGES["date-time"],
+        {"type": "string", "format": "date-time"}, fields.DateTimeLocalField,
+        options={"format": ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]}, to_json=_datetime_out,
+        to_form=_datetime_in, bad_input=DATE_MESSAGES["date-time"], text=_moment_text,
     ),
     FieldType(
-        "cascade",
-        lambda s: is_dropdown(s) and "x-cascade" in s and "x-dictionary" in s and _widget(s, None, "select"),
-        fields.SelectField,
-        {"validate_choice": False},
-        has_choices=True,
-    ),
-    FieldType(
-        "radio",
-        lambda s: is_dropdown(s) and "x-cascade" not in s and _widget(s, "radio"),
-        fields.RadioField,
-        {"validate_choice": False},
-        has_choices=True,
-    ),
-    FieldType(
-        "select",
+        "select", N_("Dropdown"),
         lambda s: is_dropdown(s) and "x-cascade" not in s and _widget(s, None, "select"),
-        fields.SelectField,
-        {"validate_choice": False},
-        has_choices=True,
+        {"type": "string"}, fields.SelectField, _OPTIONS,
+        options=_dropdown, has_choices=True, blank=True, text=_label_text,
     ),
     FieldType(
-        "textarea",
-        lambda s: s.get("type") == "string" and _widget(s, "textarea") and not is_dropdown(s)
-        and s.get("format") is None,
-        fields.TextAreaField,
+        "multiselect", N_("Multi-select dropdown"),
+        lambda s: s.get("type") == "array" and _listed_options(s, (None, "select")),
+        {"type": "array", "uniqueItems": True}, fields.SelectMultipleField, _OPTIONS,
+        options=_dropdown, to_json=_listed, has_choices=True, text=_label_text, script=True,
     ),
     FieldType(
-        "email",
-        lambda s: s.get("type") == "string" and s.get("format") == "email" and _widget(s, None)
-        and not is_dropdown(s),
-        fields.EmailField,
+        "radio", N_("Radio buttons"),
+        lambda s: is_dropdown(s) and "x-cascade" not in s and _widget(s, "radio"),
+        {"type": "string", "x-widget": "radio"}, fields.RadioField, _OPTIONS,
+        options=_dropdown, has_choices=True, text=_label_text, named_by="legend", script=True,
     ),
     FieldType(
-        "text",
-        lambda s: s.get("type") == "string" and _widget(s, None, "text") and not is_dropdown(s)
-        and s.get("format") is None,
-        fields.StringField,
+        "checkbox", N_("Checkbox (yes/no)"),
+        lambda s: s.get("type") == "boolean" and _widget(s, None, "checkbox"),
+        {"type": "boolean"}, fields.BooleanField,
+        to_json=lambda value: True if value else None, to_form=bool, named_by="", script=True,
+    ),
+    FieldType(
+        "checkboxes", N_("Checkboxes (several)"),
+        lambda s: s.get("type") == "array" and _listed_options(s, ("checkboxes",)),
+        {"type": "array", "uniqueItems": True, "x-widget": "checkboxes"}, fields.SelectMultipleField, _OPTIONS,
+        options={**_checkboxes, **_dropdown}, to_json=_listed, has_choices=True, text=_label_text,
+        named_by="legend", script=True,
+    ),
+    FieldType(
+        "cascade", N_("Cascading dropdown"),
+        lambda s: is_dropdown(s) and "x-cascade" in s and "x-dictionary" in s and _widget(s, None, "select"),
+        {"type": "string"}, fields.SelectField, ("dictionary", "cascade"),
+        options=_dropdown, has_choices=True, blank=True, text=_label_text, script=True, tree=True,
+    ),
+    FieldType(
+        "attachment", N_("Attachment"),
+        lambda s: s.get("type") == "array" and _items(s).get("format") == "attachment",
+        {"type": "array"}, fields.MultipleFileField, ("max_items", "accept", "max_mb"), has_default=False,
+        to_json=_files, to_form=lambda value: None, export=_file_names, script=True,
+    ),
+    FieldType(
+        "rating", N_("Star rating (1-5)"),
+        lambda s: s.get("type") == "integer" and _widget(s, "rating") and s.get("minimum") == 1
+        and s.get("maximum") == STARS,
+        {"type": "integer", "minimum": 1, "maximum": STARS, "x-widget": "rating"}, fields.RadioField,
+        options={"choices": [SelectChoice(n, str(n)) for n in range(1, STARS + 1)], "coerce": int, **_dropdown},
+        to_json=lambda value: value, bad_input=N_("Not a valid whole number."), text=_star_text,
+        export=_whole_number, named_by="legend", script=True,
     ),
 )
+BY_NAME: dict[str, FieldType] = {t.name: t for t in REGISTRY}
 
 
 def classify(schema: dict) -> FieldType | None:

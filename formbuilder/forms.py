@@ -50,6 +50,10 @@ class StepForm(Form):
     _option_sources: tuple[tuple[str, OptionSource], ...] = ()
     #: (field name, its value converter to JSON), in field order.
     _converters: tuple[tuple[str, Callable[[Any], Any]], ...] = ()
+    #: The field types whose page script ``liveform.js`` loads (``static/js/fields/<name>.js``), space-separated.
+    _scripts: str = ""
+    #: The dictionaries whose tree the page script needs (cascades), each once.
+    _trees: tuple[str, ...] = ()
 
     class Meta:
         def wrap_formdata(self, form, formdata):
@@ -140,7 +144,7 @@ class OptionSource:
 
     def __init__(self, fspec: FieldSpec):
         source = options_schema(fspec.schema)
-        self.blank = [("", "—")] if fspec.type.name in ("select", "cascade") else []
+        self.blank = [("", "—")] if fspec.type.blank else []
         self.fixed = [(o["const"], o.get("title", o["const"])) for o in source["oneOf"]] if "oneOf" in source else None
         self.code = source.get("x-dictionary")
         self.parent = fspec.schema.get("x-cascade")
@@ -165,11 +169,19 @@ def _render_kw(fspec: FieldSpec) -> dict:
     return attrs
 
 
+def _page_needs(spec: StepSpec) -> dict:
+    """What the page of this form loads besides its markup, worked out once per form class."""
+    types = [fspec.type for fspec in spec.fields.values()]
+    return {"_scripts": " ".join(dict.fromkeys(t.name for t in types if t.script)),
+            "_trees": tuple(dict.fromkeys(f.schema["x-dictionary"] for f in spec.fields.values() if f.type.tree))}
+
+
 def build_form_class(spec: StepSpec) -> type[StepForm]:
     """One WTForms class with a field per non-hidden field, in template order."""
     attrs: dict = {"spec": spec, "_option_sources": tuple(
         (name, OptionSource(fspec)) for name, fspec in spec.fields.items() if fspec.type.has_choices),
-        "_converters": tuple((name, fspec.type.to_json) for name, fspec in spec.fields.items())}
+        "_converters": tuple((name, fspec.type.to_json) for name, fspec in spec.fields.items()),
+        **_page_needs(spec)}
     for name, fspec in spec.fields.items():
         attrs[name] = fspec.type.unbound(
             fspec.schema,

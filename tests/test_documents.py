@@ -59,7 +59,7 @@ BAD_SHAPES = [
     ("steps/1/colour", "red", "/steps/1/colour: unknown key"),
     ("schema/properties/order_no/x-widget", "slider",
      '/schema/properties/order_no/x-widget: "slider" is not one of '
-     '["text", "textarea", "select", "radio", "checkbox", "checkboxes"]'),
+     '["text", "textarea", "select", "radio", "checkbox", "checkboxes", "rating"]'),
     ("schema/properties/order_no/pattern", "([", '/schema/properties/order_no/pattern: is not a valid "regex"'),
     ("priority/default", "medium", '/priority/default: "medium" is not one of ["urgent", "high", "normal", "low"]'),
     ("steps/1/fields/reject_reason", {"mode": "required"},

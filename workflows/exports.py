@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from formbuilder.display import display
+from formbuilder.display import text_of
+from formbuilder.fieldtypes import classify
 
 from . import documents as docs
 from .access import ALL, filter_data, sees_all, visible_fields
@@ -26,7 +27,6 @@ BATCH = 500
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BASE_COLUMNS = ("number", "type", "step", "status", "priority", "assignee", "creator", "customer", "phone",
                 "channel", "created", "closed")
-LIST_JOIN = "、"
 
 
 @dataclass
@@ -128,10 +128,10 @@ def _field_cells(tickets: list[Ticket], columns: Mapping[str, dict], fields_of: 
 
 
 def flatten(schema: dict, value: object, dictionaries, files: Mapping[str, str], yes_no: tuple[str, str]) -> str:
-    """One stored value as one cell: labels for codes, yes/no for booleans, lists joined with "、"."""
+    """One stored value as one cell: yes/no for booleans, else the type's export value (attachments: their
+    file names, ratings: the number), else its text (labels for codes, lists joined with "、")."""
     if value is True or value is False:
         return yes_no[0] if value else yes_no[1]
-    if schema.get("type") == "array" and schema.get("items", {}).get("format") == "attachment" and isinstance(
-            value, list):
-        return LIST_JOIN.join(str(files.get(key, key)) if isinstance(key, str) else str(key) for key in value)
-    return display(schema, value, dictionaries)  # total: any stored value reads as text
+    kind = classify(schema)
+    cell = kind.export(value, files) if kind is not None and kind.export is not None else None
+    return text_of(kind, schema, value, dictionaries) if cell is None else cell  # total: any value reads as text

@@ -1,7 +1,10 @@
-/* Liuzhuan live step forms: re-evaluates conditional field modes ("when")
- * and reloads cascading dropdowns as the user types. The server repeats every
- * check; this script only keeps the page in step with what it will accept.
- * It evaluates the subset of JSON Schema that conditions use. */
+/* Liuzhuan live step forms: re-evaluates conditional field modes ("when") and
+ * offered transitions as the user types. The server repeats every check; this
+ * script only keeps the page in step with what it will accept. It evaluates
+ * the subset of JSON Schema that conditions use. What a field type does on the
+ * page beyond a text input (read its value, reload a cascade, paint stars)
+ * lives in static/js/fields/<type>.js, loaded for the types a form names in
+ * data-lz-scripts. */
 (function () {
   "use strict";
 
@@ -54,26 +57,36 @@
     return Object.keys(KEYWORDS).every(function (k) { return !(k in schema) || KEYWORDS[k](schema[k], value); });
   }
 
+  // Field types with page behaviour of their own register here (static/js/fields/<type>.js):
+  // value(box) reads the field as its JSON value, init(box, form) wires its inputs once.
+  var FIELDS = {};
+  var requested = {};
+
+  function register(name, behaviour) { FIELDS[name] = behaviour; }
+
+  function textValue(box) {
+    var input = box.querySelector("input:not([type=hidden]), select, textarea");
+    var raw = input ? input.value.trim() : "";
+    return raw === "" ? undefined : raw;
+  }
+
+  // Readers several field types share (a field script names one as its value).
+  function numberValue(box) {
+    var raw = textValue(box);  // conditions compare numbers; text that is no number stays text
+    return raw === undefined || isNaN(Number(raw)) ? raw : Number(raw);
+  }
+
+  function listValue(box) {
+    var values = [];
+    box.querySelectorAll("input[type=checkbox]:checked, option:checked").forEach(function (el) {
+      if (el.value) values.push(el.value);
+    });
+    return values.length ? values : undefined;
+  }
+
   function fieldValue(box) {
-    var type = box.getAttribute("data-lz-type");
-    var inputs = box.querySelectorAll("input:not([type=hidden]), select, textarea");
-    if (type === "checkbox") return inputs[0] && inputs[0].checked ? true : undefined;
-    if (type === "radio") {
-      var picked = box.querySelector("input[type=radio]:checked");
-      return picked ? picked.value : undefined;
-    }
-    if (type === "checkboxes" || type === "multiselect") {
-      var values = [];
-      box.querySelectorAll("input[type=checkbox]:checked, option:checked").forEach(function (el) {
-        if (el.value) values.push(el.value);
-      });
-      return values.length ? values : undefined;
-    }
-    if (type === "attachment" || !inputs[0]) return undefined;
-    var raw = inputs[0].value.trim();
-    if (raw === "") return undefined;
-    if (type === "number" || type === "integer") return isNaN(Number(raw)) ? raw : Number(raw);
-    return raw;
+    var own = FIELDS[box.getAttribute("data-lz-type")];
+    return (own && own.value ? own.value : textValue)(box);
   }
 
   function collect(form) {
@@ -109,30 +122,6 @@
     }
   }
 
-  function dictionary(code) {
-    var node = document.getElementById("lz-dict-" + code);
-    return node ? JSON.parse(node.textContent) : null;
-  }
-
-  function reloadCascade(form, select) {
-    var tree = dictionary(select.getAttribute("data-lz-dict"));
-    var parent = form.querySelector("[name='" + select.getAttribute("data-lz-cascade") + "']");
-    if (!tree || !parent) return;
-    var current = select.value, item = tree[parent.value || ""] , keep = false;
-    var children = parent.value && item ? item.children : [];
-    while (select.options.length) select.remove(0);
-    select.add(new Option("—", ""));
-    children.forEach(function (value) {
-      var child = tree[value];
-      if (child && (child.enabled || value === current)) {
-        select.add(new Option(child.label, value));
-        if (value === current) keep = true;
-      }
-    });
-    select.value = keep ? current : "";
-    select.dispatchEvent(new Event("change", { bubbles: true }));
-  }
-
   function refreshChoices(form) {
     // Transitions (radios or buttons) whose "when" fails are not offered.
     var data = collect(form);
@@ -165,19 +154,45 @@
     refreshChoices(form);
   }
 
-  function init(box) {
-    var form = box.closest("form") || box;
-    var cascades = form.querySelectorAll("select[data-lz-cascade]");
-    form.addEventListener("change", function (event) {
-      cascades.forEach(function (select) {
-        if (event.target.name === select.getAttribute("data-lz-cascade")) reloadCascade(form, select);
-      });
-      refresh(form);
+  // The field scripts sit beside this file: .../js/liveform.js -> .../js/fields/<type>.js.
+  var here = document.currentScript.src;
+  var FOLDER = here.slice(0, here.lastIndexOf("/") + 1) + "fields/";
+
+  function load(names, done) {
+    // Each script once per page; ``done`` when every one has run (or failed: the page still works).
+    var pending = names.length + 1;
+    function settle() { if (--pending === 0) done(); }
+    names.forEach(function (name) {
+      if (!requested[name]) {
+        var script = document.createElement("script");
+        script.src = FOLDER + encodeURIComponent(name) + ".js";
+        requested[name] = new Promise(function (resolve) { script.onload = script.onerror = resolve; });
+        document.head.appendChild(script);
+      }
+      requested[name].then(settle);
     });
+    settle();
+  }
+
+  function start(box) {
+    var form = box.closest("form") || box;
+    box.querySelectorAll("[data-lz-field]").forEach(function (field) {
+      var own = FIELDS[field.getAttribute("data-lz-type")];
+      if (own && own.init) own.init(field, form);
+    });
+    form.addEventListener("change", function () { refresh(form); });
     form.addEventListener("input", function () { refresh(form); });
     refresh(form);
   }
 
+  function init(box) {
+    // Until the field scripts have run, the page shows what the server rendered.
+    var names = (box.getAttribute("data-lz-scripts") || "").split(" ").filter(Boolean);
+    load(names, function () { start(box); });
+  }
+
   document.querySelectorAll("[data-lz-form]").forEach(init);
-  window.LiuzhuanLiveForm = { matches: matches };
+  window.LiuzhuanLiveForm = {
+    matches: matches, register: register, read: { text: textValue, number: numberValue, list: listValue }
+  };
 }());
