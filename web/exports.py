@@ -17,10 +17,9 @@ from datetime import UTC
 from flask import Blueprint, Response, abort, request, stream_with_context
 from flask_babel import format_datetime, get_locale, gettext
 from flask_login import current_user, login_required
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from workflows.errors import EngineError, Forbidden
-from workflows.exports import Vocabulary, export_rows
+from workflows.exports import Vocabulary, export_rows, xlsx_text
 from workflows.models import utcnow
 from workflows.queries import SORTS, scope_condition
 
@@ -86,11 +85,6 @@ def csv_lines(data: Iterator[list[str]]) -> Iterator[str]:
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
-
-
-def xlsx_text(cell: str) -> str:
-    """The cell without the control characters XML 1.0 cannot hold (openpyxl raises on them: a broken file)."""
-    return ILLEGAL_CHARACTERS_RE.sub("", cell) if isinstance(cell, str) else cell
 
 
 def xlsx_chunks(data: Iterator[list[str]]) -> Iterator[bytes]:

@@ -17,12 +17,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from wtforms import SelectField
 from wtforms.validators import Optional
 
 from workflows.errors import EngineError, Forbidden
-from workflows.exports import FORMULA_STARTS
+from workflows.exports import FORMULA_STARTS, xlsx_text
 from workflows.models import Department, User, utcnow
 from workflows.queries import published_processes
 from workflows.reports import FIRST_DAY, MAX_DAYS, UNITS, Report, ReportFilters, can_view_reports, report, report_team
@@ -201,8 +200,7 @@ def sections(result: Report) -> list[tuple[str, list[list]]]:
 
 def safe(value):
     """A cell a spreadsheet shows as text (numbers stay numbers): see ``workflows.exports.safe_cell``."""
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)  # XML 1.0 holds no control characters: openpyxl raises
+    value = xlsx_text(value)
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value

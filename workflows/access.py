@@ -30,14 +30,14 @@ def in_chain(user: User, member_id: int | None) -> bool:
 
 def oversees(reader: User, member_id: int | None) -> bool:
     """Admins, the manager chain, and supervisors whose subtree holds the member."""
-    if reader.role == "admin" or in_chain(reader, member_id):
+    if is_admin(reader) or in_chain(reader, member_id):
         return True
     return reader.role == "supervisor" and _department_of(member_id) in subtree(reader.department_id)
 
 
 def can_act(actor: User, ticket: Ticket) -> bool:
     """Only the current assignee, their manager chain and admins act on a ticket."""
-    return actor.role == "admin" or actor.id == ticket.assignee_id or in_chain(actor, ticket.assignee_id)
+    return is_admin(actor) or actor.id == ticket.assignee_id or in_chain(actor, ticket.assignee_id)
 
 
 def may_act(actor: User, ticket: Ticket) -> bool:
@@ -76,7 +76,7 @@ def can_read(reader: User, ticket: Ticket) -> bool:
 def sees_all(reader: User, ticket: Ticket, overseen: Callable[[int | None], bool]) -> bool:
     """Admins, and while it is open the supervisors of its handler (``overseen``: whether the reader oversees
     a member; bulk readers such as exports pass a set's test instead of asking per ticket)."""
-    return reader.role == "admin" or (ticket.status == "open" and overseen(ticket.assignee_id))
+    return is_admin(reader) or (ticket.status == "open" and overseen(ticket.assignee_id))
 
 
 def visible_fields(reader: User, ticket: Ticket) -> set[str] | None:

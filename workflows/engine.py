@@ -18,7 +18,7 @@ from formbuilder.messages import N_
 
 from . import channels, customers, events, uploads
 from . import documents as docs
-from .access import can_act, can_read, may_create, oversees
+from .access import can_act, can_read, is_admin, may_create, oversees
 from .assignment import AssignmentError, Context, candidates, resolve
 from .db import database
 from .errors import Conflict, EngineError, Forbidden, Invalid, NotFound
@@ -299,7 +299,7 @@ def _may_reopen(actor: User, ticket: Ticket) -> bool:
     closing = _closing(ticket) if ticket.status == "closed" else None
     if closing is None:
         return can_act(actor, ticket)
-    return actor.role == "admin" or (actor.role == "supervisor" and oversees(actor, closing.actor_id))
+    return is_admin(actor) or (actor.role == "supervisor" and oversees(actor, closing.actor_id))
 
 
 REFUSED = {"reopen": N_("Only a supervisor of its last handler or an admin may reopen a ticket.")}

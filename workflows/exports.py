@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
 from formbuilder.display import text_of
 from formbuilder.fieldtypes import classify
 
@@ -40,6 +42,11 @@ class Vocabulary:
     yes_no: tuple[str, str] = ("Yes", "No")
     closed_step: str = "Closed"
     when: Callable[[datetime], str] = lambda moment: moment.strftime("%Y-%m-%d %H:%M")
+
+
+def xlsx_text(cell):
+    """The cell without the control characters XML 1.0 cannot hold (openpyxl raises on them: a broken file)."""
+    return ILLEGAL_CHARACTERS_RE.sub("", cell) if isinstance(cell, str) else cell
 
 
 def safe_cell(value: object) -> str:
