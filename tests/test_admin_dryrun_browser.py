@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from conftest import screenshot
+from playwright.sync_api import expect
 from test_preview_browser import log_in
-
-expect = pytest.importorskip("playwright.sync_api").expect
 
 
 def submit(page, selector: str = "#lz-preview-form button[type=submit]") -> None:

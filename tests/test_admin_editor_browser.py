@@ -12,12 +12,11 @@ import re
 
 import pytest
 from conftest import ROOT, browser_login
+from playwright.sync_api import expect
 
 from workflows import documents as docs
 from workflows.db import database
 from workflows.models import Process, Ticket
-
-expect = pytest.importorskip("playwright.sync_api").expect
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 TIMEOUT_MS = 10_000

@@ -5,14 +5,12 @@ from __future__ import annotations
 import copy
 import json
 
-import pytest
 from conftest import ROOT, example
+from playwright.sync_api import expect
 from test_preview_browser import log_in
 
 from workflows.db import database
 from workflows.models import Process
-
-expect = pytest.importorskip("playwright.sync_api").expect
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 

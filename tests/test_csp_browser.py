@@ -14,12 +14,11 @@ import re
 
 import pytest
 from conftest import browser_login
+from playwright.sync_api import expect
 
 from workflows import engine, tags
 from workflows.db import database
 from workflows.models import User
-
-expect = pytest.importorskip("playwright.sync_api").expect
 
 TIMEOUT_MS = 10_000
 # Playwright's init scripts are injected by the browser's debugger, not by the page, so the policy allows them.

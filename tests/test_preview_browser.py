@@ -12,8 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import PASSWORD, screenshot
-
-expect = pytest.importorskip("playwright.sync_api").expect
+from playwright.sync_api import expect
 
 REQUIRED_MESSAGES = ("此项为必填项。", "This field is required.")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import screenshot
+from playwright.sync_api import expect
 from test_csp_browser import person  # noqa: F401 - the fixture: a logged-in page that fails on errors
 from test_rating_field import VISIT
 
@@ -16,8 +17,6 @@ from workflows import documents as docs
 from workflows import engine
 from workflows.db import database
 from workflows.models import Ticket, User
-
-expect = pytest.importorskip("playwright.sync_api").expect
 
 
 @pytest.fixture

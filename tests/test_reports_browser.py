@@ -11,13 +11,12 @@ from datetime import timedelta
 
 import pytest
 from conftest import ROOT, browser_login
+from playwright.sync_api import expect
 from test_engine import advance, new_ticket
 from test_workspace_browser import AUDIT_JS
 
 from workflows.db import database
 from workflows.models import ProcessVersion, Rating, Ticket, User, utcnow
-
-expect = pytest.importorskip("playwright.sync_api").expect
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 TIMEOUT_MS = 10_000

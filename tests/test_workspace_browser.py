@@ -18,12 +18,11 @@ from pathlib import Path
 
 import pytest
 from conftest import PASSWORD, ROOT, browser_login
+from playwright.sync_api import expect
 
 from app import create_app
 from workflows.db import database
 from workflows.models import Ticket
-
-expect = pytest.importorskip("playwright.sync_api").expect
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 PHONE = "13912345678"
