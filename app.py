@@ -13,15 +13,17 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import admin
 import api
 from api import docs as api_docs
-from web import auth, calls, customers, exports, health, home, i18n, inbox, inputs, public, tagging, tickets, webform
-from web import headers as security_headers
-from web import menu as main_menu
+from web import auth, calls, customers, exports, health, home, inbox, public, tagging, tickets, webform
 from web import profile as profile_pages
 from web import reports as report_pages
-from workflows import cli, db
-from workflows.mailin import mail_cli
-from workflows.sla import sla_cli
-from workflows.worker import worker_command
+from web.common import headers as security_headers
+from web.common import i18n, inputs
+from web.common import menu as main_menu
+from workflows import cli
+from workflows.intake.mailin import mail_cli
+from workflows.storage import db
+from workflows.subscribers.worker import worker_command
+from workflows.tickets.sla import sla_cli
 
 csrf = CSRFProtect()
 
@@ -66,7 +68,7 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SECURE=_env_flag("SESSION_COOKIE_SECURE"),
         REMEMBER_COOKIE_SECURE=_env_flag("SESSION_COOKIE_SECURE"),
         TRUSTED_PROXIES=int(os.environ.get("TRUSTED_PROXIES") or 0),  # reverse proxies in front (docs/deploy.md)
-        **{key: value for key, value in os.environ.items() if key.startswith("LOGIN_")},  # workflows/login.py
+        **{key: value for key, value in os.environ.items() if key.startswith("LOGIN_")},  # workflows/people/login.py
     )
     app.config.update(config or {})
     _secure_cookies_by_default(app)

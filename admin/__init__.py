@@ -12,7 +12,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from workflows.access import is_admin
+from workflows.tickets.access import is_admin
 
 from .audit import AuditView
 from .dictionaries import DictionariesView

@@ -12,7 +12,7 @@ from flask_admin import BaseView, expose
 from flask_babel import format_datetime
 from peewee import JOIN
 
-from workflows.models import AuditEntry, User
+from workflows.storage.models import AuditEntry, User
 
 PAGE = 50
 

@@ -1,6 +1,6 @@
 """The dictionary tree editor (字典与面板): add, rename, reorder, disable and remove items; import and export.
 
-Every change is one transaction with its audit entry (see :mod:`workflows.dictedit`);
+Every change is one transaction with its audit entry (see :mod:`workflows.processes.dictedit`);
 each POST redirects back with a flash, or re-renders the page with status 422 and
 the problems. Access is decided by the admin package's AdminOnly mixin.
 """
@@ -12,9 +12,9 @@ from flask_admin import BaseView, expose
 from flask_babel import gettext
 from flask_login import current_user
 
-from workflows import dictedit
-from workflows.documents import DocumentError
-from workflows.models import Dictionary
+from workflows.processes import dictedit
+from workflows.processes.documents import DocumentError
+from workflows.storage.models import Dictionary
 
 from .versions import parse, pretty, rendered
 

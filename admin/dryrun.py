@@ -24,8 +24,8 @@ from werkzeug.datastructures import CombinedMultiDict
 
 from formbuilder import CompiledStep, strictjson, validate_step
 from formbuilder.display import display
-from workflows import documents as docs
-from workflows.models import Process
+from workflows.processes import documents as docs
+from workflows.storage.models import Process
 
 END = "$end"
 RETURN = "return"

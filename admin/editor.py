@@ -19,10 +19,10 @@ from flask_login import current_user
 
 from formbuilder import editing, fieldkinds
 from formbuilder.diagram import flow_svg
-from workflows import audit
-from workflows import documents as docs
-from workflows.db import database
-from workflows.models import Dictionary, Process
+from workflows.processes import documents as docs
+from workflows.storage import audit
+from workflows.storage.db import database
+from workflows.storage.models import Dictionary, Process
 
 from .editforms import BasicsForm, FieldForm, NewProcessForm, options
 from .places import linked

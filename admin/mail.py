@@ -1,6 +1,6 @@
 """E-mail in the admin: the three customer templates (with a preview) and the outbox log with "retry now".
 
-Template text is admin-authored and rendered by :func:`workflows.mail.render`, which
+Template text is admin-authored and rendered by :func:`workflows.subscribers.mail.render`, which
 only substitutes the fixed placeholders; a brace group that is not one is refused
 here so the admin sees it rather than the customer. Every change is one transaction
 with its audit entry. Access is decided by the admin package's AdminOnly mixin.
@@ -18,9 +18,10 @@ from peewee import JOIN, fn
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from workflows import audit, mail
-from workflows.db import database
-from workflows.models import EmailMessage, EmailTemplate, Ticket, utcnow
+from workflows.storage import audit
+from workflows.storage.db import database
+from workflows.storage.models import EmailMessage, EmailTemplate, Ticket, utcnow
+from workflows.subscribers import mail
 
 LOG_ROWS = 200
 SAMPLE = {"number": "GD202611220001", "status": "处理中", "step": "仓库收货", "process": "退货申请",

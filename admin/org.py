@@ -19,9 +19,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from web.auth import keep_session
-from workflows import audit, org
-from workflows.db import database
-from workflows.models import ApiToken, Department, User
+from workflows.people import org
+from workflows.storage import audit
+from workflows.storage.db import database
+from workflows.storage.models import ApiToken, Department, User
 
 ROLE_LABELS = {"admin": _l("Administrator"), "supervisor": _l("Supervisor"), "agent": _l("Agent"),
                "handler": _l("Handler")}

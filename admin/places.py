@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import url_for
 from flask_babel import gettext
 
-from workflows.models import Process
+from workflows.storage.models import Process
 
 BASICS = frozenset({"name", "description", "hint", "number_prefix", "priority", "code", "format"})
 

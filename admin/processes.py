@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask_admin import BaseView, expose
 
-from workflows.models import Process, ProcessVersion
+from workflows.storage.models import Process, ProcessVersion
 
 from .dryrun import DryRunMixin
 from .versions import VersionsMixin

@@ -19,8 +19,8 @@ from wtforms.validators import DataRequired, Length
 
 from formbuilder import strictjson
 from formbuilder.conditions import NO_VALUE, OPERATORS, Condition, to_schema
-from workflows.automation import PICKS
-from workflows.models import Process, ProcessVersion
+from workflows.storage.models import Process, ProcessVersion
+from workflows.subscribers.automation import PICKS
 
 
 def options(pairs) -> list[SelectChoice]:

@@ -18,10 +18,12 @@ from jsonschema.exceptions import SchemaError
 from peewee import fn
 
 from formbuilder import strictjson
-from workflows import audit, automation, engine
-from workflows.db import database
-from workflows.errors import NotFound
-from workflows.models import Rule, RuleRun, Ticket, utcnow
+from workflows.storage import audit
+from workflows.storage.db import database
+from workflows.storage.models import Rule, RuleRun, Ticket, utcnow
+from workflows.subscribers import automation
+from workflows.tickets import engine
+from workflows.tickets.errors import NotFound
 
 from .ruleforms import RuleForm, action_text, fill_choices, merge, parse_action, row_schema
 

@@ -16,9 +16,9 @@ from flask_babel import gettext
 from formbuilder import conditions, editing, strictjson
 from formbuilder.editing import EditError
 from formbuilder.fieldtypes import options_schema
-from workflows import documents as docs
-from workflows.models import Department, User
-from workflows.org import ROLES
+from workflows.people.org import ROLES
+from workflows.processes import documents as docs
+from workflows.storage.models import Department, User
 
 from .editforms import StepForm, options
 from .editor import Stale, change, draft_of, revision

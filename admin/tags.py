@@ -1,6 +1,6 @@
 """Tags in the admin (``/admin/tags/``): the managed tags with their colours, and whether users may make up tags.
 
-The rules live in ``workflows.tags`` (names unique whatever their case, colours
+The rules live in ``workflows.tickets.tags`` (names unique whatever their case, colours
 ``#rrggbb``, a tag a ticket holds is never deleted); each change is one
 transaction with its audit entry. Access is decided by the admin package's
 AdminOnly mixin.
@@ -18,9 +18,9 @@ from peewee import SQL, fn
 from wtforms import BooleanField, ColorField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from workflows import tags
-from workflows.errors import Conflict, Invalid
-from workflows.models import Tag, TicketTag
+from workflows.storage.models import Tag, TicketTag
+from workflows.tickets import tags
+from workflows.tickets.errors import Conflict, Invalid
 
 COLOR_MESSAGE = _l("Enter a colour as #rrggbb, e.g. #d9534f.")
 

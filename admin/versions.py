@@ -13,11 +13,11 @@ from flask_babel import format_datetime, gettext
 from flask_login import current_user
 
 from formbuilder import strictjson
-from workflows import audit
-from workflows import documents as docs
-from workflows import versions as history
-from workflows.db import database
-from workflows.models import Process, ProcessVersion
+from workflows.processes import documents as docs
+from workflows.processes import versions as history
+from workflows.storage import audit
+from workflows.storage.db import database
+from workflows.storage.models import Process, ProcessVersion
 
 from .places import linked
 

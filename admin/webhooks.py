@@ -24,10 +24,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from workflows import audit
-from workflows.db import database
-from workflows.models import WebhookDelivery, WebhookEndpoint
-from workflows.webhooks import EVENTS, STATUSES, retry_now
+from workflows.storage import audit
+from workflows.storage.db import database
+from workflows.storage.models import WebhookDelivery, WebhookEndpoint
+from workflows.subscribers.webhooks import EVENTS, STATUSES, retry_now
 
 LOG_ROWS = 200
 

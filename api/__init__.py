@@ -1,6 +1,6 @@
 """REST API ``/api/v1``: JSON, bearer tokens, errors as ``{error, message, fields?}``.
 
-Every write goes through ``workflows.engine``; this package only translates
+Every write goes through ``workflows.tickets.engine``; this package only translates
 HTTP to engine calls and engine errors to HTTP.
 """
 
@@ -12,8 +12,8 @@ from werkzeug.exceptions import HTTPException
 
 from formbuilder import Msg
 from formbuilder.messages import N_
-from workflows.errors import EngineError
-from workflows.org import user_for_token
+from workflows.people.org import user_for_token
+from workflows.tickets.errors import EngineError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC = {"api.token"}

@@ -13,11 +13,11 @@ from flask_babel import gettext
 
 from formbuilder import Msg, Problem
 from formbuilder.messages import N_
-from workflows import documents as docs
-from workflows.access import is_admin
-from workflows.errors import Forbidden, Invalid, NotFound
-from workflows.models import Process, ProcessVersion
-from workflows.present import stamp
+from workflows.processes import documents as docs
+from workflows.storage.models import Process, ProcessVersion
+from workflows.tickets.access import is_admin
+from workflows.tickets.errors import Forbidden, Invalid, NotFound
+from workflows.tickets.present import stamp
 
 from . import body, bp
 

@@ -4,9 +4,9 @@ Notes carry only their author, text and time: never the ticket's field data,
 so they cannot leak a field the reader may not see. An uploaded file is
 unlinked until a create or act puts its id in an attachment field (the engine
 then claims it for the uploader's ticket); downloads follow the web's rule
-(``workflows.collab.attachment_for``). Files are typed by their content and
+(``workflows.tickets.collab.attachment_for``). Files are typed by their content and
 checked against the named field's limits, else the default allow-list
-(``workflows.uploads``); an upload never claimed is swept after a day.
+(``workflows.storage.uploads``); an upload never claimed is swept after a day.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from flask import current_app, g, jsonify, request
 
 from formbuilder import Msg
 from formbuilder.messages import N_
-from workflows import collab, engine, uploads
-from workflows import documents as docs
-from workflows.access import can_read
-from workflows.engine import REQUIRED
-from workflows.errors import Forbidden, Invalid
-from workflows.models import Attachment, Ticket, TicketEvent
-from workflows.present import stamp, usernames
+from workflows.processes import documents as docs
+from workflows.storage import uploads
+from workflows.storage.models import Attachment, Ticket, TicketEvent
+from workflows.tickets import collab, engine
+from workflows.tickets.access import can_read
+from workflows.tickets.engine import REQUIRED
+from workflows.tickets.errors import Forbidden, Invalid
+from workflows.tickets.present import stamp, usernames
 
 from . import body, bp, error, field
 from .admin_processes import NOTHING_SAVED

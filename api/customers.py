@@ -1,11 +1,11 @@
 """Customers: look a caller up by phone (any spelling), read their ticket history, edit them.
 
-The rule is the web's (``workflows.queries.customer_visible``): whoever
+The rule is the web's (``workflows.reporting.queries.customer_visible``): whoever
 registers calls looks any customer up; anyone else only the customers of
 tickets they may read. A customer one may not see answers 404, like an
 unknown one, so ids cannot be probed. A merged-away customer answers as the
 one it was merged into. Edits (agents and above) go through
-``workflows.customers.update``: one transaction, audited.
+``workflows.people.customers.update``: one transaction, audited.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from flask_babel import gettext
 
 from formbuilder import Msg
 from formbuilder.messages import N_
-from workflows import customers
-from workflows.errors import EngineError, NotFound
-from workflows.models import Customer
-from workflows.present import stamp, summary
-from workflows.queries import Filters, customer_by_phone, customer_visible, readable_list
+from workflows.people import customers
+from workflows.reporting.queries import Filters, customer_by_phone, customer_visible, readable_list
+from workflows.storage.models import Customer
+from workflows.tickets.errors import EngineError, NotFound
+from workflows.tickets.present import stamp, summary
 
 from . import Malformed, body, bp
 

@@ -1,6 +1,6 @@
 """Dictionaries (字典): everyone with a token reads them; admins replace a whole document.
 
-Writes go through ``workflows.dictedit.save``, the admin tree editor's path, so
+Writes go through ``workflows.processes.dictedit.save``, the admin tree editor's path, so
 an item that tickets hold cannot be dropped (only disabled) and every change
 is audited under the token's user.
 """
@@ -11,10 +11,10 @@ from flask import g, jsonify
 
 from formbuilder import Msg
 from formbuilder.messages import N_
-from workflows import dictedit
-from workflows.documents import DocumentError
-from workflows.errors import NotFound
-from workflows.models import Dictionary
+from workflows.processes import dictedit
+from workflows.processes.documents import DocumentError
+from workflows.storage.models import Dictionary
+from workflows.tickets.errors import NotFound
 
 from . import body, bp
 from .admin_processes import admin_only, refused

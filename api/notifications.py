@@ -13,11 +13,11 @@ from peewee import JOIN
 from formbuilder import Msg
 from formbuilder.messages import N_
 from web.inbox import SENTENCES
-from workflows import inbox as notices
-from workflows.errors import NotFound
-from workflows.models import Notification, Ticket
-from workflows.present import stamp
-from workflows.queries import cursor_id
+from workflows.reporting.queries import cursor_id
+from workflows.storage.models import Notification, Ticket
+from workflows.subscribers import inbox as notices
+from workflows.tickets.errors import NotFound
+from workflows.tickets.present import stamp
 
 from . import bp
 

@@ -1,9 +1,9 @@
 """JSON Schemas (draft 2020-12, as OpenAPI 3.1 uses) of the API's bodies: ``components.schemas``.
 
-They describe what the code in ``api/*.py`` and ``workflows/present.py``
+They describe what the code in ``api/*.py`` and ``workflows/tickets/present.py``
 really sends, nullable fields included, so tests and schemathesis can hold
 every real response against them. Process and dictionary documents are only
-sketched (their full rules are the static checks of ``workflows.documents``).
+sketched (their full rules are the static checks of ``workflows.processes.documents``).
 """
 
 from __future__ import annotations

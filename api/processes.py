@@ -7,11 +7,11 @@ from flask import jsonify
 from formbuilder import Msg
 from formbuilder.messages import N_
 from web.auth import verify
-from workflows import documents as docs
-from workflows.errors import NotFound
-from workflows.login import LoginLocked
-from workflows.models import Process
-from workflows.org import issue_token
+from workflows.people.login import LoginLocked
+from workflows.people.org import issue_token
+from workflows.processes import documents as docs
+from workflows.storage.models import Process
+from workflows.tickets.errors import NotFound
 
 from . import body, bp, error, field
 

@@ -7,12 +7,12 @@ from flask_babel import gettext
 
 from formbuilder import Msg
 from formbuilder.messages import N_
-from workflows import engine
-from workflows.access import can_read
-from workflows.errors import Forbidden
-from workflows.models import Ticket
-from workflows.present import summary, ticket_view
-from workflows.queries import Filters, ticket_list
+from workflows.reporting.queries import Filters, ticket_list
+from workflows.storage.models import Ticket
+from workflows.tickets import engine
+from workflows.tickets.access import can_read
+from workflows.tickets.errors import Forbidden
+from workflows.tickets.present import summary, ticket_view
 
 from . import body, bp, field
 

@@ -30,9 +30,8 @@ from datetime import timedelta
 
 from bench.results import Figure
 from bench.seeding import ROOT, bulk, customer_rows, migrated, phone_of, resequence
-from workflows import db as lzdb
-from workflows import engine
-from workflows.models import (
+from workflows.storage import db as lzdb
+from workflows.storage.models import (
     AssignmentCursor,
     Customer,
     CustomerPhone,
@@ -43,6 +42,7 @@ from workflows.models import (
     User,
     utcnow,
 )
+from workflows.tickets import engine
 
 DATA = {"order_no": "TH-2026-001", "source": "phone", "category": "fr", "model": "fr-200",
         "purchase_date": "2026-11-01", "defect": "门把手断裂"}
@@ -88,7 +88,7 @@ def through_engine(w: World) -> None:
 
 
 def _number() -> str:
-    """The daily counter, as ``workflows.numbers`` takes it: the floor writes the same rows."""
+    """The daily counter, as ``workflows.tickets.numbers`` takes it: the floor writes the same rows."""
     day = utcnow().strftime("%Y%m%d")
     TicketSequence.insert(prefix="FL", day=day, value=0).on_conflict_ignore().execute()
     TicketSequence.update(value=TicketSequence.value + 1).where(TicketSequence.prefix == "FL",

@@ -39,9 +39,11 @@ from urllib.parse import urlencode
 
 from bench.results import Figure
 from bench.seeding import ROOT, demo_version, migrated, phone_of, seed, staff
-from workflows import db as lzdb
-from workflows import demo, engine, org
-from workflows.models import Ticket, User
+from workflows import demo
+from workflows.people import org
+from workflows.storage import db as lzdb
+from workflows.storage.models import Ticket, User
+from workflows.tickets import engine
 
 WORKERS = 4
 DATA = {"order_no": "TH-2026-001", "source": "phone", "category": "fr", "model": "fr-200",

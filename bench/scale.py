@@ -3,10 +3,10 @@
 Seeds tickets (with their events, ratings and customers) over a year, then at
 each size times, median of interleaved rounds:
 
-- ``report``: the monthly per-agent report over one month (:func:`workflows.reports.agent_monthly`);
+- ``report``: the monthly per-agent report over one month (:func:`workflows.reporting.reports.agent_monthly`);
 - ``list``: the first page of a busy handler's "my open tickets" list;
 - ``team``: the first page of a supervisor's team list;
-- ``lookup``: a ticket by number, as the detail page loads it (:func:`workflows.engine.load`);
+- ``lookup``: a ticket by number, as the detail page loads it (:func:`workflows.tickets.engine.load`);
 - ``phone``: a caller by phone with their last tickets, as the call page does (:func:`web.calls.caller`).
 
 Targets: lists and lookups largest/smallest <= 1.5 (flat); report largest/middle <= 10 (at most linear).
@@ -30,9 +30,10 @@ from bench.results import Figure
 from bench.seeding import customer_count, phone_of, prepare
 from web.auth import LoginUser
 from web.calls import caller
-from workflows import db as lzdb
-from workflows import engine, queries, reports
-from workflows.models import User
+from workflows.reporting import queries, reports
+from workflows.storage import db as lzdb
+from workflows.storage.models import User
+from workflows.tickets import engine
 
 FLAT = ("list", "team", "lookup", "phone")
 QUICK_SIZES = [2000, 5000, 20000]

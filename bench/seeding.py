@@ -20,9 +20,19 @@ from pathlib import Path
 
 from peewee import chunked
 
-from workflows import db as lzdb
-from workflows import demo, org
-from workflows.models import Customer, CustomerPhone, Department, Rating, Ticket, TicketEvent, User, whole_seconds
+from workflows import demo
+from workflows.people import org
+from workflows.storage import db as lzdb
+from workflows.storage.models import (
+    Customer,
+    CustomerPhone,
+    Department,
+    Rating,
+    Ticket,
+    TicketEvent,
+    User,
+    whole_seconds,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -183,7 +193,7 @@ def database_url(kind: str) -> tuple[str, Callable[[], None]]:
 
 
 def demo_version() -> int:
-    from workflows.documents import latest_version
+    from workflows.processes.documents import latest_version
     return latest_version("return_goods").id
 
 

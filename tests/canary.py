@@ -33,13 +33,21 @@ from dataclasses import dataclass, field
 from conftest import example
 from test_permission_matrix import PRINCIPALS, World, build
 
-from workflows import collab, engine
-from workflows import db as lzdb
-from workflows import documents as docs
-from workflows.access import ALL, can_read, visible_fields
-from workflows.models import Attachment, Notification, Ticket, TicketCC, TicketEvent, User, WebhookEndpoint
-from workflows.queries import customer_visible
-from workflows.webhooks import EVENTS
+from workflows.processes import documents as docs
+from workflows.reporting.queries import customer_visible
+from workflows.storage import db as lzdb
+from workflows.storage.models import (
+    Attachment,
+    Notification,
+    Ticket,
+    TicketCC,
+    TicketEvent,
+    User,
+    WebhookEndpoint,
+)
+from workflows.subscribers.webhooks import EVENTS
+from workflows.tickets import collab, engine
+from workflows.tickets.access import ALL, can_read, visible_fields
 
 CODE = "canary_goods"
 END = "$end"
@@ -220,7 +228,7 @@ def _early_tickets(b: Builder) -> None:
 
 def build_canary_world(app) -> CanaryWorld:
     """The matrix world, a webhook subscribed to every event, the canary tickets, one notification per user."""
-    from workflows import feedback
+    from workflows.tickets import feedback
 
     world = CanaryWorld(build(app))
     with app.app_context(), lzdb.database.connection_context():
@@ -326,7 +334,7 @@ def customer_may_see(world: CanaryWorld, label: str, c: Canary) -> bool:
 
 
 def webhook_may_carry(label: str, c: Canary) -> bool:
-    """workflows.webhooks: metadata and x-public fields of the ticket; no customer, notes or comments."""
+    """workflows.subscribers.webhooks: metadata and x-public fields of the ticket; no customer, notes or comments."""
     return c.ticket == label and (c.kind == "number" or (c.kind == "field" and c.field in PUBLIC))
 
 

@@ -24,9 +24,10 @@ from peewee import PostgresqlDatabase
 
 from app import create_app
 from formbuilder import DictionaryIndex, cache
-from workflows import db as lzdb
-from workflows import demo, org
-from workflows.models import MODELS, User
+from workflows import demo
+from workflows.people import org
+from workflows.storage import db as lzdb
+from workflows.storage.models import MODELS, User
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -151,7 +152,7 @@ def runner(app):
 def seeded(app):
     """The example dictionaries imported and the return-goods process published."""
     with app.app_context(), lzdb.database.connection_context():
-        from workflows import documents as docs
+        from workflows.processes import documents as docs
 
         for code in ("channel", "product"):
             docs.import_dictionary(example(f"{code}.dictionary.json"))
@@ -247,8 +248,8 @@ ENGINE_PEOPLE = [  # username, role, department
 @pytest.fixture
 def world(db, monkeypatch):
     """Dictionaries, the published return-goods process and a small organisation (password "password1")."""
-    from workflows import documents as docs
-    from workflows import org
+    from workflows.people import org
+    from workflows.processes import documents as docs
 
     monkeypatch.setattr(org, "generate_password_hash", _session_hash)
     lzdb.database.connect(reuse_if_open=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from test_engine import advance, fresh, new_ticket
 
-from workflows import engine
-from workflows.access import can_act, may_act
-from workflows.errors import Forbidden
+from workflows.tickets import engine
+from workflows.tickets.access import can_act, may_act
+from workflows.tickets.errors import Forbidden
 
 
 @pytest.mark.parametrize(("who", "acts"), [("sup", True), ("admin", True), ("agent", False), ("wh1", False)])

@@ -8,8 +8,8 @@ import pytest
 from conftest import example
 
 from formbuilder import cache
-from workflows import documents as docs
-from workflows.db import database
+from workflows.processes import documents as docs
+from workflows.storage.db import database
 
 PREVIEW = "/admin/processes/return_goods/1/"
 

@@ -10,9 +10,9 @@ import pytest
 from conftest import example
 
 from app import create_app
-from workflows import engine
-from workflows.db import database
-from workflows.models import AuditEntry, Dictionary
+from workflows.storage.db import database
+from workflows.storage.models import AuditEntry, Dictionary
+from workflows.tickets import engine
 
 BASE = "/admin/dictionaries"
 TREE = BASE + "/product/"

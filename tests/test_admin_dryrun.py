@@ -9,9 +9,9 @@ from io import BytesIO
 import pytest
 from conftest import example
 
-from workflows import documents as docs
-from workflows.db import database
-from workflows.models import Attachment, Process, Ticket, TicketEvent
+from workflows.processes import documents as docs
+from workflows.storage.db import database
+from workflows.storage.models import Attachment, Process, Ticket, TicketEvent
 
 BASE = "/admin/processes/return_goods"
 DRAFT = BASE + "/draft/"

@@ -8,9 +8,9 @@ import pytest
 from conftest import example
 from htmlforms import form, with_values
 
-from workflows import documents as docs
-from workflows.db import database
-from workflows.models import AuditEntry, Process
+from workflows.processes import documents as docs
+from workflows.storage.db import database
+from workflows.storage.models import AuditEntry, Process
 
 BASE = "/admin/processes/return_goods"
 EN = {"Accept-Language": "en"}

@@ -14,9 +14,9 @@ import pytest
 from conftest import ROOT, browser_login
 from playwright.sync_api import expect
 
-from workflows import documents as docs
-from workflows.db import database
-from workflows.models import Process, Ticket
+from workflows.processes import documents as docs
+from workflows.storage.db import database
+from workflows.storage.models import Process, Ticket
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 TIMEOUT_MS = 10_000

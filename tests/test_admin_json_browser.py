@@ -9,8 +9,8 @@ from conftest import ROOT, example
 from playwright.sync_api import expect
 from test_preview_browser import log_in
 
-from workflows.db import database
-from workflows.models import Process
+from workflows.storage.db import database
+from workflows.storage.models import Process
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 

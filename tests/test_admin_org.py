@@ -11,9 +11,9 @@ import pytest
 from conftest import PASSWORD
 
 from app import create_app
-from workflows import org
-from workflows.db import database
-from workflows.models import ApiToken, AuditEntry, Department, User
+from workflows.people import org
+from workflows.storage.db import database
+from workflows.storage.models import ApiToken, AuditEntry, Department, User
 
 EN = {"Accept-Language": "en"}
 NEW_PASSWORD = "brand-new-pass"

@@ -11,10 +11,10 @@ import pytest
 from conftest import example
 
 from app import create_app
-from workflows import documents as docs
-from workflows.db import database
-from workflows.models import Process, ProcessVersion
-from workflows.versions import diff, discard_draft
+from workflows.processes import documents as docs
+from workflows.processes.versions import diff, discard_draft
+from workflows.storage.db import database
+from workflows.storage.models import Process, ProcessVersion
 
 BASE = "/admin/processes/return_goods"
 EN = {"Accept-Language": "en"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from test_engine import FINANCE, REGISTER, WAREHOUSE
 
-from workflows import org
-from workflows.models import Ticket, TicketEvent
+from workflows.people import org
+from workflows.storage.models import Ticket, TicketEvent
 
 
 class Api:

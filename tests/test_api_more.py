@@ -13,8 +13,8 @@ import pytest
 from test_api import Api
 from test_engine import REGISTER, WAREHOUSE
 
-from workflows import org
-from workflows.models import (
+from workflows.people import org
+from workflows.storage.models import (
     ApiToken,
     Attachment,
     AuditEntry,
@@ -220,7 +220,7 @@ def test_check_lists_problems_with_200(api):
 
 
 def test_publishing_a_draft_with_problems_is_422_and_publishes_nothing(api):
-    from workflows import documents as docs
+    from workflows.processes import documents as docs
 
     docs.save_draft(_broken(api("GET", "/processes/return_goods", "admin").json))  # the editor saves shapes only
     response = api("POST", "/processes/return_goods/publish", "admin")

@@ -8,7 +8,7 @@ import pytest
 
 import app as app_module
 from app import create_app
-from workflows.db import make_database
+from workflows.storage.db import make_database
 
 
 def test_healthz(client):

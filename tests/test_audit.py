@@ -8,9 +8,9 @@ from io import BytesIO
 import pytest
 from conftest import example
 
-from workflows import audit
-from workflows.db import database
-from workflows.models import AuditEntry, Process
+from workflows.storage import audit
+from workflows.storage.db import database
+from workflows.storage.models import AuditEntry, Process
 
 BASE = "/admin/processes/return_goods"
 EN = {"Accept-Language": "en"}

@@ -9,8 +9,8 @@ from conftest import PASSWORD
 
 from app import create_app
 from web.auth import safe_next
-from workflows.db import database
-from workflows.models import User
+from workflows.storage.db import database
+from workflows.storage.models import User
 
 WRONG = {"en": "Wrong username or password.", "zh-CN": "用户名或密码错误。"}
 

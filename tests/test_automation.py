@@ -7,10 +7,9 @@ from datetime import timedelta
 import pytest
 from test_engine import REGISTER, WAREHOUSE, advance, fresh, new_ticket, to_warehouse
 
-from workflows import automation, customers, engine, org, sla, tags
-from workflows.db import database
-from workflows.engine import Invalid
-from workflows.models import (
+from workflows.people import customers, org
+from workflows.storage.db import database
+from workflows.storage.models import (
     AuditEntry,
     Customer,
     EmailMessage,
@@ -23,6 +22,9 @@ from workflows.models import (
     TicketEvent,
     utcnow,
 )
+from workflows.subscribers import automation
+from workflows.tickets import engine, sla, tags
+from workflows.tickets.engine import Invalid
 
 COMPLAINT = {"properties": {"customer_level": {"const": "vip"}, "text": {"x-contains": "投诉"}},
              "required": ["customer_level", "text"]}
@@ -241,7 +243,7 @@ def admin_world(app, seeded, auth, client):
 
 
 def org_user(username: str):
-    from workflows.models import User
+    from workflows.storage.models import User
 
     return User.get(User.username == username)
 

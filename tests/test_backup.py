@@ -11,10 +11,12 @@ import pytest
 from conftest import _session_hash
 from test_engine import REGISTER
 
-from workflows import collab, demo, engine, org
-from workflows import documents as docs
-from workflows.db import database
-from workflows.models import MODELS, Customer, Ticket, TicketEvent, User
+from workflows import demo
+from workflows.people import org
+from workflows.processes import documents as docs
+from workflows.storage.db import database
+from workflows.storage.models import MODELS, Customer, Ticket, TicketEvent, User
+from workflows.tickets import collab, engine
 
 
 def snapshot() -> dict[str, tuple[int, str]]:

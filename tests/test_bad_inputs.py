@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from test_api import Api
 from test_engine import REGISTER, WAREHOUSE
 
-from workflows.models import Customer, Ticket, TicketEvent
+from workflows.storage.models import Customer, Ticket, TicketEvent
 
 FAR_INSTANTS = ["9999-12-31T23:00:00-10:00", "0001-01-01T00:00:00+14:00", "3000-01-01T00:00:00Z",
                 "1899-12-31T23:59:59Z"]
@@ -212,7 +212,7 @@ def test_documented_channels_are_kept(api):
 @pytest.mark.parametrize("constant", ["NaN", "-Infinity", "1e999"])
 def test_the_admin_json_editor_and_the_cli_refuse_non_standard_json(client, runner, world, tmp_path, constant):
     """The same strict reader (formbuilder.strictjson) serves the admin's JSON editors and the CLI."""
-    from workflows.models import Process
+    from workflows.storage.models import Process
 
     document = json.dumps(example("return_goods.process.json"), ensure_ascii=False)
     text = document.replace('"maxLength": 32', f'"maxLength": {constant}', 1)

@@ -11,8 +11,8 @@ CSV and XLSX, report groupings, searches) and the error answers of
 ``error_requests``, as that principal, and fails on any forbidden canary in a
 body and on any 5xx. A separate "customer" principal opens the signed progress
 and rating links. Outputs that are not HTTP answers are checked against the
-rule their module documents: webhook payloads (``workflows.webhooks``: metadata
-and ``x-public`` fields) and the customer's queued e-mails (``workflows.mail``:
+rule their module documents: webhook payloads (``workflows.subscribers.webhooks``: metadata
+and ``x-public`` fields) and the customer's queued e-mails (``workflows.subscribers.mail``:
 number, status, step, process, link, the customer's name).
 
 ``ROUTES`` names every endpoint of the url map: how to build its URLs, or why it
@@ -43,9 +43,9 @@ from canary import (
 from flask import url_for
 from test_permission_matrix import PRINCIPALS, QUERIES, login, url_values, world_factory
 
-from workflows import db as lzdb
-from workflows import engine
-from workflows.models import EmailMessage, Ticket, WebhookDelivery
+from workflows.storage import db as lzdb
+from workflows.storage.models import EmailMessage, Ticket, WebhookDelivery
+from workflows.tickets import engine
 
 EN = {"Accept-Language": "en"}
 SCOPES = ("mine", "team", "all")

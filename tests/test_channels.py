@@ -10,10 +10,18 @@ from conftest import example
 
 from admin.editforms import BasicsForm
 from formbuilder import editing
-from workflows import channels
-from workflows import documents as docs
-from workflows.db import database
-from workflows.models import Attachment, ChannelSubmission, Customer, Notification, Ticket, TicketEvent, User
+from workflows.intake import channels
+from workflows.processes import documents as docs
+from workflows.storage.db import database
+from workflows.storage.models import (
+    Attachment,
+    ChannelSubmission,
+    Customer,
+    Notification,
+    Ticket,
+    TicketEvent,
+    User,
+)
 
 REGISTER = {"order_no": "TH-9", "source": "form", "category": "fr", "model": "fr-200",
             "purchase_date": "2026-11-01", "defect": "冰箱漏水"}

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES, example
 
-from workflows.db import database
-from workflows.models import Dictionary, Process, ProcessVersion
+from workflows.storage.db import database
+from workflows.storage.models import Dictionary, Process, ProcessVersion
 
 RAW_PROCESS = str(EXAMPLES / "return_goods.process.json")  # as shared: fails static check 9 only
 PROCESS = str(Path(tempfile.mkdtemp()) / "return_goods.process.json")  # conftest.example(): passes every check

@@ -6,10 +6,10 @@ import threading
 
 from test_engine import REGISTER, fresh, new_ticket
 
-from workflows import engine
-from workflows.db import database
-from workflows.engine import Conflict
-from workflows.models import TicketEvent
+from workflows.storage.db import database
+from workflows.storage.models import TicketEvent
+from workflows.tickets import engine
+from workflows.tickets.engine import Conflict
 
 
 def run_together(count: int, work) -> list:

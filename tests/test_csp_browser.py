@@ -16,9 +16,9 @@ import pytest
 from conftest import browser_login
 from playwright.sync_api import expect
 
-from workflows import engine, tags
-from workflows.db import database
-from workflows.models import User
+from workflows.storage.db import database
+from workflows.storage.models import User
+from workflows.tickets import engine, tags
 
 TIMEOUT_MS = 10_000
 # Playwright's init scripts are injected by the browser's debugger, not by the page, so the policy allows them.

@@ -8,8 +8,8 @@ import pytest
 from test_engine import advance, new_ticket
 from test_lists import login
 
-import web.home
-from workflows.models import Customer, Ticket
+import web.common.lists
+from workflows.storage.models import Customer, Ticket
 
 PHONE = "13700000007"
 
@@ -61,7 +61,7 @@ def test_a_handler_sees_a_customer_only_through_a_ticket_they_may_read(app, clie
 
 def test_pages_and_unknown_customers(app, client, history, monkeypatch):
     customer_id, numbers = history
-    monkeypatch.setattr(web.home, "PAGE", 2)
+    monkeypatch.setattr(web.common.lists, "PAGE", 2)
     assert client.get(f"/customers/{customer_id}").status_code == 302  # log in first
     login(client, "sup")
     first = client.get(f"/customers/{customer_id}").get_data(as_text=True)

@@ -12,11 +12,11 @@ from test_engine import new_ticket
 from test_lists import login
 from test_openapi import Checked
 
-from workflows import customers
-from workflows.customers import find_by_phone, normalize_phone
-from workflows.db import MIGRATIONS, SQLITE_PRAGMAS
-from workflows.errors import Forbidden
-from workflows.models import AuditEntry, Customer, Ticket
+from workflows.people import customers
+from workflows.people.customers import find_by_phone, normalize_phone
+from workflows.storage.db import MIGRATIONS, SQLITE_PRAGMAS
+from workflows.storage.models import AuditEntry, Customer, Ticket
+from workflows.tickets.errors import Forbidden
 
 MOBILE = "13800138000"
 SPELLINGS = ["138 0013 8000", "+86 13800138000", "138-0013-8000"]

@@ -10,10 +10,10 @@ from conftest import example
 from test_engine import new_ticket
 from test_lists import login
 
-import workflows.dashboard
-from workflows import documents as docs
-from workflows.dashboard import DUE_SOON, Dashboard, day_start, due_state, figures
-from workflows.models import Ticket
+import workflows.reporting.dashboard
+from workflows.processes import documents as docs
+from workflows.reporting.dashboard import DUE_SOON, Dashboard, day_start, due_state, figures
+from workflows.storage.models import Ticket
 
 NOW = datetime(2026, 11, 22, 2, 0)  # UTC; 10:00 in Shanghai, whose day began at 2026-11-21 16:00 UTC
 APPROVE, WAREHOUSE = "主管审批", "仓库收货"
@@ -91,7 +91,7 @@ def stats(html: str) -> dict[str, str]:
 
 
 def test_the_workspace_shows_it_to_supervisors_only(app, client, world, hand_built, monkeypatch):
-    monkeypatch.setattr(workflows.dashboard, "utcnow", lambda: NOW)
+    monkeypatch.setattr(workflows.reporting.dashboard, "utcnow", lambda: NOW)
     html = login(client, "sup").get("/").get_data(as_text=True)
     assert stats(html) == {"open": "7", "overdue": "2", "due_soon": "1", "created_today": "4"}
     assert re.search(r'data-lz-queue="退货申请 / 主管审批">[^<]*<strong>5</strong>', html)

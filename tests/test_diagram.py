@@ -9,8 +9,8 @@ import pytest
 from conftest import ROOT, browser_login, example
 
 from formbuilder.diagram import condition_text, flow_svg
-from workflows import engine
-from workflows.db import database
+from workflows.storage.db import database
+from workflows.tickets import engine
 
 SVG = "{http://www.w3.org/2000/svg}"
 REGISTER = {"order_no": "TH-9", "source": "phone", "category": "fr", "model": "fr-200",

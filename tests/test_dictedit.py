@@ -7,11 +7,11 @@ import copy
 import pytest
 from conftest import example
 
-from workflows import dictedit as de
-from workflows import documents as docs
-from workflows import engine
-from workflows.documents import DocumentError
-from workflows.models import AuditEntry, Dictionary, Ticket
+from workflows.processes import dictedit as de
+from workflows.processes import documents as docs
+from workflows.processes.documents import DocumentError
+from workflows.storage.models import AuditEntry, Dictionary, Ticket
+from workflows.tickets import engine
 
 REGISTER = {"order_no": "TH-1", "source": "phone", "category": "fr", "model": "fr-200",
             "purchase_date": "2026-11-01", "defect": "门坏了"}

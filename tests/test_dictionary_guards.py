@@ -2,7 +2,7 @@
 
 ``flask dictionary import`` used to store any valid document: it dropped items
 tickets hold and wrote no audit entry. It now goes through
-``workflows.dictedit.save`` like the admin and the API; ``flask process
+``workflows.processes.dictedit.save`` like the admin and the API; ``flask process
 import`` goes through ``documents.store_process`` like the admin and the API.
 The command line's audit entries have no actor (actor None; versions are
 published by ``cli``).
@@ -18,9 +18,9 @@ from conftest import example
 from test_api import Api
 from test_engine import REGISTER
 
-from workflows import engine
-from workflows.db import database
-from workflows.models import AuditEntry, Dictionary, Process, ProcessVersion
+from workflows.storage.db import database
+from workflows.storage.models import AuditEntry, Dictionary, Process, ProcessVersion
+from workflows.tickets import engine
 
 HELD = "/items/1/children/0: 'fr-200' is held by tickets: disable it instead of removing it"
 

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 import pytest
 from conftest import ENGINE_PEOPLE, example
 
-from workflows import documents as docs
-from workflows import engine, org
-from workflows.engine import Conflict, Forbidden, Invalid, NotFound
-from workflows.models import Notification, Ticket, TicketEvent, User, utcnow, whole_seconds
-from workflows.present import ticket_view
+from workflows.people import org
+from workflows.processes import documents as docs
+from workflows.storage.models import Notification, Ticket, TicketEvent, User, utcnow, whole_seconds
+from workflows.tickets import engine
+from workflows.tickets.engine import Conflict, Forbidden, Invalid, NotFound
+from workflows.tickets.present import ticket_view
 
 REGISTER = {"order_no": "TH-1", "source": "phone", "category": "fr", "model": "fr-200",
             "purchase_date": "2026-11-01", "defect": "门坏了"}
@@ -276,7 +277,7 @@ def test_hidden_fields_are_absent_from_the_history_too(world):
 
 
 def test_sla_sweep_marks_once_and_notifies_assignee_and_manager(world):
-    from workflows.sla import sweep
+    from workflows.tickets.sla import sweep
 
     ticket = to_warehouse(world)
     handler = fresh(ticket).assignee

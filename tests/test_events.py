@@ -8,11 +8,13 @@ import pytest
 from test_engine import FINANCE, WAREHOUSE, advance, fresh, new_ticket
 
 from app import create_app
-from workflows import engine, events, webhooks
-from workflows.events import OrderedSignal, ticket_acted
-from workflows.models import Notification, Ticket, TicketEvent, WebhookDelivery, WebhookEndpoint
+from workflows.storage.models import Notification, Ticket, TicketEvent, WebhookDelivery, WebhookEndpoint
+from workflows.subscribers import webhooks
+from workflows.tickets import engine, events
+from workflows.tickets.events import OrderedSignal, ticket_acted
 
-DEFAULTS = ["workflows.notifications", "workflows.webhooks", "workflows.mail", "workflows.automation"]
+DEFAULTS = ["workflows.subscribers.notifications", "workflows.subscribers.webhooks", "workflows.subscribers.mail",
+            "workflows.subscribers.automation"]
 
 
 class Boom(Exception):

@@ -10,9 +10,9 @@ import pytest
 from test_engine import FINANCE, REGISTER, WAREHOUSE, advance, fresh
 from test_lists import login
 
-import workflows.exports
-from workflows import engine
-from workflows.models import Ticket
+import workflows.reporting.exports
+from workflows.storage.models import Ticket
+from workflows.tickets import engine
 
 FILTER = "?scope={scope}&type=return_goods&status="
 
@@ -59,7 +59,7 @@ def test_csv_has_a_bom_chinese_labels_and_defused_formulas(app, client, world):
 
 
 def test_english_booleans_and_every_page_of_a_long_list(app, client, world, monkeypatch):
-    monkeypatch.setattr(workflows.exports, "BATCH", 2)
+    monkeypatch.setattr(workflows.reporting.exports, "BATCH", 2)
     numbers = {engine_ticket(world).number for _ in range(4)} | {closed_ticket(world).number}
     login(client, "admin")
     table = csv_table(client, "all", "&sort=due")
@@ -127,5 +127,6 @@ def test_the_workspace_links_to_the_exports(app, client, world):
 
 @pytest.mark.parametrize("text", ["=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
 def test_safe_cell_defuses_formula_starts(text):
-    assert workflows.exports.safe_cell(text) == "'" + text
-    assert workflows.exports.safe_cell("李女士") == "李女士" and workflows.exports.safe_cell(None) == ""
+    assert workflows.reporting.exports.safe_cell(text) == "'" + text
+    safe_cell = workflows.reporting.exports.safe_cell
+    assert safe_cell("李女士") == "李女士" and safe_cell(None) == ""

@@ -10,10 +10,10 @@ from conftest import example
 from test_engine import REGISTER, advance, fresh, new_ticket
 from test_lists import login
 
-from workflows import collab, feedback
-from workflows import documents as docs
-from workflows.errors import Conflict, Invalid, NotFound
-from workflows.models import Rating, Ticket
+from workflows.processes import documents as docs
+from workflows.storage.models import Rating, Ticket
+from workflows.tickets import collab, feedback
+from workflows.tickets.errors import Conflict, Invalid, NotFound
 
 SECRET = "test-secret"  # the app fixture's SECRET_KEY
 NOTE, RETURN_REASON, REJECT_REASON = "内部备注勿外传", "退回理由仅内部可见", "客户超过七天不予受理"

@@ -25,10 +25,10 @@ from formbuilder.cache import compiled_step
 from formbuilder.dictionaries import DictionaryIndex
 from formbuilder.forms import PRESENT, build_form_class
 from formbuilder.steps import compile_step
-from workflows import documents as docs
-from workflows import org
-from workflows.db import database
-from workflows.models import User
+from workflows.people import org
+from workflows.processes import documents as docs
+from workflows.storage.db import database
+from workflows.storage.models import User
 
 PROCESS = example("return_goods.process.json")
 DICTIONARIES = {c: example(f"{c}.dictionary.json") for c in ("channel", "product")}

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from test_api import Api
 from test_engine import FINANCE, REGISTER, WAREHOUSE
 
-from workflows.models import Attachment, Customer, Ticket, TicketEvent
+from workflows.storage.models import Attachment, Customer, Ticket, TicketEvent
 
 FUZZ = settings(max_examples=30, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

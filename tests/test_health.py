@@ -9,8 +9,8 @@ from flask import request
 from playhouse.pool import PooledPostgresqlDatabase
 
 from app import create_app
-from workflows import db as lzdb
-from workflows.db import make_database, pool_options
+from workflows.storage import db as lzdb
+from workflows.storage.db import make_database, pool_options
 
 
 def closed_port() -> int:

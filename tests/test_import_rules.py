@@ -58,9 +58,9 @@ def imports(tree: ast.AST, module: str, is_package: bool = False) -> Iterator[tu
 
 
 def model_writes(tree: ast.AST) -> Iterator[tuple[int, str]]:
-    """(line, "Model.method") of each write method called on a class imported from ``workflows.models``."""
+    """(line, "Model.method") of each write method called on a class imported from ``workflows.storage.models``."""
     models = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-              and node.module == "workflows.models" for alias in node.names}
+              and node.module == "workflows.storage.models" for alias in node.names}
     for node in ast.walk(tree):
         call = node.func if isinstance(node, ast.Call) else None
         if isinstance(call, ast.Attribute) and call.attr in WRITES and isinstance(call.value, ast.Name) \
@@ -131,7 +131,7 @@ def test_the_formbuilder_rule_sees_every_form_of_import(source, module, found):
 
 
 @pytest.mark.parametrize(("source", "found"), [
-    ("def cli():\n    from web.i18n import cli_gettext", True),
+    ("def cli():\n    from web.common.i18n import cli_gettext", True),
     ("import api.collab", True),
     ("from admin import audit", True),
     ("from .. import web", True),
@@ -144,9 +144,10 @@ def test_the_workflows_rule_sees_function_level_and_relative_imports(source, fou
 
 
 @pytest.mark.parametrize(("source", "writes"), [
-    ("from workflows.models import Ticket\nTicket.create(number='1')", ["Ticket.create"]),
-    ("from workflows.models import Tag as T\ndef f():\n    T.delete().where(T.id == 1).execute()", ["T.delete"]),
-    ("from workflows.models import Ticket\nTicket.select().where(Ticket.id == 1)", []),
+    ("from workflows.storage.models import Ticket\nTicket.create(number='1')", ["Ticket.create"]),
+    ("from workflows.storage.models import Tag as T\ndef f():\n    T.delete().where(T.id == 1).execute()",
+     ["T.delete"]),
+    ("from workflows.storage.models import Ticket\nTicket.select().where(Ticket.id == 1)", []),
     ("from workflows import engine\nengine.create(user, 'p', {})", []),
     ("text = 'a'.replace('a', 'b')", []),
 ])

@@ -10,8 +10,8 @@ from test_lists import login
 
 from app import create_app
 from web import inbox
-from workflows import inbox as notices
-from workflows.models import Notification
+from workflows.storage.models import Notification
+from workflows.subscribers import inbox as notices
 
 SENTENCES = {
     "assigned": "工单 {} 已分派给您。", "returned": "工单 {} 被退回给您。", "transferred": "工单 {} 已转交给您。",

@@ -15,8 +15,8 @@ from conftest import example
 from peewee import PostgresqlDatabase
 from test_api import Api
 
-from workflows.db import database
-from workflows.models import AuditEntry, Dictionary, Process, ProcessVersion
+from workflows.storage.db import database
+from workflows.storage.models import AuditEntry, Dictionary, Process, ProcessVersion
 
 
 @pytest.fixture

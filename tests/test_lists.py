@@ -9,12 +9,12 @@ from html.parser import HTMLParser
 import pytest
 from test_engine import advance, new_ticket
 
-import web.home
-from workflows import queries
-from workflows.access import can_read
-from workflows.errors import EngineError, Forbidden
-from workflows.models import Ticket, TicketCC, utcnow
-from workflows.queries import Filters, counts, ticket_list
+import web.common.lists
+from workflows.reporting import queries
+from workflows.reporting.queries import Filters, counts, ticket_list
+from workflows.storage.models import Ticket, TicketCC, utcnow
+from workflows.tickets.access import can_read
+from workflows.tickets.errors import EngineError, Forbidden
 
 
 def login(client, username: str):
@@ -165,7 +165,7 @@ def test_a_page_costs_the_same_few_queries_however_many_rows(world, db):
 
 
 def test_readable_is_can_read_in_sql(world, three):
-    """The customer history's scope agrees with workflows.access.can_read for every user and ticket."""
+    """The customer history's scope agrees with workflows.tickets.access.can_read for every user and ticket."""
     tickets = [Ticket.get(Ticket.number == n) for n in three]
     advance(world, "sup", tickets[0], {"approval": "approve"}, transition="warehouse")
     for user in world.values():
@@ -251,7 +251,7 @@ def test_overdue_and_due_soon_rows_are_marked_in_words(app, client, world, three
 
 def test_filters_and_next_page_on_the_page(app, client, world, three, monkeypatch):
     mine, other, own = three
-    monkeypatch.setattr(web.home, "PAGE", 2)
+    monkeypatch.setattr(web.common.lists, "PAGE", 2)
     login(client, "admin")
     first = client.get("/?scope=all&sort=newest").get_data(as_text=True)
     assert own in first and other in first and mine not in first

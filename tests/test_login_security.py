@@ -1,4 +1,4 @@
-"""Sessions and login hardening (``workflows/login.py``, ``web/auth.py``) on both databases: lockouts by
+"""Sessions and login hardening (``workflows/people/login.py``, ``web/auth.py``) on both databases: lockouts by
 username and by address, the password policy everywhere a password is set, logout everywhere on a password
 change, session fixation and the session cookie's flags."""
 
@@ -11,10 +11,10 @@ from conftest import PASSWORD
 
 import app as app_module
 from app import create_app
-from workflows import login as logins
-from workflows import org
-from workflows.db import database
-from workflows.models import LoginAttempt, User
+from workflows.people import login as logins
+from workflows.people import org
+from workflows.storage.db import database
+from workflows.storage.models import LoginAttempt, User
 
 EN = {"Accept-Language": "en"}
 WRONG = "Wrong username or password."

@@ -22,10 +22,19 @@ from htmlforms import form, with_values
 from test_engine import FINANCE, WAREHOUSE, advance, fresh
 
 from formbuilder import editing
-from workflows import documents as docs
-from workflows import engine, feedback, mail
-from workflows.db import database
-from workflows.models import AuditEntry, EmailMessage, EmailTemplate, Process, Ticket, TicketEvent, utcnow
+from workflows.processes import documents as docs
+from workflows.storage.db import database
+from workflows.storage.models import (
+    AuditEntry,
+    EmailMessage,
+    EmailTemplate,
+    Process,
+    Ticket,
+    TicketEvent,
+    utcnow,
+)
+from workflows.subscribers import mail
+from workflows.tickets import engine, feedback
 
 CUSTOMER = {"name": "张三", "phone": "13800138000", "email": "zhangsan@example.com"}
 BASE_URL = "https://lz.example.com"

@@ -13,9 +13,9 @@ import re
 import pytest
 from test_channels import inquiry
 
-from workflows import documents as docs
-from workflows.db import database
-from workflows.models import Customer, Notification, Ticket, TicketEvent
+from workflows.processes import documents as docs
+from workflows.storage.db import database
+from workflows.storage.models import Customer, Notification, Ticket, TicketEvent
 
 SECRET = "canary-7f3a reply body"
 

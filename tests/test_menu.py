@@ -7,9 +7,9 @@ import re
 import pytest
 from test_lists import login
 
-from workflows.access import is_admin, may_create
-from workflows.models import User
-from workflows.reports import can_view_reports
+from workflows.reporting.reports import can_view_reports
+from workflows.storage.models import User
+from workflows.tickets.access import is_admin, may_create
 
 ENTRIES = {"register_call": "/call", "reports": "/reports", "admin": "/admin/"}
 SEES = {  # role: the guarded entries its menu shows

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from conftest import PASSWORD
 
-from workflows import demo, org
-from workflows.db import database
-from workflows.models import ApiToken, Department, User
+from workflows import demo
+from workflows.people import org
+from workflows.storage.db import database
+from workflows.storage.models import ApiToken, Department, User
 
 
 def run(runner, *args: str, input: str | None = None):

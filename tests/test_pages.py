@@ -8,8 +8,8 @@ import re
 import pytest
 from conftest import PASSWORD
 
-from workflows.db import database
-from workflows.models import Attachment, Customer, Notification, Ticket, TicketCC
+from workflows.storage.db import database
+from workflows.storage.models import Attachment, Customer, Notification, Ticket, TicketCC
 
 REGISTER = {"order_no": "TH-9", "source": "phone", "category": "fr", "model": "fr-200",
             "purchase_date": "2026-11-01", "defect": "漏水"}

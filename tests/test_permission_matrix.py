@@ -26,13 +26,23 @@ from test_engine import REGISTER
 from test_visibility_rule import expected as fields_of_steps
 from test_visibility_rule import table as visibility_table
 
-from workflows import audit, collab, engine, feedback, org, tags
-from workflows import db as lzdb
-from workflows import documents as docs
-from workflows.access import can_act, can_read, visible_fields
-from workflows.models import Attachment, EmailMessage, Notification, Tag, User, WebhookDelivery, WebhookEndpoint
-from workflows.models import Rule as AutomationRule
-from workflows.queries import customer_visible
+from workflows.people import org
+from workflows.processes import documents as docs
+from workflows.reporting.queries import customer_visible
+from workflows.storage import audit
+from workflows.storage import db as lzdb
+from workflows.storage.models import (
+    Attachment,
+    EmailMessage,
+    Notification,
+    Tag,
+    User,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from workflows.storage.models import Rule as AutomationRule
+from workflows.tickets import collab, engine, feedback, tags
+from workflows.tickets.access import can_act, can_read, visible_fields
 
 PHONE = "13800000000"
 PEOPLE = [  # username, role, department
@@ -74,7 +84,7 @@ class Rule:
 
 
 PUBLIC = Rule("public", EVERYONE, "no login: login/logout, health, static files, language switch")
-TOKEN_LINK = Rule("token-link", EVERYONE, "the signed link is the credential (workflows.feedback)")
+TOKEN_LINK = Rule("token-link", EVERYONE, "the signed link is the credential (workflows.tickets.feedback)")
 WEBFORM = Rule("public-webform", EVERYONE, "opt-in public form per process (web_form.enabled)")
 LOGIN = Rule("login", USERS, "any logged-in user; the view narrows to what is theirs")
 OWN_NOTIFICATION = Rule("own-notification", frozenset({"assignee"}), "anyone else's notification id is unknown",

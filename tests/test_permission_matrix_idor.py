@@ -17,9 +17,18 @@ from openpyxl import load_workbook
 from test_engine import REGISTER, WAREHOUSE
 from test_permission_matrix import PHONE, PRINCIPALS, READERS, World, login, world_factory
 
-from workflows import db as lzdb
-from workflows import engine, feedback
-from workflows.models import ApiToken, Notification, Rating, Ticket, TicketCC, TicketEvent, TicketTag, User
+from workflows.storage import db as lzdb
+from workflows.storage.models import (
+    ApiToken,
+    Notification,
+    Rating,
+    Ticket,
+    TicketCC,
+    TicketEvent,
+    TicketTag,
+    User,
+)
+from workflows.tickets import engine, feedback
 
 EN = {"Accept-Language": "en"}
 OUTSIDERS = ["colleague", "other_team", "unrelated_supervisor"]

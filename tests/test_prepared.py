@@ -7,9 +7,10 @@ import logging
 import pytest
 from test_engine import fresh, new_ticket
 
-from workflows import assignment, engine, org
-from workflows.models import Department, Rule, RuleRun, User, WebhookDelivery, WebhookEndpoint
-from workflows.prepared import Prepared
+from workflows.people import org
+from workflows.storage.models import Department, Rule, RuleRun, User, WebhookDelivery, WebhookEndpoint
+from workflows.storage.prepared import Prepared
+from workflows.tickets import assignment, engine
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 from conftest import PASSWORD
 
 from app import create_app
-from workflows.models import ApiToken, AuditEntry, User
-from workflows.org import new_token, user_for_token
+from workflows.people.org import new_token, user_for_token
+from workflows.storage.models import ApiToken, AuditEntry, User
 
 SHOWN = re.compile(r'id="lz-new-token" class="[^"]*" value="([^"]+)"')
 

@@ -20,10 +20,11 @@ from conftest import example
 from test_engine import REGISTER, advance
 
 from formbuilder import DictionaryIndex, cache
-from workflows import collab, engine, org, tags
-from workflows import db as lzdb
-from workflows import documents as docs
-from workflows.models import Attachment, Customer, Dictionary, Ticket, TicketCC, utcnow
+from workflows.people import org
+from workflows.processes import documents as docs
+from workflows.storage import db as lzdb
+from workflows.storage.models import Attachment, Customer, Dictionary, Ticket, TicketCC, utcnow
+from workflows.tickets import collab, engine, tags
 
 CREATORS = ("agent", "agent2", "sup")
 CC = ("fin1", "wh1", "wh2", "fin2", "sup2")

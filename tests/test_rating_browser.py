@@ -13,10 +13,10 @@ from playwright.sync_api import expect
 from test_csp_browser import person  # noqa: F401 - the fixture: a logged-in page that fails on errors
 from test_rating_field import VISIT
 
-from workflows import documents as docs
-from workflows import engine
-from workflows.db import database
-from workflows.models import Ticket, User
+from workflows.processes import documents as docs
+from workflows.storage.db import database
+from workflows.storage.models import Ticket, User
+from workflows.tickets import engine
 
 
 @pytest.fixture

@@ -25,11 +25,11 @@ from formbuilder.documents import PROCESS_META
 from formbuilder.fieldkinds import KINDS, build, shown
 from formbuilder.fieldtypes import REGISTRY, classify
 from formbuilder.forms import PRESENT
-from workflows import documents as docs
-from workflows import engine
-from workflows.db import database
-from workflows.exports import flatten
-from workflows.models import Process, Ticket, User
+from workflows.processes import documents as docs
+from workflows.reporting.exports import flatten
+from workflows.storage.db import database
+from workflows.storage.models import Process, Ticket, User
+from workflows.tickets import engine
 
 RATING = {"type": "integer", "minimum": 1, "maximum": 5, "x-widget": "rating", "title": "满意度"}
 VISIT = {

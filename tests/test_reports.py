@@ -30,11 +30,11 @@ from datetime import date, datetime, timedelta
 import pytest
 from openpyxl import load_workbook
 
-from web import charts
-from workflows import reports
-from workflows.errors import Forbidden
-from workflows.models import Notification, Process, ProcessVersion, Rating, Ticket, TicketEvent
-from workflows.reports import ReportFilters, agent_monthly, report
+from web.common import charts
+from workflows.reporting import reports
+from workflows.reporting.reports import ReportFilters, agent_monthly, report
+from workflows.storage.models import Notification, Process, ProcessVersion, Rating, Ticket, TicketEvent
+from workflows.tickets.errors import Forbidden
 
 MARCH = ReportFilters(date(2026, 3, 1), date(2026, 3, 31))
 

@@ -15,8 +15,8 @@ from playwright.sync_api import expect
 from test_engine import advance, new_ticket
 from test_workspace_browser import AUDIT_JS
 
-from workflows.db import database
-from workflows.models import ProcessVersion, Rating, Ticket, User, utcnow
+from workflows.storage.db import database
+from workflows.storage.models import ProcessVersion, Rating, Ticket, User, utcnow
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 TIMEOUT_MS = 10_000

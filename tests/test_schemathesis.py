@@ -21,9 +21,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from workflows import db as lzdb
-from workflows import org
-from workflows.models import User
+from workflows.people import org
+from workflows.storage import db as lzdb
+from workflows.storage.models import User
 
 MAX_EXAMPLES = 15
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]

@@ -16,10 +16,10 @@ from conftest import example
 from test_engine import advance, fresh, new_ticket
 from test_lists import login
 
-from web.headers import CONTENT_SECURITY_POLICY
-from workflows import documents as docs
-from workflows import feedback, tags
-from workflows.models import AuditEntry, Customer
+from web.common.headers import CONTENT_SECURITY_POLICY
+from workflows.processes import documents as docs
+from workflows.storage.models import AuditEntry, Customer
+from workflows.tickets import feedback, tags
 
 SECRET = "test-secret"  # the app fixture's SECRET_KEY
 EXPECTED = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Content-Type-Options": "nosniff",

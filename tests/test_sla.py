@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from test_engine import new_ticket
 
-from workflows.models import Notification, Ticket, utcnow
+from workflows.storage.models import Notification, Ticket, utcnow
 
 
 def test_sla_sweep_command_marks_each_overdue_entry_once(world, runner):

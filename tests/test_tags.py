@@ -10,14 +10,15 @@ import pytest
 from test_api import Api
 from test_engine import new_ticket
 
-from workflows import settings, tags
-from workflows.db import database
-from workflows.errors import Conflict, Forbidden, Invalid
-from workflows.models import AuditEntry, Tag, Ticket, TicketEvent, TicketTag, utcnow
-from workflows.present import ticket_view
-from workflows.queries import Filters, ticket_list
-from workflows.reports import ReportFilters, report
-from workflows.reportsql import LOCAL_OFFSET
+from workflows.reporting.queries import Filters, ticket_list
+from workflows.reporting.reports import ReportFilters, report
+from workflows.reporting.reportsql import LOCAL_OFFSET
+from workflows.storage import settings
+from workflows.storage.db import database
+from workflows.storage.models import AuditEntry, Tag, Ticket, TicketEvent, TicketTag, utcnow
+from workflows.tickets import tags
+from workflows.tickets.errors import Conflict, Forbidden, Invalid
+from workflows.tickets.present import ticket_view
 
 
 def login(client, username: str):

@@ -15,12 +15,12 @@ from peewee import BooleanField, CharField, DateTimeField, IntegerField, JSONFie
 from test_engine import REGISTER
 
 from formbuilder import cache
-from workflows import db as lzdb
-from workflows import documents as docs
-from workflows import engine
-from workflows.customers import find_by_phone
-from workflows.db import MIGRATIONS
-from workflows.models import EmailTemplate, Ticket, TicketEvent, User
+from workflows.people.customers import find_by_phone
+from workflows.processes import documents as docs
+from workflows.storage import db as lzdb
+from workflows.storage.db import MIGRATIONS
+from workflows.storage.models import EmailTemplate, Ticket, TicketEvent, User
+from workflows.tickets import engine
 
 THEN = datetime.datetime(2024, 1, 1, 9, 30)
 LATER = sorted(p.stem for p in MIGRATIONS.glob("[0-9]*.py"))[2:]

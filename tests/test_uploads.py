@@ -1,4 +1,4 @@
-"""Safe uploads (workflows/uploads.py): content decides the type, limits name the field and file,
+"""Safe uploads (workflows/storage/uploads.py): content decides the type, limits name the field and file,
 downloads never render, and a failed action leaves no file and no row; on both databases."""
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ import pytest
 from conftest import PASSWORD
 from werkzeug.datastructures import FileStorage
 
-from workflows import documents as docs
-from workflows import engine, uploads
-from workflows.db import database
-from workflows.models import Attachment, Ticket, User, utcnow
+from workflows.processes import documents as docs
+from workflows.storage import uploads
+from workflows.storage.db import database
+from workflows.storage.models import Attachment, Ticket, User, utcnow
+from workflows.tickets import engine
 
 EN = {"Accept-Language": "en"}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + b"\0" * 40
@@ -365,7 +366,7 @@ def test_mail_intake_keeps_safe_files_only_and_nothing_when_refused(claim, tmp_p
     assert created.exit_code == 0, created.output
     assert [(a.filename, a.mimetype) for a in rows()] == [("发票.pdf", "application/pdf")] and len(stored(claim)) == 1
     with database.connection_context():
-        from workflows.models import TicketEvent
+        from workflows.storage.models import TicketEvent
         note = TicketEvent.get(TicketEvent.action == "note").comment
     assert "- not stored: 'invoice.pdf.exe' could run code" in note
 

@@ -16,11 +16,11 @@ import pytest
 from conftest import ROOT
 from test_engine import FINANCE, REGISTER, WAREHOUSE, advance, fresh
 
-from workflows import collab, engine, tags
-from workflows import documents as docs
-from workflows.access import ALL, HANDLING, can_read, visible_fields
-from workflows.errors import Forbidden, Invalid
-from workflows.models import TicketEvent
+from workflows.processes import documents as docs
+from workflows.storage.models import TicketEvent
+from workflows.tickets import collab, engine, tags
+from workflows.tickets.access import ALL, HANDLING, can_read, visible_fields
+from workflows.tickets.errors import Forbidden, Invalid
 
 TABLE = ROOT / "docs" / "visibility.md"
 RELATIONS = {  # the table's relation -> who holds it in this world

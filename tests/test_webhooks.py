@@ -27,10 +27,11 @@ import pytest
 from conftest import example
 from test_engine import FINANCE, WAREHOUSE, advance, fresh, new_ticket, to_warehouse
 
-from workflows import documents as docs
-from workflows import engine, feedback, sla, webhooks
-from workflows.db import database
-from workflows.models import AuditEntry, Ticket, TicketEvent, WebhookDelivery, WebhookEndpoint, utcnow
+from workflows.processes import documents as docs
+from workflows.storage.db import database
+from workflows.storage.models import AuditEntry, Ticket, TicketEvent, WebhookDelivery, WebhookEndpoint, utcnow
+from workflows.subscribers import webhooks
+from workflows.tickets import engine, feedback, sla
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "s3cret-for-tests"

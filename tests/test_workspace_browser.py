@@ -21,8 +21,8 @@ from conftest import PASSWORD, ROOT, browser_login
 from playwright.sync_api import expect
 
 from app import create_app
-from workflows.db import database
-from workflows.models import Ticket
+from workflows.storage.db import database
+from workflows.storage.models import Ticket
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 PHONE = "13912345678"

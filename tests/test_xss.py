@@ -1,6 +1,6 @@
 """Hostile payloads in every admin-authored string and every user value stay text everywhere they are shown.
 
-One process is authored (through ``workflows.documents``) with a payload in its
+One process is authored (through ``workflows.processes.documents``) with a payload in its
 name, hint, web-form texts, a field title and help, option labels, step names
 and transition labels, and its cascade dictionary with payload labels; a ticket
 then carries payloads in a field value, the customer's name, a note and a tag.
@@ -24,10 +24,11 @@ from test_lists import login
 from test_security_headers import inline_code
 
 from web.reports import safe
-from workflows import collab, engine, feedback, mail, tags
-from workflows import documents as docs
-from workflows.exports import safe_cell
-from workflows.models import Customer, EmailMessage
+from workflows.processes import documents as docs
+from workflows.reporting.exports import safe_cell
+from workflows.storage.models import Customer, EmailMessage
+from workflows.subscribers import mail
+from workflows.tickets import collab, engine, feedback, tags
 
 SECRET = "test-secret"  # the app fixture's SECRET_KEY
 FORMULA_STARTS = ("=", "+", "-", "@")

@@ -1,4 +1,4 @@
-"""Browser login and logout with Flask-Login; ``workflows.login`` checks the password and the lockouts.
+"""Browser login and logout with Flask-Login; ``workflows.people.login`` checks the password and the lockouts.
 
 The session is a signed cookie: it is cleared before login so nothing planted in
 it earlier (session fixation) survives into the logged-in session. It also holds
@@ -22,8 +22,8 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from formbuilder.messages import N_
-from workflows import login as logins
-from workflows.models import User
+from workflows.people import login as logins
+from workflows.storage.models import User
 
 bp = Blueprint("auth", __name__)
 SESSION_VERSION = "_session_version"

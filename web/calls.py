@@ -13,14 +13,15 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import CombinedMultiDict
 
 from formbuilder import Outcome
-from workflows import collab, engine, uploads
-from workflows import documents as docs
-from workflows.assignment import Context, offered
-from workflows.errors import EngineError, Forbidden, Invalid
-from workflows.models import Customer, Process, Ticket
-from workflows.queries import caller_history, customer_by_phone
+from workflows.processes import documents as docs
+from workflows.reporting.queries import caller_history, customer_by_phone
+from workflows.storage import uploads
+from workflows.storage.models import Customer, Process, Ticket
+from workflows.tickets import collab, engine
+from workflows.tickets.assignment import Context, offered
+from workflows.tickets.errors import EngineError, Forbidden, Invalid
 
-from .labels import CHANNELS, PRIORITIES
+from .common.labels import CHANNELS, PRIORITIES
 
 bp = Blueprint("calls", __name__)
 

@@ -3,7 +3,7 @@
 The history lists the tickets the user may read, newest first, in keyset pages.
 Agents, supervisors and admins edit (fields, add or remove a phone);
 supervisors and admins merge another customer into this one. Every write is
-one transaction in ``workflows.customers`` (audited there), CSRF-checked by the
+one transaction in ``workflows.people.customers`` (audited there), CSRF-checked by the
 app's CSRFProtect; a refused write re-renders the page with each message at its
 field. A merged-away customer's page redirects to the kept one.
 """
@@ -19,13 +19,13 @@ from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange
 
-from workflows import customers
-from workflows.errors import Invalid
-from workflows.models import Customer
-from workflows.queries import Filters, customer_visible, readable_list
+from workflows.people import customers
+from workflows.reporting.queries import Filters, customer_visible, readable_list
+from workflows.storage.models import Customer
+from workflows.tickets.errors import Invalid
 
-from .home import page_or_abort, rows
-from .labels import PRIORITIES
+from .common.labels import PRIORITIES
+from .common.lists import page_or_abort, rows
 
 bp = Blueprint("customers", __name__)
 FIELDS = ("name", "email", "company", "level", "region", "notes")

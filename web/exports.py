@@ -18,14 +18,14 @@ from flask import Blueprint, Response, abort, request, stream_with_context
 from flask_babel import format_datetime, get_locale, gettext
 from flask_login import current_user, login_required
 
-from workflows.errors import EngineError, Forbidden
-from workflows.exports import Vocabulary, export_rows, xlsx_text
-from workflows.models import utcnow
-from workflows.queries import SORTS, scope_condition
+from workflows.reporting.exports import Vocabulary, export_rows, xlsx_text
+from workflows.reporting.queries import SORTS, scope_condition
+from workflows.storage.models import utcnow
+from workflows.tickets.errors import EngineError, Forbidden
 
-from .home import FilterForm
-from .inputs import date_errors
-from .labels import CHANNELS, PRIORITIES
+from .common.inputs import date_errors
+from .common.labels import CHANNELS, PRIORITIES
+from .common.lists import FilterForm
 
 bp = Blueprint("exports", __name__)
 CHUNK = 64 * 1024

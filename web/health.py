@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 from peewee import PeeweeException
 
-from workflows.db import database
+from workflows.storage.db import database
 
 bp = Blueprint("health", __name__)
 

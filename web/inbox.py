@@ -11,10 +11,10 @@ from flask_login import current_user, login_required
 from peewee import JOIN
 
 from formbuilder.messages import N_
-from workflows import inbox as notices
-from workflows.errors import EngineError
-from workflows.models import Notification, Ticket
-from workflows.queries import cursor_id
+from workflows.reporting.queries import cursor_id
+from workflows.storage.models import Notification, Ticket
+from workflows.subscribers import inbox as notices
+from workflows.tickets.errors import EngineError
 
 bp = Blueprint("inbox", __name__)
 PAGE = 50

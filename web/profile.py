@@ -20,10 +20,11 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from web.auth import keep_session, verify
-from workflows import audit, org
-from workflows import login as logins
-from workflows.db import database
-from workflows.models import ApiToken, User
+from workflows.people import login as logins
+from workflows.people import org
+from workflows.storage import audit
+from workflows.storage.db import database
+from workflows.storage.models import ApiToken, User
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
 

@@ -2,7 +2,7 @@
 
 The token is the only credential, so every answer is ``no-store`` and
 ``noindex``, sends no referrer, and a bad token is a plain 404 (nothing tells
-a guesser whether a ticket exists). The rules live in ``workflows.feedback``.
+a guesser whether a ticket exists). The rules live in ``workflows.tickets.feedback``.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
-from workflows import feedback
-from workflows.errors import Conflict, Invalid, NotFound
-from workflows.models import Ticket
+from workflows.storage.models import Ticket
+from workflows.tickets import feedback
+from workflows.tickets.errors import Conflict, Invalid, NotFound
 
 bp = Blueprint("public", __name__)
 YES_NO = {"zh": ("是", "否"), "en": ("Yes", "No")}

@@ -1,6 +1,6 @@
 """The reports page (``/reports``, 工单报表) and its CSV and XLSX exports, for supervisors and admins.
 
-The figures come from ``workflows.reports`` (which refuses agents and
+The figures come from ``workflows.reporting.reports`` (which refuses agents and
 handlers); this module reads the filter form, draws the charts and lays the
 tables out. An export takes the same query string as the page.
 """
@@ -20,17 +20,26 @@ from openpyxl import Workbook
 from wtforms import SelectField
 from wtforms.validators import Optional
 
-from workflows.errors import EngineError, Forbidden
-from workflows.exports import FORMULA_STARTS, xlsx_text
-from workflows.models import Department, User, utcnow
-from workflows.queries import published_processes
-from workflows.reports import FIRST_DAY, MAX_DAYS, UNITS, Report, ReportFilters, can_view_reports, report, report_team
-from workflows.reportsql import LOCAL_OFFSET
+from workflows.reporting.exports import FORMULA_STARTS, xlsx_text
+from workflows.reporting.queries import published_processes
+from workflows.reporting.reports import (
+    FIRST_DAY,
+    MAX_DAYS,
+    UNITS,
+    Report,
+    ReportFilters,
+    can_view_reports,
+    report,
+    report_team,
+)
+from workflows.reporting.reportsql import LOCAL_OFFSET
+from workflows.storage.models import Department, User, utcnow
+from workflows.tickets.errors import EngineError, Forbidden
 
-from . import charts
-from .home import options, tag_options
-from .inputs import DayField, date_errors
-from .labels import CHANNELS, PRIORITIES
+from .common import charts
+from .common.inputs import DayField, date_errors
+from .common.labels import CHANNELS, PRIORITIES
+from .common.lists import options, tag_options
 
 bp = Blueprint("reports", __name__)
 DEFAULT_DAYS = 30
@@ -199,7 +208,7 @@ def sections(result: Report) -> list[tuple[str, list[list]]]:
 
 
 def safe(value):
-    """A cell a spreadsheet shows as text (numbers stay numbers): see ``workflows.exports.safe_cell``."""
+    """A cell a spreadsheet shows as text (numbers stay numbers): see ``workflows.reporting.exports.safe_cell``."""
     value = xlsx_text(value)
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value

@@ -1,6 +1,6 @@
 """Tags on the ticket page: the badges, the add form and the remove buttons, and their POST routes.
 
-The rules (who may tag, which names are allowed) live in ``workflows.tags``;
+The rules (who may tag, which names are allowed) live in ``workflows.tickets.tags``;
 this module only turns forms into calls and errors into flashed messages.
 """
 
@@ -12,11 +12,11 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
-from workflows import engine, tags
-from workflows.access import can_read
-from workflows.db import database
-from workflows.errors import EngineError, Forbidden, NotFound
-from workflows.models import Ticket
+from workflows.storage.db import database
+from workflows.storage.models import Ticket
+from workflows.tickets import engine, tags
+from workflows.tickets.access import can_read
+from workflows.tickets.errors import EngineError, Forbidden, NotFound
 
 bp = Blueprint("tagging", __name__)
 

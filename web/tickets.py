@@ -1,6 +1,6 @@
 """Ticket detail (/tickets/NUMBER): the step form for its handler, actions, timeline, notes, CC, files.
 
-Every POST goes to the engine or to workflows.collab; this module only turns
+Every POST goes to the engine or to workflows.tickets.collab; this module only turns
 forms into calls and errors into pages.
 """
 
@@ -15,15 +15,16 @@ from werkzeug.datastructures import CombinedMultiDict
 
 from formbuilder import Outcome
 from formbuilder.display import display
-from workflows import collab, engine, uploads
-from workflows import documents as docs
-from workflows.access import can_read, may_act
-from workflows.assignment import Context, offered
-from workflows.errors import Conflict, EngineError, Forbidden, Invalid, NotFound
-from workflows.models import Attachment, Ticket, TicketCC, User
-from workflows.present import ticket_view
+from workflows.processes import documents as docs
+from workflows.storage import uploads
+from workflows.storage.models import Attachment, Ticket, TicketCC, User
+from workflows.tickets import collab, engine
+from workflows.tickets.access import can_read, may_act
+from workflows.tickets.assignment import Context, offered
+from workflows.tickets.errors import Conflict, EngineError, Forbidden, Invalid, NotFound
+from workflows.tickets.present import ticket_view
 
-from .labels import CHANNELS, PRIORITIES
+from .common.labels import CHANNELS, PRIORITIES
 from .public import links as customer_links
 
 bp = Blueprint("tickets", __name__)
@@ -56,7 +57,7 @@ def local_iso(stamp: str | None) -> str:
 
 def countdown(due) -> str:
     """Time left (or past) until ``due``, in the user's language: "3 小时后", "2 hours ago"."""
-    from workflows.models import utcnow
+    from workflows.storage.models import utcnow
 
     return format_timedelta(due - utcnow(), add_direction=True, threshold=1.5)
 
@@ -64,7 +65,7 @@ def countdown(due) -> str:
 @bp.app_context_processor
 def helpers():
     from formbuilder.diagram import flow_svg
-    from workflows.models import utcnow
+    from workflows.storage.models import utcnow
 
     return {"local": local, "local_iso": local_iso, "now_utc": utcnow, "countdown": countdown, "flow_svg": flow_svg}
 

@@ -3,7 +3,7 @@
 Only processes whose latest published version sets ``web_form.enabled`` have
 one. It shows the first step's form (as the call page does) plus the
 customer's contact details, and hands the submission to ``engine.create``
-with channel ``form`` as the system user (``workflows.channels``). Abuse
+with channel ``form`` as the system user (``workflows.intake.channels``). Abuse
 control without a CAPTCHA: a CSRF token, a honeypot input people never see
 (a bot that fills it is told "thank you" and nothing is saved), and a rate
 limit per client address and process counted in the database.
@@ -20,9 +20,11 @@ from wtforms import StringField
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from formbuilder import Outcome, validate_step
-from workflows import channels, collab, engine, feedback, uploads
-from workflows import documents as docs
-from workflows.errors import EngineError, Invalid
+from workflows.intake import channels
+from workflows.processes import documents as docs
+from workflows.storage import uploads
+from workflows.tickets import collab, engine, feedback
+from workflows.tickets.errors import EngineError, Invalid
 
 bp = Blueprint("webform", __name__)
 # Contact inputs carry a prefix with a hyphen, which no process field key can hold.

@@ -10,10 +10,12 @@ from flask.cli import AppGroup
 
 from formbuilder import strictjson
 from formbuilder.messages import N_, Msg, Problem
-
-from . import backup, db, demo, dictedit, org, uploads
-from . import documents as docs
-from .i18n import cli_gettext
+from workflows import demo
+from workflows.i18n import cli_gettext
+from workflows.people import org
+from workflows.processes import dictedit
+from workflows.processes import documents as docs
+from workflows.storage import backup, db, uploads
 
 db_cli = AppGroup("db", help="Database schema.")
 dictionary_cli = AppGroup("dictionary", help="Dictionaries (字典与面板).")

@@ -13,9 +13,9 @@ from collections import defaultdict
 from harness import Recorder
 from peewee import fn
 
-from workflows import documents as docs
-from workflows.engine import END
-from workflows.models import ProcessVersion, Ticket, TicketEvent
+from workflows.processes import documents as docs
+from workflows.storage.models import ProcessVersion, Ticket, TicketEvent
+from workflows.tickets.engine import END
 
 
 def problems(recorder: Recorder) -> list[str]:

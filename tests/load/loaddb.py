@@ -12,8 +12,9 @@ import pytest
 from conftest import empty
 
 from app import create_app
-from workflows import db as lzdb
-from workflows import demo, org
+from workflows import demo
+from workflows.people import org
+from workflows.storage import db as lzdb
 
 AGENTS = ("agent", "agent2", "agent3", "agent4")
 HANDLERS = ("supervisor", "supervisor2", "wh_lead", "fin_lead", "wh1", "wh2", "fin1", "fin2")

@@ -13,8 +13,8 @@ from integrity import problems
 from test_engine import WAREHOUSE, advance, fresh, to_warehouse
 
 from formbuilder import cache
-from workflows.db import database
-from workflows.models import Ticket, TicketEvent
+from workflows.storage.db import database
+from workflows.storage.models import Ticket, TicketEvent
 
 
 def walked(world) -> Ticket:

@@ -25,7 +25,7 @@ from integrity import problems
 from loaddb import people, seed
 
 from formbuilder import cache
-from workflows import db as lzdb
+from workflows.storage import db as lzdb
 
 SECONDS = float(os.environ.get("LZ_LOAD_SECONDS", "15"))
 USERS = 50

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from .. import documents as docs
-from .. import org
-from ..models import Department, User
+from workflows.people import org
+from workflows.processes import documents as docs
+from workflows.storage.models import Department, User
 
 DICTIONARIES = ("channel.dictionary.json", "product.dictionary.json")
 PROCESSES = ("return_goods.process.json",)

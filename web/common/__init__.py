@@ -1,0 +1,1 @@
+"""What several pages share: input checks, security headers, language, the menu, labels, list pieces, charts."""

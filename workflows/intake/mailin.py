@@ -1,0 +1,315 @@
+"""E-mail intake (邮件接入): ``flask --app app mail ingest PATH [--process CODE]``.
+
+PATH is one ``.eml`` file or a Maildir: each message in ``new/`` is read and
+moved to ``cur/`` (flag ``S`` when handled, ``F`` when refused, so a person
+can find the refused ones), so running the command again never reads one twice.
+
+A message whose subject holds the number of an existing ticket is a reply:
+when its sender may add to that ticket (:func:`may_reply`: the bare From
+address is the ticket's customer's e-mail, in any letter case) its text
+becomes a note on that ticket. Anyone else's message, and any message without
+a number, opens a ticket of ``--process`` with channel ``email``, through
+``engine.create`` like every ticket; a stranger's "reply" says in the new
+ticket's note which ticket it quoted, and the quoted ticket is not touched
+(see docs/mail.md). The subject fills the first single-line text field of the
+first step and the body its first multi-line text field (each cut to the
+field's ``maxLength``); if the step requires anything else the message is
+refused, naming those fields. The customer is found or created by the sender's
+address (name: the display name) and the address is also kept in the note.
+Attachments are stored like uploads, linked to the ticket (no field) and
+listed in the note; a file the default allow-list refuses (a program, a web
+page, a type not recognised) is listed as not stored. Both channels act as
+the system user of ``channels``.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import re
+import sys
+from dataclasses import dataclass
+from email import errors
+from email.message import EmailMessage
+from html.parser import HTMLParser
+from io import BytesIO
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from werkzeug.datastructures import FileStorage
+
+from workflows.i18n import cli_gettext
+from workflows.intake import channels
+from workflows.people import customers
+from workflows.processes import documents as docs
+from workflows.storage import uploads
+from workflows.storage.db import database
+from workflows.storage.models import Attachment, Ticket
+from workflows.tickets import collab, engine
+from workflows.tickets.errors import EngineError, Invalid
+
+mail_cli = AppGroup("mail", help="E-mail intake (邮件接入).")
+NUMBER = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Z0-9]{0,7}\d{12,}(?![A-Za-z0-9])")
+
+
+class Refused(Exception):
+    """A message that cannot become a ticket or a note; the reason is printed as is."""
+
+
+@dataclass
+class Mail:
+    """What intake uses of a message."""
+
+    subject: str
+    sender: str
+    address: str
+    body: str
+    files: list[tuple[str, str, bytes]]  # (filename, content type, bytes)
+    sole_sender: bool = True  # From is one well-formed address: only then can it be the customer's
+
+
+class _Text(HTMLParser):
+    """HTML to plain text: the text, a line break per block, scripts and styles dropped."""
+
+    BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
+
+    def __init__(self):
+        super().__init__()
+        self.parts, self.skip = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        self.skip += tag in ("script", "style")
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        self.skip -= tag in ("script", "style") and self.skip > 0
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.parts.append(data)
+
+
+def html_text(html: str) -> str:
+    parser = _Text()
+    parser.feed(html)
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def read(raw: bytes) -> Mail:
+    """Parse one message with the stdlib (policy ``default``: decoded headers, ``get_body``)."""
+    msg: EmailMessage = email.message_from_bytes(raw, policy=email.policy.default)
+    addresses = getattr(msg["from"], "addresses", ()) if msg["from"] else ()
+    sender = addresses[0].display_name if addresses else ""
+    address = addresses[0].addr_spec if addresses else ""
+    part = msg.get_body(preferencelist=("plain", "html"))
+    body = part.get_content() if part is not None else ""
+    if part is not None and part.get_content_type() == "text/html":
+        body = html_text(body)
+    files = [(p.get_filename() or "attachment", p.get_content_type(), p.get_payload(decode=True) or b"")
+             for p in msg.iter_attachments()]
+    return Mail(str(msg["subject"] or "").strip(), sender, address, body.strip(), files, _sole(msg, addresses))
+
+
+def _sole(msg: EmailMessage, addresses: tuple) -> bool:
+    """Whether From holds exactly one address and parsed cleanly.
+
+    A malformed From (``a@x <evil@y>``, unquoted) is read by the parser as a@x
+    while mail programs show and answer evil@y: such a sender is never recognised.
+    """
+    defects = getattr(msg["from"], "defects", ()) if msg["from"] else ()
+    return len(addresses) == 1 and not any(isinstance(d, errors.InvalidHeaderDefect) for d in defects)
+
+
+def replied_ticket(subject: str) -> Ticket | None:
+    """The existing ticket whose number the subject holds, if any."""
+    found = NUMBER.findall(subject)
+    return Ticket.get_or_none(Ticket.number.in_(found)) if found else None
+
+
+def bare(address: str | None) -> str:
+    """An address as compared: the addr-spec only, trimmed, in lower case."""
+    return (address or "").strip().lower()
+
+
+def may_reply(ticket: Ticket, mail: Mail) -> bool:
+    """Whether the sender may add to ``ticket`` by mail: the one From address is its customer's.
+
+    Only the real address counts, never the display name (``"a@x" <evil@y>`` is
+    evil@y). Users have no e-mail address, so the customer (or the customer it
+    was merged into) is the only one who can be recognised; staff answer in the app.
+    """
+    address = bare(mail.address)
+    if not address or not mail.sole_sender or ticket.customer is None:
+        return False
+    known = {bare(c.email) for c in (ticket.customer, customers.resolve(ticket.customer)) if c is not None}
+    return address in known - {""}
+
+
+def stranger(mail: Mail) -> str:
+    """Why a sender was not recognised, for the intake line."""
+    if not mail.sole_sender:
+        return "an unrecognisable sender (a malformed From, or several addresses)"
+    return f"an unknown sender <{bare(mail.address)}>"
+
+
+def _attach(ticket: Ticket, files: list) -> list[str]:
+    """Store the files like uploads, linked to the ticket; lines for the note (a refused file says why)."""
+    actor, lines = channels.system_user(), []
+    for name, mimetype, content in files:
+        upload = FileStorage(BytesIO(content), filename=name, content_type=mimetype)
+        problem = uploads.examine(upload).problem
+        if problem is not None:
+            lines.append(f"- not stored: {problem.render()}")
+            continue
+        attachment = collab.store_upload(actor, upload, current_app.config["UPLOAD_DIR"])
+        Attachment.update(ticket=ticket).where(Attachment.id == attachment.id).execute()
+        lines.append(f"- {attachment.filename} ({attachment.size} B): /attachments/{attachment.key}")
+    return lines
+
+
+def _header(mail: Mail, quoted: Ticket | None = None) -> str:
+    sender = f"{mail.sender} <{mail.address}>" if mail.sender else f"<{mail.address}>"
+    header = f"E-mail from {sender}\nSubject: {mail.subject}"
+    if quoted is not None:
+        header += (f"\nThis message quotes ticket {quoted.number}, but its sender is not that ticket's customer:"
+                   f" it was not added to {quoted.number} (unknown sender).")
+    return header
+
+
+def append(ticket: Ticket, mail: Mail) -> str:
+    """A reply: its text (and files) as a note on the ticket; whoever holds it is notified."""
+    if not mail.body and not mail.files:
+        raise Refused(f"the reply to {ticket.number} has no text and no attachment")
+    with uploads.action():  # a failed note takes its stored files with it
+        lines = _attach(ticket, mail.files)
+        text = "\n\n".join(p for p in (_header(mail), mail.body, "\n".join(lines)) if p)
+        channels.note(ticket, text, notify=True)
+    return f"appended {ticket.number}: the sender is its customer"
+
+
+def mapped_fields(version) -> tuple[str | None, str | None]:
+    """The first step's first editable single-line and multi-line text fields."""
+    spec = docs.compiled(version, version.document["steps"][0]["key"]).spec
+    modes = spec.modes({})
+    open_fields = [k for k, f in spec.fields.items() if modes.get(k) in ("editable", "required")]
+    text = next((k for k in open_fields if spec.fields[k].type.name == "text"), None)
+    area = next((k for k in open_fields if spec.fields[k].type.name == "textarea"), None)
+    return text, area
+
+
+def _fit(version, key: str, value: str) -> str:
+    limit = version.document["schema"]["properties"][key].get("maxLength")
+    return value[:limit] if limit else value
+
+
+def ticket_data(version, mail: Mail) -> tuple[dict, bool]:
+    """The ticket data the message gives, and whether the body found a field."""
+    text, area = mapped_fields(version)
+    data = {}
+    if text and mail.subject:
+        data[text] = _fit(version, text, mail.subject)
+    if area and mail.body:
+        data[area] = _fit(version, area, mail.body)
+    return data, bool(area and mail.body)
+
+
+def _missing(version, error: Invalid, gettext) -> str:
+    """One line naming each field the engine refused, with its label and why."""
+    props = version.document["schema"]["properties"]
+    parts = [f"{key} ({props.get(key, {}).get('title', key)}): {'; '.join(m.render(gettext) for m in msgs)}"
+             for key, msgs in error.fields.items()]
+    return f"{error.msg.render(gettext)} {', '.join(parts)}"
+
+
+def create(mail: Mail, process: str, gettext, quoted: Ticket | None = None) -> str:
+    """A new ticket of ``process`` with channel ``email``, plus a note with the sender and any files.
+
+    ``quoted``: the ticket a stranger's message named; the note says so, and
+    nothing of that ticket (its content, its handler) is involved.
+    """
+    version = docs.get_version(process)
+    if version is None:
+        raise Refused(f"no published process {process}")
+    data, body_used = ticket_data(version, mail)
+    customer = {"name": (mail.sender or mail.address)[:100], "phone": None, "email": bare(mail.address)}
+    try:
+        with uploads.action():
+            ticket = engine.create(channels.system_user(), process, data, channel="email", customer=customer,
+                                   transition=channels.first_transition(version, data))
+            lines = _attach(ticket, mail.files)
+            body = "" if body_used else mail.body
+            channels.note(ticket, "\n\n".join(p for p in (_header(mail, quoted), body, "\n".join(lines)) if p))
+    except Invalid as error:
+        raise Refused(_missing(version, error, gettext)) from None
+    except EngineError as error:
+        raise Refused(error.msg.render(gettext)) from None
+    if quoted is None:
+        return f"created {ticket.number}"
+    return f"created {ticket.number}: quotes {quoted.number} from {stranger(mail)}"
+
+
+def ingest(raw: bytes, process: str | None, gettext) -> str:
+    """One message: a note on the ticket its customer answers, else a new ticket; the line to print.
+
+    Who may reply is decided before anything is written (Zammad's rule: a
+    follow-up from an unknown sender opens a new ticket).
+    """
+    mail = read(raw)
+    ticket = replied_ticket(mail.subject)
+    if ticket is not None and may_reply(ticket, mail):
+        return append(ticket, mail)
+    if not process:
+        if ticket is not None:
+            raise Refused(f"quotes {ticket.number} from {stranger(mail)}; no --process for a new ticket")
+        raise Refused("no ticket number in the subject, and no --process for a new ticket")
+    return create(mail, process, gettext, quoted=ticket)
+
+
+def _one(raw: bytes, name: str, process: str | None, gettext) -> tuple[str, bool]:
+    try:
+        return ingest(raw, process, gettext), True
+    except Refused as reason:
+        return f"refused: {name}: {reason}", False
+    except (LookupError, ValueError) as error:  # e.g. an unknown charset
+        return f"refused: {name}: cannot read the message: {error}", False
+
+
+def maildir(path: Path, process: str | None, gettext):
+    """Each message of ``new/``, oldest name first, moved to ``cur/`` once handled or refused."""
+    (path / "cur").mkdir(exist_ok=True)
+    for entry in sorted((path / "new").iterdir()):
+        if entry.name.startswith(".") or not entry.is_file():
+            continue
+        line, ok = _one(entry.read_bytes(), entry.name, process, gettext)
+        base = entry.name.split(":2,")[0]
+        os.replace(entry, path / "cur" / f"{base}:2,{'S' if ok else 'F'}")
+        yield line, ok
+
+
+def ingest_path(path: str, process: str | None, gettext) -> list[tuple[str, bool]]:
+    """An .eml file or a Maildir directory; one (line, handled) pair per message."""
+    target = Path(path)
+    if target.is_dir():
+        if not (target / "new").is_dir():
+            return [(f"refused: {path}: not a Maildir (no new/ directory)", False)]
+        return list(maildir(target, process, gettext))
+    return [_one(target.read_bytes(), target.name, process, gettext)]
+
+
+@mail_cli.command("ingest")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--process", default=None, help="Process code for messages that open a new ticket.")
+@click.option("--lang", default=None, help="zh or en (default: from LANG).")
+def ingest_command(path: str, process: str | None, lang: str | None):
+    """Read an .eml file or a Maildir's new/ messages; exit 1 if any was refused."""
+    with database.connection_context():
+        results = ingest_path(path, process, cli_gettext(lang))
+    for line, _ok in results:
+        click.echo(line)
+    if not all(ok for _line, ok in results):
+        sys.exit(1)

@@ -1,0 +1,1 @@
+"""Who is who: staff users, departments, teams, API tokens, login lockouts, and customers."""

@@ -1,0 +1,224 @@
+"""Store, publish and read process and dictionary documents.
+
+Every write checks the whole document first and stores nothing when any
+problem exists; each write is one transaction. People's writes of process
+documents (admin pages, API, CLI) go through :func:`store_process` and
+:func:`publish_audited`, which add the audit entry; dictionaries go through
+``workflows.processes.dictedit.save``. The plain functions here are for seeding and tests.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from formbuilder import (
+    CompiledStep,
+    DictionaryIndex,
+    Problem,
+    check_dictionary,
+    check_process,
+    check_shape,
+    compiled_step,
+)
+from formbuilder.cache import draft_key
+from workflows.storage import audit
+from workflows.storage.db import database
+from workflows.storage.models import Dictionary, Process, ProcessVersion, User, utcnow
+from workflows.storage.prepared import Prepared
+
+
+class DocumentError(Exception):
+    """A document was refused; ``problems`` lists every reason with its JSON path."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(map(str, problems)))
+        self.problems = problems
+
+
+_indexes: dict[str, tuple[tuple, DictionaryIndex]] = {}
+_indexes_lock = threading.Lock()
+
+
+def dictionary_indexes() -> dict[str, DictionaryIndex]:
+    """Current dictionaries as indexes; one small query, rebuilt only when revised.
+
+    The check of the row's revision and update time makes this safe with several
+    workers and hosts (and with two saves racing to the same revision number).
+    """
+    current = {}
+    for code, *stamp in Dictionary.select(Dictionary.code, Dictionary.revision, Dictionary.updated_at).tuples():
+        cached = _indexes.get(code)
+        if cached is None or cached[0] != tuple(stamp):
+            doc = Dictionary.get(Dictionary.code == code).document
+            cached = (tuple(stamp), DictionaryIndex.from_document(doc))
+            with _indexes_lock:
+                _indexes[code] = cached
+        current[code] = cached[1]
+    return current
+
+
+def import_dictionary(document: object) -> Dictionary:
+    """Create or replace a dictionary from its document, unguarded and unaudited.
+
+    Only for seeding and for ``dictedit.save``, which adds the guards and the audit entry.
+    """
+    problems = check_dictionary(document)
+    if problems:
+        raise DocumentError(problems)
+    with database.atomic():
+        row = Dictionary.get_or_none(Dictionary.code == document["code"])
+        if row is None:
+            return Dictionary.create(code=document["code"], name=document["name"], document=document)
+        # The increment in SQL: two saves racing cannot both write the same revision.
+        Dictionary.update(name=document["name"], document=document, revision=Dictionary.revision + 1,
+                          updated_at=utcnow()).where(Dictionary.id == row.id).execute()
+        return Dictionary.get_by_id(row.id)
+
+
+def check(document: object) -> list[Problem]:
+    """Every problem of a process document against the stored dictionaries."""
+    return check_process(document, dictionary_indexes())
+
+
+def save_process(document: object, *, publish: bool = False, actor: str | None = None):
+    """Save ``document`` as its process's draft and optionally publish it.
+
+    Returns ``(process, version)``; version is None unless published.
+    """
+    problems = check(document)
+    if problems:
+        raise DocumentError(problems)
+    with database.atomic():
+        process = _write_draft(document)
+        return process, (_publish(process, actor) if publish else None)
+
+
+def _write_draft(document: dict) -> Process:
+    process = Process.get_or_none(Process.code == document["code"]) or Process(code=document["code"])
+    process.name, process.draft, process.draft_updated_at = document["name"], document, utcnow()
+    process.save()
+    return process
+
+
+def _locked_process(code: str) -> Process | None:
+    """The row, locked until the transaction ends where the database can (SQLite writes serialise anyway)."""
+    query = Process.select().where(Process.code == code)
+    return (query.for_update() if database.for_update else query).first()
+
+
+def publisher(actor: User | None) -> str:
+    """``published_by`` of a version: the user's name, or ``cli`` for the command line (no user)."""
+    return actor.username if actor is not None else "cli"
+
+
+def store_process(document: object, actor: User | None, action: str, *, publish: bool = False):
+    """Save (and publish) a process document with its audit entry, in one transaction.
+
+    Every write path of people (admin JSON page and import, API, CLI) comes
+    here, so all check the same way and all are audited; ``actor`` None is the
+    command line. An unchanged draft (same keys in the same order) is not
+    rewritten and records nothing. Returns ``(process, version, changed)``;
+    version is None unless ``publish``.
+    """
+    problems = check(document)
+    if problems:
+        raise DocumentError(problems)
+    with database.atomic():
+        process = _locked_process(document["code"])
+        before, previous = (None, 0) if process is None else (process.draft, process.latest_version)
+        if process is None or not _same(before, document):
+            process = _write_draft(document)
+        version = _publish(process, publisher(actor)) if publish else None
+        published = version is not None and version.number != previous
+        changed = published or not _same(before, document)
+        if changed:
+            after = {"draft": process.draft, **({"version": version.number} if published else {})}
+            audit.record(actor, action, f"process:{process.code}", before, after if publish else process.draft)
+        return process, version, changed
+
+
+def save_draft(document: dict) -> tuple[Process, list[Problem]]:
+    """Save a draft the visual editor is building: well-formed, not yet necessarily publishable.
+
+    A process is built a piece at a time (a step exists before any transition
+    leads to it), so only the document's shape is enforced here; the static
+    checks are returned for the editor to show and are enforced on publish.
+    """
+    problems = check_shape(document)
+    if problems:
+        raise DocumentError(problems)
+    with database.atomic():
+        process = Process.get_or_none(Process.code == document["code"]) or Process(code=document["code"])
+        process.name, process.draft, process.draft_updated_at = document["name"], document, utcnow()
+        process.save()
+    return process, check(document)
+
+
+def _publish(process: Process, actor: str | None) -> ProcessVersion:
+    latest = latest_version(process.code)
+    if latest is not None and _same(latest.document, process.draft):
+        return latest  # publishing the same document again changes nothing
+    process.latest_version += 1
+    process.save()
+    return ProcessVersion.create(process=process, number=process.latest_version,
+                                 document=process.draft, published_by=actor)
+
+
+def _same(a: dict, b: dict) -> bool:
+    """Equal including key order (reordering fields is a change)."""
+    return json.dumps(a, ensure_ascii=False) == json.dumps(b, ensure_ascii=False)
+
+
+def publish(code: str, actor: str | None = None) -> ProcessVersion:
+    """Publish the current draft after checking it again (dictionaries may have changed)."""
+    process = Process.get(Process.code == code)
+    problems = check(process.draft)
+    if problems:
+        raise DocumentError(problems)
+    with database.atomic():
+        return _publish(process, actor)
+
+
+def publish_audited(code: str, actor: User | None) -> tuple[ProcessVersion, bool]:
+    """Publish the draft with its audit entry in one transaction; ``(version, changed)``.
+
+    Publishing an unchanged draft returns the latest version and records nothing.
+    """
+    with database.atomic():
+        previous = Process.get(Process.code == code).latest_version
+        version = publish(code, publisher(actor))
+        changed = version.number != previous
+        if changed:
+            audit.record(actor, "process.publish", f"process:{code}",
+                         {"version": previous} if previous else None, {"version": version.number})
+        return version, changed
+
+
+def _latest_query(code: str):
+    return (ProcessVersion.select(ProcessVersion, Process).join(Process).where(Process.code == code)
+            .order_by(ProcessVersion.number.desc()).limit(1))
+
+
+_LATEST = Prepared(_latest_query, str)  # every ticket created reads it: its SQL text is built once
+
+
+def latest_version(code: str) -> ProcessVersion | None:
+    return _LATEST.first(code)
+
+
+def get_version(code: str, number: int | None = None) -> ProcessVersion | None:
+    """Version ``number`` of a process, or its latest published one."""
+    if number is None:
+        return latest_version(code)
+    return (ProcessVersion.select(ProcessVersion, Process).join(Process)
+            .where(Process.code == code, ProcessVersion.number == number).first())
+
+
+def compiled(version: ProcessVersion, step_key: str) -> CompiledStep:
+    """The cached form class and validator of one step of a published version."""
+    return compiled_step((version.document["code"], version.number), version.document, step_key)  # no Process read
+
+
+def compiled_draft(process: Process, step_key: str) -> CompiledStep:
+    return compiled_step(draft_key(process.draft), process.draft, step_key)

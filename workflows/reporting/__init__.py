@@ -1,0 +1,1 @@
+"""Reading many tickets at once: ticket lists, the dashboard, exports and the reports."""

@@ -1,0 +1,356 @@
+"""Ticket lists: who sees which tickets, filtered, sorted and paged, in SQL.
+
+The workspace page and ``GET /api/v1/tickets`` both list through here. Pages
+are keyset pages: the cursor holds the last row's sort key and id, so the
+next page is an index range, never an OFFSET, however deep the user reads.
+Besides the small look-ups of the user's team, a page costs one query for the
+tickets (with their customer; one per sort segment it spans), one for their
+users and one for their process versions, however many rows it shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from peewee import JOIN, SQL, Expression, fn
+
+from formbuilder import Msg
+from formbuilder.messages import N_
+from workflows.people import customers
+from workflows.people.org import subtree, team_ids
+from workflows.storage.models import (
+    Customer,
+    Department,
+    Process,
+    ProcessVersion,
+    Ticket,
+    TicketCC,
+    TicketEvent,
+    User,
+    utcnow,
+)
+from workflows.tickets.access import HANDLING, may_create
+from workflows.tickets.engine import PRIORITIES
+from workflows.tickets.errors import EngineError, Forbidden
+from workflows.tickets.tags import tag_condition
+
+SCOPES = ("mine", "team", "all")
+SORTS = ("newest", "due", "priority")
+TAB_ROLES = {"mine": None, "team": ("supervisor", "admin"), "all": ("admin",)}
+# Lists show no field data: it is large, and the reader's visible fields are decided per ticket.
+LIST_FIELDS = [f for f in Ticket._meta.sorted_fields if f.name != "data"]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user narrowed the list to; None (or False) leaves a criterion out."""
+
+    status: str | None = None
+    process: str | None = None
+    step: str | None = None
+    priority: str | None = None
+    overdue: bool = False
+    created_from: date | None = None
+    created_to: date | None = None
+    q: str | None = None
+    customer: int | None = None
+    tag: str | None = None
+
+
+@dataclass
+class TicketPage:
+    """One page of tickets, each with its ``process_version`` and customer attached."""
+
+    tickets: list[Ticket]
+    next_cursor: str | None
+    users: dict[int, User]
+
+    def usernames(self) -> dict[int, str]:
+        return {uid: user.username for uid, user in self.users.items()}
+
+
+def tabs(user: User) -> list[str]:
+    """The list scopes ``user``'s role may open."""
+    return [s for s in SCOPES if TAB_ROLES[s] is None or user.role in TAB_ROLES[s]]
+
+
+def scope_condition(user: User, scope: str) -> Expression | None:
+    """Which tickets a scope holds for ``user`` (None: every ticket)."""
+    if scope not in SCOPES:
+        raise EngineError(Msg(N_("scope must be mine, team or all.")))
+    if scope not in tabs(user):
+        raise Forbidden(Msg(N_("Your role may not list %(scope)s tickets."), {"scope": scope}))
+    if scope == "mine":
+        return _mine(user)
+    if scope == "team":
+        team = team_ids(user) or {user.id}
+        return Ticket.assignee.in_(team) | Ticket.creator.in_(team)
+    return None
+
+
+def _mine(user: User) -> Expression:
+    """Assigned to, created by or CC'd to the user.
+
+    A union of three index lookups: as an OR, PostgreSQL reads the whole table
+    for someone with few tickets.
+    """
+    assigned = Ticket.select(Ticket.id).where(Ticket.assignee == user.id)
+    created = Ticket.select(Ticket.id).where(Ticket.creator == user.id)
+    cc = TicketCC.select(TicketCC.ticket).where(TicketCC.user == user.id)
+    return Ticket.id.in_(assigned | created | cc)
+
+
+def overseen_ids(user: User) -> set[int]:
+    """Users whose tickets ``user`` oversees (``workflows.tickets.access.oversees``), admins aside."""
+    departments = subtree(user.department_id) if user.role == "supervisor" else set()
+    for (managed,) in Department.select(Department.id).where(Department.manager == user.id).tuples():
+        departments |= subtree(managed)
+    if not departments:
+        return set()
+    return {uid for (uid,) in User.select(User.id).where(User.department.in_(departments)).tuples()}
+
+
+def _readable(user: User) -> Expression | None:
+    """``workflows.tickets.access.can_read`` as a condition, so a list needs no check per row.
+
+    Tested row by row (index lookups), for lists already narrowed, like one customer's tickets.
+    """
+    if user.role == "admin":
+        return None
+    cc = TicketCC.select(SQL("1")).where(TicketCC.ticket == Ticket.id, TicketCC.user == user.id)
+    handled = TicketEvent.select(SQL("1")).where(TicketEvent.actor == user.id, TicketEvent.ticket == Ticket.id,
+                                                 TicketEvent.from_step.is_null(False), TicketEvent.action.in_(HANDLING))
+    condition = (Ticket.assignee == user.id) | (Ticket.creator == user.id) | fn.EXISTS(cc) | fn.EXISTS(handled)
+    overseen = overseen_ids(user)
+    if overseen:
+        condition |= Ticket.assignee.in_(overseen) | Ticket.creator.in_(overseen)
+    return condition
+
+
+def overdue_condition(now: datetime) -> Expression:
+    return Ticket.overdue_at.is_null(False) | ((Ticket.status == "open") & (Ticket.due_at < now))
+
+
+def _filtered(query, filters: Filters, now: datetime):
+    conditions = []
+    if filters.status:
+        conditions.append(Ticket.status == filters.status)
+    if filters.process:
+        versions = ProcessVersion.select(ProcessVersion.id).join(Process).where(Process.code == filters.process)
+        conditions.append(Ticket.process_version.in_(versions))
+    if filters.step:
+        conditions.append(Ticket.step == filters.step)
+    if filters.priority:
+        conditions.append(Ticket.priority == filters.priority)
+    if filters.overdue:
+        conditions.append(overdue_condition(now))
+    if filters.created_from:
+        conditions.append(Ticket.created_at >= datetime.combine(filters.created_from, time()))
+    if filters.created_to:
+        conditions.append(Ticket.created_at < datetime.combine(filters.created_to + timedelta(days=1), time()))
+    if filters.customer is not None:
+        conditions.append(Ticket.customer == filters.customer)
+    if filters.q and filters.q.strip():
+        conditions.append(_text(filters.q.strip()))
+    if filters.tag:
+        conditions.append(tag_condition(filters.tag))
+    return query.where(*conditions) if conditions else query
+
+
+TEXT_CUSTOMERS = 200  # a text that matches more customers than this is searched row by row instead
+
+
+def _text(text: str) -> Expression:
+    """Ticket number exactly, customer phone by prefix, customer name by part.
+
+    A specific text (the usual phone or name) becomes a list of customer ids, which
+    the (customer, id) index serves; a vague one matches so many rows that reading
+    the newest tickets and testing each finds a page quickly.
+    """
+    matches = Customer.phone.startswith(text) | Customer.name.contains(text)
+    ids = [i for (i,) in Customer.select(Customer.id).where(matches).limit(TEXT_CUSTOMERS + 1).tuples()]
+    if len(ids) > TEXT_CUSTOMERS:
+        return (Ticket.number == text) | matches  # on the customer joined in ticket_list
+    return (Ticket.number == text) | Ticket.customer.in_(ids) if ids else Ticket.number == text
+
+
+# A sort reads segments one after the other, each one index-friendly ORDER BY:
+# by id, newest first, or by due time, soonest first.
+
+_STAMP = "%Y%m%d%H%M%S%f"
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """Rows matching ``where``; ``label`` starts their cursors (None: by due time, the cursor holds it)."""
+
+    label: str | None
+    where: Expression | None = None
+
+    def order(self) -> tuple:
+        return (Ticket.due_at, Ticket.id) if self.label is None else (Ticket.id.desc(),)
+
+    def cursor(self, ticket: Ticket) -> str:
+        key = ticket.due_at.strftime(_STAMP) if self.label is None else self.label
+        return f"{key}-{ticket.id}" if key else str(ticket.id)
+
+    def after(self, key: str, last: int) -> Expression:
+        if self.label is not None:
+            return Ticket.id < last
+        try:
+            due = datetime.strptime(key, _STAMP)
+        except ValueError:
+            raise _bad_cursor() from None
+        # The redundant "due_at >= due" gives the planner an index range to start from.
+        return (Ticket.due_at >= due) & ((Ticket.due_at > due) | (Ticket.id > last))
+
+
+SEGMENTS = {
+    "newest": [_Segment("")],
+    # Open tickets by due time, then the rest (closed, or at a step without SLA). Closed tickets
+    # have no due time anyway: "open" lets the (status, due_at) index serve the order.
+    "due": [_Segment(None, (Ticket.status == "open") & Ticket.due_at.is_null(False)),
+            _Segment("n", (Ticket.status != "open") | Ticket.due_at.is_null())],
+    "priority": [*(_Segment(str(rank), Ticket.priority == p) for rank, p in enumerate(PRIORITIES)),
+                 _Segment(str(len(PRIORITIES)), Ticket.priority.not_in(PRIORITIES))],
+}
+
+
+def _bad_cursor() -> EngineError:
+    """400 naming ``cursor``: a forged, garbled or outsized one, on every list alike."""
+    msg = Msg(N_("cursor is not valid."))
+    return EngineError(msg, {"cursor": [msg]})
+
+
+CURSOR_MAX = 64  # no cursor we hand out is longer: a sort key and a row id
+
+
+def cursor_id(text: str) -> int:
+    """The row id a cursor (or its last part) holds; one a database column can hold, else a 400.
+
+    Every list's cursor passes here: an id past 64 bits is an OverflowError on
+    SQLite and an out-of-range error on PostgreSQL, a 500 either way.
+    """
+    if not (text.isascii() and text.isdigit() and len(text) <= 19) or int(text) >= 2**63:
+        raise _bad_cursor()
+    return int(text)
+
+
+def _parse(cursor: str | None, segments: list[_Segment]) -> tuple[int, Expression | None]:
+    """The segment a cursor points into and the condition for the rows after it."""
+    if not cursor:
+        return 0, None
+    key, dash, last = cursor.rpartition("-")
+    if len(cursor) > CURSOR_MAX or (dash and not key):
+        raise _bad_cursor()
+    last_id = cursor_id(last)
+    found = [i for i, s in enumerate(segments) if s.label == key] or [
+        i for i, s in enumerate(segments) if s.label is None]
+    if not found:
+        raise _bad_cursor()
+    return found[0], segments[found[0]].after(key, last_id)
+
+
+def _read(query, segments: list[_Segment], cursor: str | None, size: int) -> list[tuple[Ticket, _Segment]]:
+    """Up to ``size`` rows after the cursor, each with the segment it came from."""
+    start, after = _parse(cursor, segments)
+    rows: list[tuple[Ticket, _Segment]] = []
+    for index in range(start, len(segments)):
+        segment, part = segments[index], query
+        for extra in (segment.where, after if index == start else None):
+            part = part.where(extra) if extra is not None else part
+        rows += [(t, segment) for t in part.order_by(*segment.order()).limit(size - len(rows))]
+        if len(rows) == size:
+            break
+    return rows
+
+
+def ticket_list(user: User, scope: str = "mine", filters: Filters | None = None, cursor: str | None = None,
+                sort: str = "newest", page_size: int = 50) -> TicketPage:
+    """One page of the tickets ``scope`` holds for ``user``; Forbidden if the role may not open it."""
+    return _page(scope_condition(user, scope), filters, cursor, sort, page_size)
+
+
+def readable_list(user: User, filters: Filters, cursor: str | None = None, page_size: int = 50) -> TicketPage:
+    """One page, newest first, of the tickets ``user`` may read; for lists the filters narrow, like a customer's."""
+    return _page(_readable(user), filters, cursor, "newest", page_size)
+
+
+def caller_history(user: User, customer_id: int, limit: int = 5) -> tuple[list[Ticket], int]:
+    """A caller's latest tickets ``user`` may read, and how many there are: the rule of ``/customers/ID``."""
+    condition = _readable(user)
+    query = Ticket.select().where(Ticket.customer == customer_id)
+    query = query.where(condition) if condition is not None else query
+    latest = list(query.order_by(Ticket.id.desc()).limit(limit))
+    _attach_versions(latest)
+    return latest, query.count()
+
+
+def _page(condition: Expression | None, filters: Filters | None, cursor: str | None, sort: str,
+          page_size: int) -> TicketPage:
+    if sort not in SORTS:
+        raise EngineError(Msg(N_("sort must be newest, due or priority.")))
+    query = (Ticket.select(*LIST_FIELDS, Customer.id, Customer.name, Customer.phone)
+             .join(Customer, JOIN.LEFT_OUTER))
+    if condition is not None:
+        query = query.where(condition)
+    query = _filtered(query, filters or Filters(), utcnow())
+    rows = _read(query, SEGMENTS[sort], cursor, page_size + 1)
+    page = [t for t, _ in rows[:page_size]]
+    _attach_versions(page)
+    next_cursor = rows[page_size - 1][1].cursor(page[-1]) if len(rows) > page_size else None
+    return TicketPage(page, next_cursor, users_by_id({i for t in page for i in (t.assignee_id, t.creator_id)}))
+
+
+def _attach_versions(tickets: list[Ticket]) -> None:
+    """Each ticket's pinned process version (immutable, usually one or two per page), in one query."""
+    ids = {t.process_version_id for t in tickets}
+    if not ids:
+        return
+    fields = (ProcessVersion.id, ProcessVersion.process, ProcessVersion.number, ProcessVersion.document)
+    versions = {v.id: v for v in ProcessVersion.select(*fields).where(ProcessVersion.id.in_(ids))}
+    for ticket in tickets:
+        ticket.process_version = versions[ticket.process_version_id]
+
+
+def users_by_id(ids) -> dict[int, User]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return {u.id: u for u in User.select(User.id, User.username, User.name).where(User.id.in_(ids))}
+
+
+def counts(user: User) -> dict[str, int]:
+    """Open tickets in each list scope the user may open, each counted by the database."""
+    found = {}
+    for scope in tabs(user):
+        query = Ticket.select().where(Ticket.status == "open")
+        condition = scope_condition(user, scope)
+        found[scope] = (query.where(condition) if condition is not None else query).count()
+    return found
+
+
+def step_names(version: ProcessVersion) -> dict[str, str]:
+    return {step["key"]: step["name"] for step in version.document["steps"]}
+
+
+def published_processes() -> list[ProcessVersion]:
+    """The latest published version of each process, for filter menus."""
+    return list(ProcessVersion.select(ProcessVersion.id, ProcessVersion.number, ProcessVersion.document)
+                .join(Process).where(ProcessVersion.number == Process.latest_version).order_by(Process.code))
+
+
+def customer_by_phone(viewer: User, phone: str | None) -> Customer | None:
+    """The customer with this phone in any spelling, if ``viewer`` may see them: else nothing is told."""
+    found = customers.find_by_phone(phone)
+    return found if found is not None and customer_visible(viewer, found.id) else None
+
+
+def customer_visible(user: User, customer_id: int) -> bool:
+    """Whoever registers calls looks customers up; others see those of tickets they may read."""
+    if may_create(user):
+        return True
+    condition = _readable(user)
+    query = Ticket.select(Ticket.id).where(Ticket.customer == customer_id)
+    return (query.where(condition) if condition is not None else query).exists()

@@ -1,0 +1,497 @@
+"""Peewee models. Schema changes go through ``workflows/storage/migrations``.
+
+Process documents follow SpiffWorkflow's split: a :class:`Process` holds the
+editable draft, each :class:`ProcessVersion` is an immutable published spec.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    DeferredForeignKey,
+    ForeignKeyField,
+    IntegerField,
+    JSONField,
+    Model,
+    TextField,
+)
+
+from workflows.storage.db import database
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class DocumentField(TextField):
+    """A JSON document stored as text, verbatim.
+
+    Not JSONB: PostgreSQL's JSONB reorders object keys, and in a process
+    document the order of ``properties`` is the order of the form's fields.
+    """
+
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, ensure_ascii=False)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Dictionary(BaseModel):
+    code = CharField(max_length=64, unique=True)
+    name = CharField(max_length=200)
+    document = DocumentField()
+    revision = IntegerField(default=1)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class Process(BaseModel):
+    code = CharField(max_length=64, unique=True)
+    name = CharField(max_length=200)
+    draft = DocumentField(null=True)
+    draft_updated_at = DateTimeField(null=True)
+    latest_version = IntegerField(default=0)
+    created_at = DateTimeField(default=utcnow)
+
+
+class ProcessVersion(BaseModel):
+    process = ForeignKeyField(Process, backref="versions", on_delete="RESTRICT")
+    number = IntegerField()
+    document = DocumentField()
+    published_at = DateTimeField(default=utcnow)
+    published_by = CharField(max_length=64, null=True)
+
+    class Meta:
+        indexes = ((("process", "number"), True),)
+
+
+class User(BaseModel):
+    username = CharField(max_length=64, unique=True)
+    name = CharField(max_length=100)
+    password_hash = CharField(max_length=255)
+    role = CharField(max_length=16)
+    department = DeferredForeignKey("Department", null=True, backref="members")
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+    session_version = IntegerField(default=0)  # bumped by a password change: older sessions are logged out
+
+
+class Department(BaseModel):
+    code = CharField(max_length=64, unique=True)
+    name = CharField(max_length=100)
+    parent = ForeignKeyField("self", null=True, backref="children")
+    manager = ForeignKeyField(User, null=True, backref="managed")
+
+
+class ApiToken(BaseModel):
+    user = ForeignKeyField(User, backref="tokens", on_delete="CASCADE")
+    name = CharField(max_length=100, default="")
+    token_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=utcnow)
+    last_used_at = DateTimeField(null=True)
+
+
+class Customer(BaseModel):
+    """A caller. ``phone`` is the primary phone, normalised; every phone (it too) is a :class:`CustomerPhone`.
+
+    A customer merged into another keeps its row (old links and audit entries name it)
+    and points at the kept one through ``merged_into``.
+    """
+
+    name = CharField(max_length=100, default="")
+    phone = CharField(max_length=32, null=True, index=True)
+    email = CharField(max_length=254, null=True, index=True)
+    company = CharField(max_length=200, null=True)
+    level = CharField(max_length=16, default="normal")  # workflows.people.customers.LEVELS
+    region = CharField(max_length=100, null=True)
+    notes = TextField(null=True)
+    merged_into = ForeignKeyField("self", null=True, backref="merged")
+    created_at = DateTimeField(default=utcnow)
+
+
+class Ticket(BaseModel):
+    """A ticket pins the process version it was created with (the spec it reads)."""
+
+    number = CharField(max_length=40, unique=True)
+    process_version = ForeignKeyField(ProcessVersion, on_delete="RESTRICT")
+    step = CharField(max_length=64)
+    status = CharField(max_length=16, default="open")
+    priority = CharField(max_length=16, default="normal")
+    assignee = ForeignKeyField(User, null=True, backref="assigned")
+    creator = ForeignKeyField(User, backref="created")
+    customer = ForeignKeyField(Customer, null=True, backref="tickets")
+    channel = CharField(max_length=32, null=True)
+    data = JSONField(default=dict)
+    version = IntegerField(default=1)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    entered_at = DateTimeField(default=utcnow)
+    due_at = DateTimeField(null=True)
+    overdue_at = DateTimeField(null=True)
+    first_response_at = DateTimeField(null=True)
+    closed_at = DateTimeField(null=True)
+    # Whole seconds from created_at to first_response_at / closed_at, kept by timed() (as Zammad's
+    # first_response_in_min / close_in_min): reports find a p90 by walking an index in duration order.
+    first_response_seconds = IntegerField(null=True)
+    resolution_seconds = IntegerField(null=True)
+
+    class Meta:
+        indexes = (
+            (("assignee", "status", "id"), False),
+            (("creator", "id"), False),
+            (("customer", "id"), False),
+            (("status", "due_at"), False),
+            (("created_at", "creator"), False),  # covering: reports count by creator over a time range
+            (("closed_at", "creator"), False),
+            (("creator", "first_response_seconds", "created_at"), False),  # p90 per creator, no sort
+            (("creator", "resolution_seconds", "created_at"), False),
+        )
+
+    def timed(self) -> None:
+        """Derive the duration columns from the timestamps (before every write of the ticket)."""
+        self.first_response_seconds = whole_seconds(self.created_at, self.first_response_at)
+        self.resolution_seconds = whole_seconds(self.created_at, self.closed_at)
+
+    def save(self, *args, **kwargs):
+        self.timed()
+        return super().save(*args, **kwargs)
+
+
+def whole_seconds(earlier: datetime | None, later: datetime | None) -> int | None:
+    """Seconds between two timestamps, each cut to the second (migrations 0014 and 0015 spell it in SQL)."""
+    if earlier is None or later is None:
+        return None
+    return int((later.replace(microsecond=0) - earlier.replace(microsecond=0)).total_seconds())
+
+
+class TicketEvent(BaseModel):
+    """Append-only history: one row per action, with the field diff."""
+
+    ticket = ForeignKeyField(Ticket, backref="events", on_delete="CASCADE")
+    action = CharField(max_length=16)
+    from_step = CharField(max_length=64, null=True)
+    to_step = CharField(max_length=64, null=True)
+    actor = ForeignKeyField(User, null=True)
+    assignee_before = ForeignKeyField(User, null=True)
+    assignee_after = ForeignKeyField(User, null=True)
+    diff = JSONField(default=dict)
+    comment = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    # On an event that leaves a step: whole seconds since the ticket entered it (see dwelt()).
+    dwell_seconds = IntegerField(null=True)
+
+    MOVES = ("create", "advance", "return", "close", "reopen")  # events that put a ticket at a step
+    LEAVES = ("advance", "return", "close")  # events that take it out of one
+
+    class Meta:
+        indexes = ((("ticket", "id"), False), (("actor", "ticket"), False),
+                   # covering: the reports' dwell and workload sums over a time range, no row reads
+                   (("action", "created_at", "actor", "from_step", "dwell_seconds"), False))
+
+    def save(self, *args, **kwargs):
+        if self.action in self.LEAVES and self.dwell_seconds is None and self.id is None:
+            self.dwell_seconds = self.dwelt()
+        return super().save(*args, **kwargs)
+
+    def dwelt(self) -> int | None:
+        """Seconds since the ticket's previous move (its latest earlier event that is not a transfer).
+
+        The engine passes the same figure from the ticket's ``entered_at``
+        without this query; this is for events written by other code.
+        """
+        earlier = (TicketEvent.select(TicketEvent.created_at)
+                   .where(TicketEvent.ticket == self.ticket_id, TicketEvent.action.in_(self.MOVES))
+                   .order_by(TicketEvent.id.desc()).first())
+        return whole_seconds(earlier.created_at, self.created_at) if earlier else None
+
+
+class TicketCC(BaseModel):
+    ticket = ForeignKeyField(Ticket, backref="cc", on_delete="CASCADE")
+    user = ForeignKeyField(User)
+
+    class Meta:
+        table_name = "ticket_cc"
+        indexes = ((("ticket", "user"), True), (("user", "ticket"), False))
+
+
+class Attachment(BaseModel):
+    """Metadata of an uploaded file; the bytes live under UPLOAD_DIR by ``stored_name``."""
+
+    key = CharField(max_length=64, unique=True)
+    ticket = ForeignKeyField(Ticket, null=True, backref="attachments", on_delete="SET NULL")
+    field = CharField(max_length=64, null=True)
+    filename = CharField(max_length=255)
+    mimetype = CharField(max_length=100)
+    size = IntegerField()
+    stored_name = CharField(max_length=64)
+    uploaded_by = ForeignKeyField(User)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Notification(BaseModel):
+    user = ForeignKeyField(User, backref="notifications", on_delete="CASCADE")
+    ticket = ForeignKeyField(Ticket, null=True, on_delete="CASCADE")
+    kind = CharField(max_length=32)
+    message = TextField()
+    created_at = DateTimeField(default=utcnow)
+    read_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("user", "read_at", "id"), False),)
+
+
+class TicketSequence(BaseModel):
+    """The last daily number used per prefix; the row lock makes numbers unique."""
+
+    prefix = CharField(max_length=16)
+    day = CharField(max_length=8)
+    value = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("prefix", "day"), True),)
+
+
+class AssignmentCursor(BaseModel):
+    """Per (process, step) assignment state; locking its row serialises picks."""
+
+    scope = CharField(max_length=140, unique=True)
+    last_user = ForeignKeyField(User, null=True)
+
+
+MODELS = [Dictionary, Process, ProcessVersion, User, Department, ApiToken, Customer, Ticket, TicketEvent,
+          TicketCC, Attachment, Notification, TicketSequence, AssignmentCursor]
+
+
+class AuditEntry(BaseModel):
+    """One admin change: who, when, what, and the document before and after."""
+
+    actor = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    action = CharField(max_length=32)
+    target = CharField(max_length=140)
+    before = JSONField(null=True)
+    after = JSONField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("target", "id"), False), (("created_at",), False))
+
+
+MODELS.append(AuditEntry)
+
+
+class Rating(BaseModel):
+    """The customer's satisfaction with a closed ticket (1-5), given once through a signed link."""
+
+    ticket = ForeignKeyField(Ticket, unique=True, backref="ratings", on_delete="CASCADE")
+    score = IntegerField()
+    comment = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("created_at",), False),)
+
+
+MODELS.append(Rating)
+
+
+class ChannelSubmission(BaseModel):
+    """One public web form post by a client address; recent rows are the rate limit's count."""
+
+    channel = CharField(max_length=16)
+    process = CharField(max_length=64)
+    client = CharField(max_length=64)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("client", "process", "created_at"), False), (("created_at",), False))
+
+
+MODELS.append(ChannelSubmission)
+
+
+class WebhookEndpoint(BaseModel):
+    """An admin-configured receiver of ticket events; ``secret`` signs each body (HMAC-SHA256)."""
+
+    name = CharField(max_length=100)
+    url = CharField(max_length=2000)
+    secret = CharField(max_length=128)
+    events = JSONField(default=list)  # event names, e.g. ["ticket.created", "ticket.closed"]
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class WebhookDelivery(BaseModel):
+    """One event queued for one endpoint, written in the transaction of the action that caused it.
+
+    ``payload`` is the exact body that is signed and sent; ``uuid`` is its ``id`` and the
+    ``X-Liuzhuan-Delivery`` header, so a receiver can drop a repeat. A worker holds a row
+    (``locked_by``) until ``locked_until``; after that a stale ``sending`` row may be claimed again.
+    """
+
+    endpoint = ForeignKeyField(WebhookEndpoint, backref="deliveries", on_delete="CASCADE")
+    uuid = CharField(max_length=36, unique=True)
+    event = CharField(max_length=40)
+    payload = TextField()
+    status = CharField(max_length=16, default="pending")  # pending, sending, delivered, failed
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    last_status_code = IntegerField(null=True)
+    last_error = TextField(null=True)
+    locked_by = CharField(max_length=100, null=True)
+    locked_until = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    delivered_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("status", "next_attempt_at"), False), (("endpoint", "id"), False))
+
+
+MODELS.extend([WebhookEndpoint, WebhookDelivery])
+
+
+class Rule(BaseModel):
+    """An automation rule (自动化规则): on ``trigger``, if the ticket view matches ``condition``, run ``actions``.
+
+    ``condition`` and ``actions`` are stored as text (DocumentField) so the order of the
+    condition's properties, shown part by part in the admin's test page, survives PostgreSQL.
+    """
+
+    name = CharField(max_length=100)
+    position = IntegerField(default=0)
+    enabled = BooleanField(default=True)
+    trigger = CharField(max_length=32)  # ticket.created | ticket.advanced | ticket.entered_step | ticket.overdue
+    step = CharField(max_length=64, null=True)  # for ticket.entered_step
+    process = CharField(max_length=64, null=True)  # a process code; null: any process
+    condition = DocumentField(default=dict)  # a JSON Schema over automation.view(ticket)
+    actions = DocumentField(default=list)  # [{"type": "add_tag", "tag": "投诉"}, ...]
+    stop = BooleanField(default=False)  # stop evaluating further rules after this one matched
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("trigger", "enabled", "position"), False),)
+
+
+class RuleRun(BaseModel):
+    """One evaluation of a rule on a ticket: whether it matched, and the error if its actions failed."""
+
+    rule = ForeignKeyField(Rule, backref="runs", on_delete="CASCADE")
+    ticket = ForeignKeyField(Ticket, backref="rule_runs", on_delete="CASCADE")
+    matched = BooleanField()
+    error = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("rule", "id"), False), (("ticket", "id"), False))
+
+
+MODELS.extend([Rule, RuleRun])
+
+
+class CustomerPhone(BaseModel):
+    """One normalised phone of a customer; unique, so a number finds exactly one customer."""
+
+    customer = ForeignKeyField(Customer, backref="phones", on_delete="CASCADE")
+    phone = CharField(max_length=32, unique=True)
+
+    class Meta:
+        table_name = "customer_phones"  # "customer_phone" is already the name of customer.phone's index
+
+
+MODELS.append(CustomerPhone)
+
+
+class Tag(BaseModel):
+    """A label on tickets (退款, BUG, 投诉): admin-managed, or free (``managed`` False) when a user made it up."""
+
+    name = CharField(max_length=32, unique=True)
+    color = CharField(max_length=7, default="#6c757d")  # #rrggbb, validated by workflows.tickets.tags
+    managed = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class TicketTag(BaseModel):
+    """A tag a ticket holds; (tag, ticket) serves the list and report filters."""
+
+    ticket = ForeignKeyField(Ticket, backref="tag_links", on_delete="CASCADE")
+    tag = ForeignKeyField(Tag, backref="ticket_links", on_delete="RESTRICT")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("ticket", "tag"), True), (("tag", "ticket"), False))
+
+
+class Setting(BaseModel):
+    """One admin setting (``workflows.storage.settings``), e.g. ``tags.free``; the value is any JSON."""
+
+    key = CharField(max_length=64, unique=True)
+    value = JSONField(null=True)
+    updated_at = DateTimeField(default=utcnow)
+
+
+MODELS.extend([Tag, TicketTag, Setting])
+
+
+class EmailMessage(BaseModel):
+    """One outgoing e-mail, queued in the transaction of the action that caused it and sent by the worker.
+
+    The claim/lease columns work as for :class:`WebhookDelivery`: a worker holds a row
+    (``locked_by``) until ``locked_until``, after which a stale ``sending`` row is claimed again.
+    """
+
+    to_addr = CharField(max_length=320)
+    subject = CharField(max_length=998)
+    body = TextField()
+    ticket = ForeignKeyField(Ticket, null=True, backref="emails", on_delete="SET NULL")
+    event = CharField(max_length=40, null=True)
+    status = CharField(max_length=16, default="pending")  # pending, sending, sent, failed
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    last_error = TextField(null=True)
+    locked_by = CharField(max_length=100, null=True)
+    locked_until = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("status", "next_attempt_at"), False), (("ticket", "id"), False))
+
+
+class EmailTemplate(BaseModel):
+    """The admin-edited text of the customer e-mail for one event: ``created``, ``step`` or ``closed``."""
+
+    event = CharField(max_length=16, unique=True)
+    subject = CharField(max_length=200)
+    body = TextField()
+    updated_at = DateTimeField(default=utcnow)
+
+
+MODELS.extend([EmailMessage, EmailTemplate])
+
+
+class LoginAttempt(BaseModel):
+    """One login try, kept a day: recent failures lock a username or an address (``workflows.people.login``)."""
+
+    username = CharField(max_length=64)
+    ip = CharField(max_length=64)
+    succeeded = BooleanField()
+    locks_username = BooleanField(default=False)  # this failure reached the limit: the lock starts here
+    locks_ip = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("username", "created_at"), False), (("ip", "created_at"), False), (("created_at",), False))
+
+
+MODELS.append(LoginAttempt)

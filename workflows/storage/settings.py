@@ -1,0 +1,34 @@
+"""Admin settings: small JSON values by key, read where they apply and changed with an audit entry.
+
+Keys in use:
+
+- ``tags.free`` (bool, default False): whether users may make up tags of their own.
+"""
+
+from __future__ import annotations
+
+from workflows.storage import audit
+from workflows.storage.db import database
+from workflows.storage.models import Setting, User, utcnow
+
+FREE_TAGS = "tags.free"
+
+
+def get(key: str, default: object = None) -> object:
+    """The stored value, or ``default`` when the admin never set one."""
+    row = Setting.get_or_none(Setting.key == key)
+    return default if row is None or row.value is None else row.value
+
+
+def put(key: str, value: object, actor: User | None) -> None:
+    """Store ``value`` and audit the change; joins the caller's transaction. No entry when nothing changes."""
+    with database.atomic():
+        row = Setting.get_or_none(Setting.key == key)
+        before = None if row is None else row.value
+        if row is not None and before == value:
+            return
+        if row is None:
+            Setting.create(key=key, value=value)
+        else:
+            Setting.update(value=value, updated_at=utcnow()).where(Setting.id == row.id).execute()
+        audit.record(actor, "setting.update", f"setting:{key}", {key: before}, {key: value})

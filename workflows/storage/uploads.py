@@ -1,0 +1,374 @@
+"""Safe uploads: the real type from the first bytes, size limits, no orphaned files.
+
+A file's type is decided from its content (magic numbers), never from its name
+or the client's Content-Type: those only have to agree with it, and the type
+stored and served is the sniffed one. Script-capable files (HTML, SVG, XML,
+programs) are refused whatever a field accepts, so no download can run in the
+browser. Files are written before the action's transaction commits:
+:func:`action` deletes them again if it fails, and ``flask --app app uploads
+sweep`` removes what a crash or an abandoned API upload left behind.
+"""
+
+from __future__ import annotations
+
+import codecs
+import fnmatch
+import os
+import re
+import secrets
+import time
+import unicodedata
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import quote
+
+import click
+from flask import current_app, has_app_context, send_file
+from flask.cli import AppGroup
+
+from formbuilder import Msg
+from formbuilder.messages import N_
+from workflows.storage.db import database
+from workflows.storage.models import Attachment, utcnow
+from workflows.tickets.errors import Invalid, NotFound
+
+MB = 1024 * 1024
+DEFAULT_MAX_BYTES = 25 * MB  # per file, when UPLOAD_MAX_BYTES is not configured
+SCAN = 64 * 1024  # bytes read to decide: enough for a text file's encoding and markup
+KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")  # names store_upload gives; nothing else in UPLOAD_DIR is touched
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A recognised file type: the type it is served as, its name in messages, its usual extensions."""
+
+    mimetype: str
+    label: str
+    extensions: tuple[str, ...]
+
+
+PNG = Kind("image/png", "PNG", (".png",))
+JPEG = Kind("image/jpeg", "JPEG", (".jpg", ".jpeg", ".jfif"))
+GIF = Kind("image/gif", "GIF", (".gif",))
+WEBP = Kind("image/webp", "WebP", (".webp",))
+HEIC = Kind("image/heic", "HEIC", (".heic", ".heif"))
+PDF = Kind("application/pdf", "PDF", (".pdf",))
+OFFICE = "application/vnd.openxmlformats-officedocument."
+DOCX = Kind(OFFICE + "wordprocessingml.document", "Word (.docx)", (".docx",))
+XLSX = Kind(OFFICE + "spreadsheetml.sheet", "Excel (.xlsx)", (".xlsx",))
+PPTX = Kind(OFFICE + "presentationml.presentation", "PowerPoint (.pptx)", (".pptx",))
+ZIP = Kind("application/zip", "ZIP", (".zip",))
+OLE = Kind("application/x-ole-storage", "Office 97-2003", ())
+DOC = Kind("application/msword", "Word (.doc)", (".doc",))
+XLS = Kind("application/vnd.ms-excel", "Excel (.xls)", (".xls",))
+PPT = Kind("application/vnd.ms-powerpoint", "PowerPoint (.ppt)", (".ppt",))
+TEXT = Kind("text/plain", "text", (".txt", ".log", ".md"))
+CSV = Kind("text/csv", "CSV", (".csv", ".tsv"))
+MP3 = Kind("audio/mpeg", "MP3", (".mp3",))
+WAV = Kind("audio/wav", "WAV", (".wav",))
+MP4 = Kind("video/mp4", "MP4", (".mp4", ".m4v"))
+M4A = Kind("audio/mp4", "M4A", (".m4a",))
+KINDS = (PNG, JPEG, GIF, WEBP, HEIC, PDF, DOCX, XLSX, PPTX, ZIP, OLE, DOC, XLS, PPT, TEXT, CSV, MP3, WAV, MP4, M4A)
+BY_EXTENSION = {ext: kind for kind in KINDS for ext in kind.extensions}
+BY_MIMETYPE = {kind.mimetype: kind for kind in KINDS}
+
+#: What a field without ``x-accept`` takes (and mail intake keeps): images, PDF, Office documents, text.
+DEFAULT_ACCEPT = ("image/*", "application/pdf", DOCX.mimetype, XLSX.mimetype, PPTX.mimetype, DOC.mimetype,
+                  XLS.mimetype, PPT.mimetype, "text/plain", "text/csv")
+DEFAULT_ACCEPT_TEXT = "images, PDF, Office documents, text"
+
+#: Names and client types a browser or a desktop may open as a page or run as a program.
+RISKY_EXTENSIONS = frozenset(
+    ".html .htm .xhtml .shtml .mht .mhtml .svg .svgz .xml .xsl .xslt .hta .js .mjs .vbs .vbe .wsf .jar .exe .dll "
+    ".com .scr .msi .bat .cmd .ps1 .sh .php .swf .lnk .apk .app .dmg .reg".split())
+RISKY_TYPES = ("text/html", "application/xhtml+xml", "image/svg+xml", "*/xml", "*javascript*", "*ecmascript*",
+               "application/x-msdownload", "application/x-sh", "application/x-httpd-php")
+PROGRAMS = (b"\x7fELF", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",
+            b"\xca\xfe\xba\xbe", b"#!")
+MARKUP = (b"<html", b"<!doctype", b"<script", b"<svg", b"<?xml", b"<iframe", b"<body", b"<head", b"<object",
+          b"<embed", b"<meta", b"<xsl")
+RISKY = Kind("", "script", ())  # sniffed content that could run: never stored
+
+
+def _head(stream) -> bytes:
+    stream.seek(0)
+    head = stream.read(SCAN)
+    stream.seek(0)
+    return head
+
+
+def _zip_kinds(stream) -> tuple[Kind, ...]:
+    """Office Open XML documents are ZIP files; their first folder says which."""
+    try:
+        names = zipfile.ZipFile(stream).namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return ()
+    finally:
+        stream.seek(0)
+    for folder, kind in (("word/", DOCX), ("xl/", XLSX), ("ppt/", PPTX)):
+        if any(name.startswith(folder) for name in names):
+            return kind, ZIP
+    return (ZIP,)
+
+
+def _media_kinds(head: bytes) -> tuple[Kind, ...]:
+    """RIFF and ISO-BMFF containers and MP3 frames."""
+    if head[:4] == b"RIFF" and head[8:12] in (b"WEBP", b"WAVE"):
+        return (WEBP,) if head[8:12] == b"WEBP" else (WAV,)
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
+            return (HEIC,)
+        return (M4A,) if brand == b"M4A " else (MP4,)
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return (MP3,)
+    return ()
+
+
+def _text_kinds(head: bytes, complete: bool) -> tuple[Kind, ...]:
+    """UTF-8 without NULs is text, unless it is markup a browser would render."""
+    if b"\0" in head:
+        return ()
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=complete)
+    except UnicodeDecodeError:
+        return ()
+    lowered = head.lower()
+    if any(marker in lowered for marker in MARKUP):
+        return (RISKY,)
+    return TEXT, CSV
+
+
+def candidates(stream) -> tuple[Kind, ...]:
+    """The kinds the content may be, most likely first; ``(RISKY,)`` for programs and markup."""
+    head = _head(stream)
+    if head.startswith(PROGRAMS) or (head[:2] == b"MZ" and b"\0" in head[:64]):
+        return (RISKY,)
+    for magic, kind in ((b"\x89PNG", PNG), (b"\xff\xd8\xff", JPEG), (b"GIF87a", GIF), (b"GIF89a", GIF),
+                        (b"%PDF-", PDF)):
+        if head.startswith(magic):
+            return (kind,)
+    if head.startswith(b"PK\x03\x04"):
+        return _zip_kinds(stream)
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return OLE, DOC, XLS, PPT
+    return _media_kinds(head) or _text_kinds(head, len(head) < SCAN)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What an upload is (``kind``) and why it may not be stored (``problem``), with its size."""
+
+    kind: Kind | None
+    problem: Msg | None
+    size: int
+
+
+def max_bytes() -> int:
+    """The per-file limit of every field: UPLOAD_MAX_BYTES (below MAX_CONTENT_LENGTH's per-request 413)."""
+    return current_app.config.get("UPLOAD_MAX_BYTES", DEFAULT_MAX_BYTES) if has_app_context() else DEFAULT_MAX_BYTES
+
+
+def human(size: int) -> str:
+    return f"{size / MB:.3g} MB" if size >= MB else f"{size} B"
+
+
+def _size(stream) -> int:
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+def _claimed(name: str, mimetype: str | None) -> Kind | None:
+    """The type the name's extension (else the client) says the file is."""
+    extension = os.path.splitext(name.lower())[1]
+    return BY_EXTENSION.get(extension) or BY_MIMETYPE.get((mimetype or "").split(";")[0].strip().lower())
+
+
+def _risky_claim(name: str, mimetype: str | None) -> bool:
+    mimetype = (mimetype or "").lower()
+    return os.path.splitext(name.lower())[1] in RISKY_EXTENSIONS or any(fnmatch.fnmatch(mimetype, p)
+                                                                       for p in RISKY_TYPES)
+
+
+def accepts(accept: list[str] | tuple[str, ...], kind: Kind) -> bool:
+    """Whether a field's ``x-accept`` patterns (".pdf", "image/*") admit this sniffed kind."""
+    for pattern in (p.strip().lower() for p in accept):
+        if (pattern in kind.extensions) if pattern.startswith(".") else fnmatch.fnmatch(kind.mimetype, pattern):
+            return True
+    return False
+
+
+def examine(upload, schema: dict | None = None) -> Verdict:
+    """Size, then content against the claimed name and type, then the field's (or default) allow-list."""
+    name = os.path.basename(upload.filename or "file")
+    size = _size(upload.stream)
+    limit = min(v for v in ((schema or {}).get("x-max-bytes"), max_bytes()) if v)
+    if size > limit:
+        return Verdict(None, Msg(N_("'%(name)s' is larger than %(limit)s."), {"name": name, "limit": human(limit)}),
+                       size)
+    found = candidates(upload.stream)
+    if _risky_claim(name, upload.mimetype) or found == (RISKY,):
+        return Verdict(None, Msg(N_("'%(name)s' could run code (a web page, SVG or program): not accepted."),
+                                 {"name": name}), size)
+    return _verdict(name, _claimed(name, upload.mimetype), found, (schema or {}).get("x-accept"), size)
+
+
+def _verdict(name: str, claimed: Kind | None, found: tuple[Kind, ...], accept, size: int) -> Verdict:
+    if not found:
+        return Verdict(None, Msg(N_("'%(name)s': this type of file is not recognised."), {"name": name}), size)
+    if claimed is not None and claimed not in found:
+        return Verdict(None, Msg(N_("'%(name)s' is not a %(kind)s file."), {"name": name, "kind": claimed.label}),
+                       size)
+    kind = claimed or found[0]
+    if not accepts(accept or DEFAULT_ACCEPT, kind):
+        allowed = ", ".join(accept) if accept else DEFAULT_ACCEPT_TEXT
+        return Verdict(kind, Msg(N_("'%(name)s' is a %(kind)s file; accepted here: %(accept)s."),
+                                 {"name": name, "kind": kind.label, "accept": allowed}), size)
+    return Verdict(kind, None, size)
+
+
+def fits(attachment: Attachment, schema: dict) -> Msg | None:
+    """Why a stored file may not go into a field of ``schema`` (its type or size), or None.
+
+    A file uploaded on its own (API, no field named) was checked against the
+    default list only; the field it is then put in may accept less.
+    """
+    name, limit = attachment.filename, schema.get("x-max-bytes")
+    if limit and attachment.size > limit:
+        return Msg(N_("'%(name)s' is larger than %(limit)s."), {"name": name, "limit": human(limit)})
+    kind, accept = BY_MIMETYPE.get(attachment.mimetype), schema.get("x-accept")
+    if kind is None or not accepts(accept or DEFAULT_ACCEPT, kind):
+        allowed = ", ".join(accept) if accept else DEFAULT_ACCEPT_TEXT
+        return Msg(N_("'%(name)s' is a %(kind)s file; accepted here: %(accept)s."),
+                   {"name": name, "kind": kind.label if kind else attachment.mimetype, "accept": allowed})
+    return None
+
+
+def checked(upload, schema: dict | None = None, field: str = "file") -> Verdict:
+    """The verdict of a storable upload; :class:`Invalid` naming ``field`` otherwise."""
+    verdict = examine(upload, schema)
+    if verdict.problem is not None:
+        raise Invalid(Msg(N_("Nothing was saved: see the fields.")), {field: [verdict.problem]})
+    return verdict
+
+
+def problems(form) -> dict[str, list[Msg]]:
+    """Every uploaded file of a step form that may not be stored, under its field: all at once."""
+    errors: dict[str, list[Msg]] = {}
+    for field in form:
+        if field.lz.type.name != "attachment":
+            continue
+        found = [v.problem for v in (examine(u, field.lz.schema) for u in field.lz.type.to_json(field.data) or [])
+                 if v.problem is not None]
+        if found:
+            errors[field.name] = found
+    return errors
+
+
+_written: ContextVar[list[str] | None] = ContextVar("lz_uploads_written", default=None)
+
+
+def write(upload, upload_dir: str) -> str:
+    """Save under a new random name, never the client's, remembered for :func:`action`; the key."""
+    key = secrets.token_urlsafe(18)
+    os.makedirs(upload_dir, exist_ok=True)
+    path = os.path.join(upload_dir, key)
+    pending = _written.get()
+    if pending is not None:
+        pending.append(path)
+    upload.stream.seek(0)
+    upload.save(path)
+    return key
+
+
+def discard(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
+
+
+@contextmanager
+def action() -> Iterator[None]:
+    """One user action's transaction; the files written in it are deleted again if it fails."""
+    outer, written = _written.get(), []
+    token = _written.set(written)
+    try:
+        with database.atomic():
+            yield
+    except BaseException:
+        discard(written)
+        raise
+    finally:
+        _written.reset(token)
+    if outer is not None:  # an enclosing action may still fail: its cleanup covers these too
+        outer.extend(written)
+
+
+def disposition(filename: str) -> str:
+    """``attachment`` with an ASCII fallback name and the exact one as RFC 5987 UTF-8."""
+    stem, extension = os.path.splitext(filename)
+    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    ascii_stem = re.sub(r"[^A-Za-z0-9._ -]", "", ascii_stem).strip() or "attachment"
+    ascii_extension = re.sub(r"[^A-Za-z0-9.]", "", extension)
+    return f"attachment; filename=\"{ascii_stem}{ascii_extension}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def send(attachment: Attachment, upload_dir: str):
+    """The stored file as a download no browser renders, sniffs or keeps in a shared cache."""
+    path = os.path.join(upload_dir, attachment.stored_name)
+    if not os.path.isfile(path):
+        raise NotFound(Msg(N_("No such attachment.")))
+    served = attachment.mimetype if attachment.mimetype in BY_MIMETYPE else "application/octet-stream"
+    response = send_file(path, mimetype=served, conditional=True)
+    response.headers["Content-Disposition"] = disposition(attachment.filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.cache_control.private = True
+    response.cache_control.public = False
+    return response
+
+
+def sweep(upload_dir: str, older_than: timedelta) -> tuple[int, int]:
+    """Delete attachments never linked to a ticket and files no row names, both older than ``older_than``."""
+    cutoff = utcnow() - older_than
+    stale = list(Attachment.select(Attachment.id, Attachment.stored_name)
+                 .where(Attachment.ticket.is_null(), Attachment.created_at < cutoff))
+    rows = 0
+    for attachment in stale:  # one by one: a create may claim one meanwhile, and then it stays
+        if Attachment.delete().where(Attachment.id == attachment.id, Attachment.ticket.is_null()).execute():
+            discard([os.path.join(upload_dir, attachment.stored_name)])
+            rows += 1
+    return rows, _sweep_files(upload_dir, time.time() - older_than.total_seconds())
+
+
+def _sweep_files(upload_dir: str, before: float) -> int:
+    """Files left by a crash between writing and committing: no row names them."""
+    if not os.path.isdir(upload_dir):
+        return 0
+    known = {name for (name,) in Attachment.select(Attachment.stored_name).tuples()}
+    strays = [entry.path for entry in os.scandir(upload_dir)
+              if entry.is_file() and KEY.fullmatch(entry.name) and entry.name not in known
+              and entry.stat().st_mtime < before]
+    discard(strays)
+    return len(strays)
+
+
+uploads_cli = AppGroup("uploads", help="Uploaded files (附件).")
+
+
+@uploads_cli.command("sweep")
+@click.option("--older-than", "hours", type=click.FloatRange(min=0), default=24.0, show_default=True,
+              help="Only what is older than this many hours (a pending upload may be claimed meanwhile).")
+def sweep_command(hours: float) -> None:
+    """Delete unlinked attachments and stray files under UPLOAD_DIR."""
+    with database.connection_context():
+        rows, files = sweep(current_app.config["UPLOAD_DIR"], timedelta(hours=hours))
+    click.echo(f"{rows} unlinked attachment(s) and {files} stray file(s) removed")

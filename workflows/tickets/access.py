@@ -1,0 +1,108 @@
+"""Who may act on a ticket, who may read it, and which fields each reader sees.
+
+These rules live here, below every view and the API, so no path can skip
+them. Hidden fields are removed from data before anything is rendered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from workflows.people.org import manager_chain, subtree
+from workflows.processes import documents as docs
+from workflows.storage.models import Ticket, TicketCC, TicketEvent, User
+
+ALL = None  # visible_fields() result meaning "every field"
+CREATORS = ("admin", "supervisor", "agent")  # the roles that register calls and create tickets
+HANDLING = ("create", "advance", "close", "return", "transfer")  # the events by which someone handles a step
+
+
+def _department_of(user_id: int | None) -> int | None:
+    if user_id is None:
+        return None
+    return User.select(User.department).where(User.id == user_id).scalar()
+
+
+def in_chain(user: User, member_id: int | None) -> bool:
+    """Whether ``user`` manages ``member_id``'s department or one above it."""
+    return member_id is not None and user.id in manager_chain(_department_of(member_id))
+
+
+def oversees(reader: User, member_id: int | None) -> bool:
+    """Admins, the manager chain, and supervisors whose subtree holds the member."""
+    if is_admin(reader) or in_chain(reader, member_id):
+        return True
+    return reader.role == "supervisor" and _department_of(member_id) in subtree(reader.department_id)
+
+
+def can_act(actor: User, ticket: Ticket) -> bool:
+    """Only the current assignee, their manager chain and admins act on a ticket."""
+    return is_admin(actor) or actor.id == ticket.assignee_id or in_chain(actor, ticket.assignee_id)
+
+
+def may_act(actor: User, ticket: Ticket) -> bool:
+    """Whether ``actor`` may act on the ticket now: it is open and :func:`can_act` says so.
+
+    The ticket page (its step form) and the API (a ticket's transitions) both ask this.
+    """
+    return ticket.status == "open" and can_act(actor, ticket)
+
+
+def may_create(user: User) -> bool:
+    """Whether ``user``'s role registers calls and creates tickets (the engine, the call page and menus ask)."""
+    return user.role in CREATORS
+
+
+def is_admin(user: User) -> bool:
+    """Admins manage processes, people and settings, and see every ticket and report."""
+    return user.role == "admin"
+
+
+def handled_steps(reader: User, ticket: Ticket) -> set[str]:
+    """Steps ``reader`` handled; a note, CC or tag written at a step does not show them its fields."""
+    rows = TicketEvent.select(TicketEvent.from_step).where(TicketEvent.ticket == ticket, TicketEvent.actor == reader,
+                                                           TicketEvent.action.in_(HANDLING))
+    return {step for (step,) in rows.tuples() if step}
+
+
+def can_read(reader: User, ticket: Ticket) -> bool:
+    if reader.id in (ticket.assignee_id, ticket.creator_id) or oversees(reader, ticket.assignee_id):
+        return True
+    if _is_cc(reader, ticket):
+        return True
+    return bool(handled_steps(reader, ticket)) or oversees(reader, ticket.creator_id)
+
+
+def sees_all(reader: User, ticket: Ticket, overseen: Callable[[int | None], bool]) -> bool:
+    """Admins, and while it is open the supervisors of its handler (``overseen``: whether the reader oversees
+    a member; bulk readers such as exports pass a set's test instead of asking per ticket)."""
+    return is_admin(reader) or (ticket.status == "open" and overseen(ticket.assignee_id))
+
+
+def visible_fields(reader: User, ticket: Ticket) -> set[str] | None:
+    """Field keys ``reader`` may see; :data:`ALL` for admins and for supervisors of the current handler.
+
+    Fields follow steps (``docs/visibility.md``): a reader sees the fields shown at the steps
+    they handled, the creation step if they created the ticket, the current step if they hold
+    it; a supervisor of the creator sees what the creator sees. Being CC'd, @mentioned, writing
+    a note or a tag adds no step, so adding yourself to a ticket never widens what you see.
+    """
+    if sees_all(reader, ticket, lambda member: oversees(reader, member)):
+        return ALL
+    version, steps = ticket.process_version, set(handled_steps(reader, ticket))
+    if reader.id == ticket.creator_id or oversees(reader, ticket.creator_id):
+        steps.add(version.document["steps"][0]["key"])
+    if ticket.status == "open" and reader.id == ticket.assignee_id:
+        steps.add(ticket.step)
+    fields: set[str] = set()
+    for key in steps & {s["key"] for s in version.document["steps"]}:
+        fields |= set(docs.compiled(version, key).spec.visible(ticket.data))
+    return fields
+
+
+def _is_cc(reader: User, ticket: Ticket) -> bool:
+    return TicketCC.select().where(TicketCC.ticket == ticket, TicketCC.user == reader).exists()
+
+
+def filter_data(data: dict, fields: set[str] | None) -> dict:
+    return dict(data) if fields is ALL else {k: v for k, v in data.items() if k in fields}

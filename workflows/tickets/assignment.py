@@ -1,0 +1,162 @@
+"""Who handles a ticket at a step: the step's ``assignee`` rule and its ``pick``.
+
+Picks that depend on shared state (round robin, least loaded) go through the
+step's cursor row, which serialises them under concurrency: an upsert locks
+the row until commit on PostgreSQL (and reads its latest version), SQLite's
+IMMEDIATE transaction already holds the writer lock. A round robin is that one
+upsert; a least-loaded pick counts the open tickets in a second statement,
+started once the lock is held, so it sees every earlier pick's ticket.
+Candidates are ordered by id, so every pick is deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from peewee import JOIN, Case, fn
+
+from formbuilder.messages import N_, Msg
+from workflows.people.org import ROLES
+from workflows.storage.models import AssignmentCursor, Department, Ticket, User
+from workflows.storage.prepared import Prepared
+
+NO_CANDIDATE = N_("No active user can handle the step %(step)s.")
+CHOOSE = N_("Choose who handles the step %(step)s.")
+NOT_CANDIDATE = N_("%(user)s cannot handle the step %(step)s.")
+
+
+class AssignmentError(ValueError):
+    def __init__(self, msg: Msg):
+        super().__init__(str(msg))
+        self.msg = msg
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a rule may refer to: the ticket's creator and who is sending it on."""
+
+    process: str
+    step: dict
+    creator: User
+    sender: User
+    ticket_id: int | None = None  # the ticket being moved does not count as its holder's load
+
+
+def _active() -> object:
+    return User.select().where(User.active == True).order_by(User.id)  # noqa: E712
+
+
+def _in_department(code: str):
+    """Active users of the department ``code`` and of every department below it, in one query."""
+    top = Department.select(Department.id).where(Department.code == code).cte("subtree", recursive=True,
+                                                                               columns=("id",))
+    below = Department.alias()
+    tree = top.union(below.select(below.id).join(top, on=(below.parent == top.c.id)))  # UNION: a cycle ends
+    return _active().where(User.department.in_(tree.select_from(tree.c.id)))  # the subquery carries its WITH
+
+
+BY_USERNAME = Prepared(lambda name: _active().where(User.username == name), str)
+BY_ROLE = Prepared(lambda role: _active().where(User.role == role), str)
+IN_DEPARTMENT = Prepared(_in_department, str)
+
+
+def candidates(rule: dict, ctx: Context) -> list[User]:
+    kind, value = rule["type"], rule.get("value")
+    if kind == "creator":
+        return [ctx.creator]
+    if kind == "previous":
+        return [ctx.sender]
+    if kind == "user":
+        return BY_USERNAME.rows(str(value))
+    if kind == "role" or (kind == "choose" and value in ROLES):
+        return BY_ROLE.rows(value)
+    if kind == "department" or (kind == "choose" and value):
+        return IN_DEPARTMENT.rows(str(value))
+    return list(_active())
+
+
+def offered(rule: dict, ctx: Context) -> list[User]:
+    """Whom the sender may pick from, when the rule lets them pick."""
+    return candidates(rule, ctx) if _picks(rule) == "manual" else []
+
+
+def _picks(rule: dict) -> str:
+    if rule["type"] == "choose":
+        return "manual"
+    return rule.get("pick", "manual") if rule["type"] in ("role", "department") else "fixed"
+
+
+def resolve(rule: dict, ctx: Context, chosen: str | None = None) -> User:
+    """The next handler; raises :class:`AssignmentError` naming what is wrong."""
+    params = {"step": ctx.step["name"]}
+    people = candidates(rule, ctx)
+    if not people:
+        raise AssignmentError(Msg(NO_CANDIDATE, params))
+    pick = _picks(rule)
+    if pick == "fixed":
+        return people[0]
+    if pick == "manual":
+        return _chosen(people, chosen, params)
+    scope = f"{ctx.process}:{ctx.step['key']}"
+    return _round_robin(people, scope) if pick == "round_robin" else _least_loaded(people, scope, ctx.ticket_id)
+
+
+def _chosen(people: list[User], chosen: str | None, params: dict) -> User:
+    if not chosen:
+        raise AssignmentError(Msg(CHOOSE, params))
+    for user in people:
+        if user.username == chosen:
+            return user
+    raise AssignmentError(Msg(NOT_CANDIDATE, {**params, "user": chosen}))
+
+
+def _upsert(scope: str, first: int, update):
+    """Insert the cursor (at ``first``) or set its ``last_user`` to ``update``, returning the user id it holds."""
+    return (AssignmentCursor.insert(scope=scope, last_user=first)
+            .on_conflict(conflict_target=[AssignmentCursor.scope], update={AssignmentCursor.last_user: update})
+            .returning(AssignmentCursor.last_user))
+
+
+def _following(scope: str, *ids: int):
+    """The first of ``ids`` (ascending) after the cursor's last user, else the first."""
+    last = AssignmentCursor.last_user
+    return _upsert(scope, ids[0], Case(None, [(last < i, i) for i in ids], ids[0]))
+
+
+def _lightest(scope: str, moving: int, *ids: int):
+    """Set the cursor to the one of ``ids`` with the fewest open tickets besides ``moving``, then lowest id."""
+    open_ = (Ticket.assignee == User.id) & (Ticket.status == "open") & (Ticket.id != moving)
+    lightest = (User.select(User.id).join(Ticket, JOIN.LEFT_OUTER, on=open_).where(User.id.in_(ids))
+                .group_by(User.id).order_by(fn.COUNT(Ticket.id), User.id).limit(1))
+    return (AssignmentCursor.update(last_user=lightest).where(AssignmentCursor.scope == scope)
+            .returning(AssignmentCursor.last_user))
+
+
+_LOCK = Prepared(lambda scope, first: _upsert(scope, first, AssignmentCursor.last_user), str, int)
+_by_count: dict[tuple[str, int], Prepared] = {}
+
+
+def _statement(kind: str, count: int) -> Prepared:
+    """The round-robin or least-loaded statement for ``count`` candidates (their ids are parameters)."""
+    key = (kind, count)
+    if key not in _by_count:
+        build, fixed = (_following, (str,)) if kind == "round_robin" else (_lightest, (str, int))
+        _by_count[key] = Prepared(build, *fixed, *[int] * count)
+    return _by_count[key]
+
+
+def _by_id(people: list[User], user_id: int) -> User:
+    return next(u for u in people if u.id == user_id)
+
+
+def _round_robin(people: list[User], scope: str) -> User:
+    """The first candidate after the last one picked, else the first: one statement, on the locked row."""
+    ((user_id,),) = _statement("round_robin", len(people)).tuples(scope, *[u.id for u in people])
+    return _by_id(people, user_id)
+
+
+def _least_loaded(people: list[User], scope: str, moving: int | None) -> User:
+    """Fewest open tickets (the one being moved aside), then lowest id; counted once the cursor is locked."""
+    _LOCK.tuples(scope, people[0].id)  # the lock: the count below must start after it
+    ((user_id,),) = _statement("least_loaded", len(people)).tuples(scope, moving or 0, *[u.id for u in people])
+    return _by_id(people, user_id)

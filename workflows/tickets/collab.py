@@ -1,0 +1,114 @@
+"""Working together on a ticket: internal notes with @mentions, CC, attachments.
+
+Like every other write, these check the actor's rights here, not in a view.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from formbuilder import Msg
+from formbuilder.messages import N_
+from workflows.storage import uploads
+from workflows.storage.db import database
+from workflows.storage.models import Attachment, Notification, Ticket, TicketCC, TicketEvent, User
+from workflows.tickets.access import can_act, can_read, oversees
+from workflows.tickets.engine import REQUIRED, load
+from workflows.tickets.errors import Forbidden, Invalid, NotFound
+
+MENTION = re.compile(r"@([A-Za-z0-9_.-]+)")
+
+
+def notify(user_id: int, ticket: Ticket, kind: str, message: str) -> None:
+    Notification.create(user=user_id, ticket=ticket, kind=kind, message=message)
+
+
+def _readable(actor: User, number: str) -> Ticket:
+    ticket = load(number)
+    if not can_read(actor, ticket):
+        raise Forbidden(Msg(N_("You may not read this ticket.")))
+    return ticket
+
+
+def add_note(actor: User, number: str, text: str) -> TicketEvent:
+    """An internal note; each @mentioned user is notified, and CC'd (so they may read it) if the author may CC."""
+    text = (text or "").strip()
+    if not text:
+        raise Invalid(Msg(N_("Nothing was saved: see the fields.")), {"note": [REQUIRED]})
+    with database.atomic():
+        ticket = _readable(actor, number)
+        event = TicketEvent.create(ticket=ticket, action="note", actor=actor, from_step=ticket.step,
+                                   to_step=ticket.step, comment=text)
+        names = set(MENTION.findall(text)) - {actor.username}
+        for user in User.select().where(User.username.in_(names), User.active == True):  # noqa: E712
+            if _may_cc(actor, ticket):
+                TicketCC.insert(ticket=ticket, user=user).on_conflict_ignore().execute()
+            elif not can_read(user, ticket):
+                continue  # a mention gives no more than a CC would: only those who may CC open the ticket to others
+            notify(user.id, ticket, "mentioned", f"{ticket.number}: @{user.username}")
+        return event
+
+
+def _may_cc(actor: User, ticket: Ticket) -> bool:
+    """Its handler, its creator and the handler's supervisors decide who else reads a ticket."""
+    return can_act(actor, ticket) or actor.id == ticket.creator_id or oversees(actor, ticket.assignee_id)
+
+
+def add_cc(actor: User, number: str, username: str) -> None:
+    """CC a user: they may then read the ticket and are notified."""
+    with database.atomic():
+        ticket = load(number)
+        if not _may_cc(actor, ticket):
+            raise Forbidden(Msg(N_("You may not change who is CC'd on this ticket.")))
+        user = User.get_or_none(User.username == (username or "").strip(), User.active == True)  # noqa: E712
+        if user is None:
+            raise Invalid(Msg(N_("Nothing was saved: see the fields.")), {"cc": [Msg(N_("No such active user."))]})
+        if TicketCC.insert(ticket=ticket, user=user).on_conflict_ignore().execute():
+            TicketEvent.create(ticket=ticket, action="cc", actor=actor, from_step=ticket.step, to_step=ticket.step,
+                               comment=user.username)
+            notify(user.id, ticket, "cc", f"{ticket.number}: CC")
+
+
+def store_upload(actor: User, upload, upload_dir: str, schema: dict | None = None, field: str = "file") -> Attachment:
+    """Keep a checked upload under a random name outside any static path, typed by its content; link it later.
+
+    Inside ``uploads.action()`` the file is deleted again if the action fails.
+    """
+    verdict = uploads.checked(upload, schema, field)
+    key = uploads.write(upload, upload_dir)
+    try:
+        return Attachment.create(key=key, filename=os.path.basename(upload.filename or "file")[:255],
+                                 mimetype=verdict.kind.mimetype, size=verdict.size, stored_name=key,
+                                 uploaded_by=actor)
+    except Exception:
+        uploads.discard([os.path.join(upload_dir, key)])
+        raise
+
+
+def store_uploads(actor: User, form, submitted: dict, upload_dir: str, kept: dict | None = None) -> dict:
+    """Replace the uploaded files of attachment fields by stored keys, after the ones ``kept``."""
+    for name, value in list(submitted.items()):
+        field = form._fields.get(name)
+        if field is not None and field.lz.type.name == "attachment" and value:
+            keys = [store_upload(actor, upload, upload_dir, field.lz.schema, name).key for upload in value]
+            submitted[name] = list((kept or {}).get(name) or []) + keys
+    return submitted
+
+
+def attachment_for(reader: User, key: str) -> Attachment:
+    """An attachment the reader may download: its ticket is readable and its field visible."""
+    from workflows.tickets.access import visible_fields
+
+    attachment = Attachment.get_or_none(Attachment.key == key)
+    if attachment is None:
+        raise NotFound(Msg(N_("No such attachment.")))
+    if attachment.ticket_id is None:
+        if attachment.uploaded_by_id != reader.id:
+            raise Forbidden(Msg(N_("You may not download this file.")))
+        return attachment
+    ticket = load(attachment.ticket.number)
+    fields = visible_fields(reader, ticket) if can_read(reader, ticket) else set()
+    if fields is not None and attachment.field not in fields:
+        raise Forbidden(Msg(N_("You may not download this file.")))
+    return attachment

@@ -1,0 +1,358 @@
+"""The workflow engine: create, advance, return, transfer, close and reopen tickets.
+
+Every path (browser, API, CLI, later bulk actions) calls these functions and
+nothing else writes tickets, so no rule can be bypassed. Each action checks
+the actor's right, validates with the step's cached validator, resolves the
+next handler, records one event with the field diff and commits as one
+transaction; any error rolls all of it back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from peewee import Field, ForeignKeyField
+
+from formbuilder import Msg, validate_step
+from formbuilder.messages import N_
+from workflows.intake import channels
+from workflows.people import customers
+from workflows.processes import documents as docs
+from workflows.storage import uploads
+from workflows.storage.db import database
+from workflows.storage.models import (
+    Attachment,
+    Customer,
+    ProcessVersion,
+    Ticket,
+    TicketEvent,
+    User,
+    utcnow,
+    whole_seconds,
+)
+from workflows.storage.prepared import Prepared
+from workflows.tickets import events
+from workflows.tickets.access import can_act, can_read, is_admin, may_create, oversees
+from workflows.tickets.assignment import AssignmentError, Context, candidates, resolve
+from workflows.tickets.errors import Conflict, EngineError, Forbidden, Invalid, NotFound
+from workflows.tickets.numbers import next_number
+
+END = "$end"
+PRIORITIES = ("urgent", "high", "normal", "low")
+ACTIONS = ("advance", "return", "transfer", "close", "reopen")
+REQUIRED = Msg(N_("This field is required."))
+
+__all__ = ["EngineError", "Invalid", "Forbidden", "NotFound", "Conflict", "create", "act", "load"]
+
+
+def _load_query(number: str):
+    creator = User.alias()
+    return (Ticket.select(Ticket, ProcessVersion, creator).join(ProcessVersion).switch(Ticket)
+            .join(creator, on=(Ticket.creator == creator.id), attr="creator")
+            .where(Ticket.number == number).limit(1))
+
+
+LOAD = Prepared(_load_query, str)
+
+
+def load(number: str) -> Ticket:
+    """The ticket with its version and creator in one query (an assignment rule may name the creator)."""
+    ticket = LOAD.first(number)
+    if ticket is None:
+        raise NotFound(Msg(N_("No ticket %(number)s."), {"number": number}))
+    return ticket
+
+
+def _step(version: ProcessVersion, key: str) -> dict:
+    return next(s for s in version.document["steps"] if s["key"] == key)
+
+
+def _priority(document: dict, priority: str | None, errors: dict) -> str:
+    setting = document.get("priority", {})
+    default = setting.get("default", "normal")
+    if priority is None or priority == default:
+        return default
+    if not setting.get("enabled"):
+        errors["priority"] = [Msg(N_("This process does not use priorities."))]
+    elif priority not in PRIORITIES:
+        errors["priority"] = [Msg(N_("Not one of the available options."))]
+    return priority
+
+
+def _transition(spec, data: dict, requested: str | None, errors: dict) -> dict | None:
+    offered = spec.offered(data)
+    if requested is None and len(offered) == 1:
+        return offered[0]
+    for transition in offered:
+        if transition["to"] == requested:
+            return transition
+    text = N_("Choose the next step.") if requested is None else N_("This next step is not available now.")
+    errors["transition"] = [Msg(text)]
+    return None
+
+
+def _customer(customer: dict | None) -> Customer | None:
+    """Found by any spelling of the phone (or the e-mail), else created: see ``customers.intake``."""
+    return customers.intake(customer)
+
+
+def _enter(ticket: Ticket, step: dict, assignee: User | None, now: datetime) -> None:
+    """Put the ticket at ``step`` with its handler; the step's SLA starts now."""
+    ticket.step, ticket.assignee, ticket.entered_at, ticket.overdue_at = step["key"], assignee, now, None
+    ticket.due_at = now + timedelta(minutes=step["sla"]["minutes"]) if "sla" in step else None
+    ticket.status, ticket.closed_at = "open", None
+
+
+def _close(ticket: Ticket, now: datetime) -> None:
+    ticket.step, ticket.status, ticket.assignee, ticket.closed_at = END, "closed", None, now
+    ticket.due_at = ticket.overdue_at = None
+
+
+def _move(ticket: Ticket, transition: dict, actor: User, chosen: str | None, now: datetime, errors: dict) -> None:
+    """Follow ``transition``: close, or enter the target step with its resolved handler."""
+    if transition["to"] == END:
+        _close(ticket, now)
+        return
+    target = _step(ticket.process_version, transition["to"])
+    ctx = Context(ticket.process_version.document["code"], target, ticket.creator, actor, ticket.id)
+    try:
+        _enter(ticket, target, resolve(target["assignee"], ctx, chosen), now)
+    except AssignmentError as error:
+        errors["assignee"] = [error.msg]
+
+
+def _attachments(spec, actor: User, ticket: Ticket, before: dict, after: dict, errors: dict) -> list:
+    """New attachment keys must be the actor's own unlinked uploads (or already this ticket's)."""
+    claimed = []
+    for name, fspec in spec.fields.items():
+        if fspec.type.name != "attachment" or name in errors:  # a value of the wrong shape is refused already
+            continue
+        new = set(after.get(name) or []) - set(before.get(name) or [])
+        rows = list(Attachment.select().where(Attachment.key.in_(new))) if new else []
+        mine = [a for a in rows if a.uploaded_by_id == actor.id and a.ticket_id in (None, ticket.id)]
+        problems = [Msg(N_("Not a valid attachment."))] if len(mine) != len(new) else []
+        problems += filter(None, (uploads.fits(a, fspec.schema) for a in mine))  # its type and size, here
+        if problems:
+            errors.setdefault(name, []).extend(problems)
+        claimed += [(a, name) for a in mine]
+    return claimed
+
+
+def _link(claimed: list, ticket: Ticket) -> None:
+    for attachment, name in claimed:
+        Attachment.update(ticket=ticket, field=name).where(Attachment.id == attachment.id).execute()
+
+
+def _diff(before: dict, after: dict) -> dict:
+    keys = sorted(set(before) | set(after))
+    return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
+
+
+def _record(ticket: Ticket, action: str, actor: User, before: int | None, now: datetime,
+            entered: datetime | None = None, **fields) -> None:
+    """Write the action's history row, then announce it to the subscribers, all in the action's transaction.
+
+    ``before`` is the handler before the action; ``entered`` when the ticket entered the step
+    the action leaves, for the row's dwell time.
+    """
+    if action in TicketEvent.LEAVES:
+        fields["dwell_seconds"] = whole_seconds(entered, now)
+    record = TicketEvent.create(ticket=ticket, action=action, actor=actor, to_step=ticket.step, created_at=now,
+                                assignee_before=before, assignee_after=ticket.assignee_id, **fields)
+    events.ticket_acted.send(events.Acted(ticket, action, actor, before, now, record))
+
+
+def create(actor: User, process: str, data: dict, *, priority: str | None = None, customer: dict | None = None,
+           channel: str | None = None, transition: str | None = None, assignee: str | None = None) -> Ticket:
+    """Create a ticket at the first step and take one of its transitions."""
+    if not may_create(actor):
+        raise Forbidden(Msg(N_("Your role cannot create tickets.")))
+    version = docs.get_version(process)
+    if version is None:
+        raise NotFound(Msg(N_("No published process %(code)s."), {"code": process}))
+    document, first = version.document, version.document["steps"][0]
+    spec = docs.compiled(version, first["key"]).spec
+    with database.atomic():
+        outcome = validate_step(spec, {}, data, docs.dictionary_indexes())
+        errors = dict(outcome.errors)
+        channels.check(channel, errors)
+        errors.update(customers.intake_errors(customer) if customer is not None else {})  # all problems at once
+        now = utcnow()
+        ticket = Ticket(process_version=version, step=first["key"], creator=actor, data=outcome.data, channel=channel,
+                        priority=_priority(document, priority, errors), created_at=now, updated_at=now)
+        claimed = _attachments(spec, actor, ticket, {}, outcome.data, errors)
+        chosen = _transition(spec, outcome.data, transition, errors)
+        if chosen is not None and not errors:
+            _move(ticket, chosen, actor, assignee, now, errors)
+        if errors:
+            raise Invalid(Msg(N_("The ticket was not created: see the fields.")), errors)
+        ticket.number = next_number(document.get("number_prefix", "GD"), now)
+        ticket.customer = _customer(customer)
+        ticket.save(force_insert=True)
+        _link(claimed, ticket)
+        _record(ticket, "create", actor, None, now, from_step=first["key"], diff=_diff({}, outcome.data))
+        return ticket
+
+
+def _save(ticket: Ticket, expected: int, now: datetime) -> None:
+    """Write the ticket only if nobody changed it since it was read (optimistic lock)."""
+    ticket.version, ticket.updated_at = expected + 1, now
+    ticket.timed()
+    # Only what this action changed: the SLA sweep marks tickets without a version bump.
+    values = {field: _value(ticket, field) for field in ticket.dirty_fields}
+    if Ticket.update(values).where(Ticket.id == ticket.id, Ticket.version == expected).execute() != 1:
+        raise Conflict(Msg(N_("The ticket was changed by someone else: reload it and try again.")))
+
+
+def _value(ticket: Ticket, field: Field) -> object:
+    """The value to write for ``field``; a foreign key's id, so that no related row is loaded for it."""
+    return getattr(ticket, field.object_id_name if isinstance(field, ForeignKeyField) else field.name)
+
+
+def _advance(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
+    step, entered, before = ticket.step, ticket.entered_at, ticket.assignee_id
+    spec = docs.compiled(ticket.process_version, step).spec
+    outcome = validate_step(spec, ticket.data, request.get("data") or {}, docs.dictionary_indexes())
+    errors = dict(outcome.errors)
+    claimed = _attachments(spec, actor, ticket, ticket.data, outcome.data, errors)
+    chosen = _transition(spec, outcome.data, request.get("transition"), errors)
+    old_data, ticket.data = ticket.data, outcome.data
+    if chosen is not None and not errors:
+        _move(ticket, chosen, actor, request.get("assignee"), now, errors)
+    if errors:
+        raise Invalid(Msg(N_("Nothing was saved: see the fields.")), errors)
+    _save(ticket, request["version"], now)
+    _link(claimed, ticket)
+    action = "close" if ticket.status == "closed" else "advance"
+    _record(ticket, action, actor, before, now, entered, from_step=step, diff=_diff(old_data, ticket.data),
+            comment=request.get("comment"))
+
+
+def _entry(ticket: Ticket) -> TicketEvent | None:
+    """How the ticket reached its current step: the last create/advance into it."""
+    return (TicketEvent.select().where(TicketEvent.ticket == ticket, TicketEvent.to_step == ticket.step,
+                                       TicketEvent.action.in_(("create", "advance")))
+            .order_by(TicketEvent.id.desc()).first())
+
+
+def _comment(request: dict) -> str:
+    comment = (request.get("comment") or "").strip()
+    if not comment:
+        raise Invalid(Msg(N_("Nothing was saved: see the fields.")), {"comment": [REQUIRED]})
+    return comment
+
+
+def _return(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
+    step = _step(ticket.process_version, ticket.step)
+    if not step.get("allow_return"):
+        raise Conflict(Msg(N_("This step does not allow returning the ticket.")))
+    comment, entry = _comment(request), _entry(ticket)
+    if entry is None or entry.from_step in (None, ticket.step):
+        raise Conflict(Msg(N_("There is no previous step to return to.")))
+    before, entered = ticket.assignee_id, ticket.entered_at
+    _enter(ticket, _step(ticket.process_version, entry.from_step), entry.actor, now)
+    _save(ticket, request["version"], now)
+    _record(ticket, "return", actor, before, now, entered, from_step=step["key"], comment=comment)
+
+
+def _transfer(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
+    step = _step(ticket.process_version, ticket.step)
+    if not step.get("allow_transfer"):
+        raise Conflict(Msg(N_("This step does not allow transferring the ticket.")))
+    comment = _comment(request)
+    target = User.get_or_none(User.username == (request.get("assignee") or ""), User.active == True)  # noqa: E712
+    if target is None or target.id == ticket.assignee_id or not _may_take(ticket, step, target):
+        raise Invalid(Msg(N_("Nothing was saved: see the fields.")),
+                      {"assignee": [Msg(N_("Choose another active user who may handle this step."))]})
+    before = ticket.assignee_id
+    ticket.assignee = target
+    _save(ticket, request["version"], now)
+    _record(ticket, "transfer", actor, before, now, from_step=ticket.step, comment=comment)
+
+
+def transfer_candidates(ticket: Ticket, step: dict) -> list[User]:
+    """Whom the ticket may be handed to at ``step``: its assignee rule's candidates, or anyone who handles tickets.
+
+    Format 2's ``allow_transfer: "anyone"`` widens it; ``true`` keeps it within the candidates,
+    so a transfer can never hand a step's fields to someone the process did not name.
+    """
+    if step.get("allow_transfer") == "anyone":
+        return list(User.select().where(User.active == True).order_by(User.username))  # noqa: E712
+    entry = _entry(ticket)
+    sender = entry.actor if entry is not None else ticket.creator
+    ctx = Context(ticket.process_version.document["code"], step, ticket.creator, sender, ticket.id)
+    return candidates(step["assignee"], ctx)
+
+
+def _may_take(ticket: Ticket, step: dict, user: User) -> bool:
+    return any(person.id == user.id for person in transfer_candidates(ticket, step))
+
+
+def _closing(ticket: Ticket) -> TicketEvent | None:
+    return (TicketEvent.select().where(TicketEvent.ticket == ticket, TicketEvent.action == "close")
+            .order_by(TicketEvent.id.desc()).first())
+
+
+def _reopen(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
+    closing = _closing(ticket)
+    if closing is None:
+        raise Conflict(Msg(N_("There is no previous step to return to.")))
+    _enter(ticket, _step(ticket.process_version, closing.from_step), closing.actor, now)
+    _save(ticket, request["version"], now)
+    _record(ticket, "reopen", actor, None, now, from_step=END, comment=request.get("comment"))
+
+
+HANDLERS = {"advance": _advance, "close": _advance, "return": _return, "transfer": _transfer, "reopen": _reopen}
+
+
+def _may_reopen(actor: User, ticket: Ticket) -> bool:
+    """Admins, and supervisors of whoever closed it; on an open ticket, whoever may act (then told its status)."""
+    closing = _closing(ticket) if ticket.status == "closed" else None
+    if closing is None:
+        return can_act(actor, ticket)
+    return is_admin(actor) or (actor.role == "supervisor" and oversees(actor, closing.actor_id))
+
+
+REFUSED = {"reopen": N_("Only a supervisor of its last handler or an admin may reopen a ticket.")}
+
+
+def _check(ticket: Ticket, actor: User, action: str, version) -> None:
+    """Permission, then the version, then the status: nobody learns a ticket's state without the right.
+
+    Whoever may neither act nor read is refused before anything else, with one text per action. A
+    reader who may not act (any more) learns first that the ticket changed, as their page shows anyway.
+    """
+    if action not in HANDLERS:
+        raise EngineError(Msg(N_("Unknown action %(action)s."), {"action": action}))
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise Invalid(Msg(N_("Nothing was saved: see the fields.")), {"version": [REQUIRED]})
+    may = _may_reopen(actor, ticket) if action == "reopen" else can_act(actor, ticket)
+    refused = Forbidden(Msg(REFUSED.get(action, N_("You are not the handler of this ticket."))))
+    if not (may or can_read(actor, ticket)):
+        raise refused
+    if ticket.version != version:
+        raise Conflict(Msg(N_("The ticket was changed by someone else: reload it and try again.")))
+    if not may:
+        raise refused
+    if (ticket.status == "closed") != (action == "reopen"):
+        raise Conflict(Msg(N_("This action does not apply to a ticket that is %(status)s."),
+                           {"status": ticket.status}))
+
+
+def act(actor: User, number: str, action: str, *, version: int, data: dict | None = None,
+        transition: str | None = None, assignee: str | None = None, comment: str | None = None) -> Ticket:
+    """Apply one action to the ticket ``number`` as read at ``version``."""
+    if action == "close":
+        transition = END
+    request = {"data": data, "transition": transition, "assignee": assignee, "comment": comment, "version": version}
+    with database.atomic():
+        ticket = load(number)
+        _check(ticket, actor, action, version)
+        now = utcnow()
+        if ticket.first_response_at is None and actor.id != ticket.creator_id:
+            ticket.first_response_at = now
+        HANDLERS[action](ticket, actor, request, now)
+        return ticket
+
+
+events.connect_defaults()  # the engine is the signal's only sender: whoever imports it runs the subscribers
