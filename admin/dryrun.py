@@ -25,6 +25,7 @@ from werkzeug.datastructures import CombinedMultiDict
 from formbuilder import CompiledStep, strictjson, validate_step
 from formbuilder.display import display
 from workflows.processes import documents as docs
+from workflows.storage import uploads
 from workflows.storage.models import Process
 
 END = "$end"
@@ -263,12 +264,11 @@ class DryRunMixin:
 
     @staticmethod
     def _dry_run(form, formdata, spec, sample, dictionaries):
-        """Validate as the engine would, uploads standing in as placeholder ids."""
+        """Validate as the engine would: files checked by the one upload rule, then standing in as placeholders."""
         submitted = form.submitted(formdata)
-        for name, value in submitted.items():
-            if spec.fields.get(name) and spec.fields[name].type.name == "attachment" and value:
-                submitted[name] = [f"preview-{i}" for i, _ in enumerate(value)]
+        files = {name: submitted[name] for name in spec.attachments if submitted.get(name)}
+        submitted.update({name: [f"preview-{i}" for i, _ in enumerate(batch)] for name, batch in files.items()})
         outcome = validate_step(spec, sample, submitted, dictionaries)
-        outcome.errors = {**outcome.errors, **form.upload_errors(), **form.input_errors()}
+        outcome.errors = {**outcome.errors, **uploads.problems(spec, files), **form.input_errors()}
         form.show_outcome(outcome, gettext)
         return outcome

@@ -89,7 +89,7 @@ def upload():
         raise Invalid(NOTHING_SAVED, {"file": [REQUIRED]})
     schema = _field_schema(request.form.get("process") or None, request.form.get("field") or None)
     with uploads.action():
-        attachment = collab.store_upload(g.api_user, uploaded, current_app.config["UPLOAD_DIR"], schema)
+        attachment = uploads.store(g.api_user, uploaded, schema)
     return jsonify(attachment_json(attachment)), 201
 
 

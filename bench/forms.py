@@ -189,7 +189,7 @@ def render_static(case: Case) -> str:
 def submit_dynamic(case: Case) -> bool:
     """The POST as the call page and the engine handle it: bind, conversion errors, step validation."""
     form = case.compiled.form_class(case.formdata, data={}, dictionaries=case.dictionaries)
-    if form.upload_errors() or form.input_errors():
+    if form.input_errors():
         return False
     return validate_step(case.compiled.spec, {}, form.submitted(case.formdata), case.dictionaries).ok
 

@@ -9,9 +9,9 @@ from .dictionaries import DictionaryIndex
 from .documents import check_dictionary, check_process, check_shape
 from .messages import Msg, Problem
 from .steps import StepSpec
-from .validation import Outcome, check_upload, validate_step
+from .validation import Outcome, validate_step
 
 __all__ = [
     "CompiledStep", "DictionaryIndex", "Msg", "Outcome", "Problem", "StepSpec",
-    "check_dictionary", "check_process", "check_shape", "check_upload", "compiled_step", "draft_key", "validate_step",
+    "check_dictionary", "check_process", "check_shape", "compiled_step", "draft_key", "validate_step",
 ]

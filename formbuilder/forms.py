@@ -16,7 +16,7 @@ from .dictionaries import DictionaryIndex
 from .fieldtypes import html_attributes, options_schema
 from .messages import Msg
 from .steps import FieldSpec, StepSpec
-from .validation import Outcome, check_upload
+from .validation import Outcome
 
 #: Each enabled input is paired with this hidden marker, so an unticked box or an
 #: emptied multi-select still counts as submitted while a disabled field does not.
@@ -101,17 +101,6 @@ class StepForm(Form):
                 values[key] = formdata.get(key)
         return values
 
-    def upload_errors(self) -> dict[str, list[Msg]]:
-        """Uploaded files that break their field's limits (count, size, type)."""
-        errors: dict[str, list[Msg]] = {}
-        for name in self.spec.attachments:
-            field = self._fields[name]
-            for upload in field.lz.type.to_json(field.data) or []:
-                problem = check_upload(field.lz.schema, upload.filename, upload.mimetype, _size(upload))
-                if problem and problem not in errors.setdefault(field.name, []):
-                    errors[field.name].append(problem)
-        return {k: v for k, v in errors.items() if v}
-
     def input_errors(self) -> dict[str, list[Msg]]:
         """Values the browser sent that could not even be converted (e.g. 'abc' as a number)."""
         return {f.name: [Msg(f.lz.type.bad_input)] for f in self._fields.values() if f.process_errors}
@@ -127,16 +116,6 @@ class StepForm(Form):
                 self.form_errors.extend(m.render(gettext) for m in messages)
             else:
                 field.errors = [*field.errors, *(m.render(gettext) for m in messages)]
-
-
-def _size(upload) -> int:
-    """Bytes in an uploaded file, read from its stream without loading it."""
-    stream = upload.stream
-    position = stream.tell()
-    stream.seek(0, 2)
-    size = stream.tell()
-    stream.seek(position)
-    return size
 
 
 class OptionSource:

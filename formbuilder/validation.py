@@ -8,7 +8,6 @@ dictionaries change without a new process version.
 
 from __future__ import annotations
 
-import fnmatch
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -189,20 +188,3 @@ def validate_step(
             errors[name].append(msg)
     _check_dictionaries(spec, stored, merged, changed, modes, dictionaries, errors)
     return Outcome(merged, {k: v for k, v in errors.items() if v})
-
-
-def check_upload(schema: dict, filename: str, mimetype: str, size: int) -> Msg | None:
-    """Whether one uploaded file fits an attachment field's limits."""
-    limit = schema.get("x-max-bytes")
-    if limit is not None and size > limit:
-        return Msg(N_("File is larger than %(limit)s bytes."), {"limit": limit})
-    accept = schema.get("x-accept")
-    if accept and not any(_accepts(pattern, filename, mimetype) for pattern in accept):
-        return Msg(N_("File type is not allowed."))
-    return None
-
-
-def _accepts(pattern: str, filename: str, mimetype: str) -> bool:
-    if pattern.startswith("."):
-        return filename.lower().endswith(pattern.lower())
-    return fnmatch.fnmatch((mimetype or "").lower(), pattern.lower())

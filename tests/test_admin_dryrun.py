@@ -8,6 +8,7 @@ from io import BytesIO
 
 import pytest
 from conftest import example
+from test_uploads import PNG
 
 from workflows.processes import documents as docs
 from workflows.storage.db import database
@@ -200,7 +201,7 @@ def test_uploads_are_placeholders_and_nothing_is_saved(admin, seeded):
     before = counts()
     with database.connection_context():
         draft = Process.get(Process.code == "return_goods").draft
-    data = {**REGISTER, "photos": (BytesIO(b"\x89PNG..."), "box.png", "image/png"),
+    data = {**REGISTER, "photos": (BytesIO(PNG), "box.png", "image/png"),
             "lz_present": [*REGISTER, "photos"]}
     response = admin.post(DRAFT + "register", data=data, content_type="multipart/form-data", headers=EN)
     html = response.get_data(as_text=True)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from test_validation import FIELD_TYPES, spec_for
-from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.datastructures import MultiDict
 from wtforms import fields
 
-from formbuilder import Msg, cache, compiled_step, validate_step
+from formbuilder import cache, compiled_step, validate_step
 from formbuilder.forms import PRESENT
 
 EXPECTED_FIELDS = {
@@ -126,19 +124,3 @@ def test_each_step_is_compiled_once(process_doc):
     assert first is again and cache.builds[(("return_goods", 7), "approve")] == 1
 
 
-def upload_form(dictionaries, files):
-    schema = {"type": "array", "maxItems": 3, "x-accept": ["image/*", ".pdf"], "x-max-bytes": 10,
-              "items": {"type": "string", "format": "attachment"}}
-    formdata = MultiDict([*(("fx", FileStorage(io.BytesIO(body), name, content_type=kind))
-                            for name, kind, body in files), (PRESENT, "fx")])
-    return form_for(schema, "editable", dictionaries, formdata=formdata)[1]
-
-
-@pytest.mark.parametrize(("files", "expected"), [
-    ([("a.png", "image/png", b"12345")], {}),
-    ([("a.pdf", "application/pdf", b"1")], {}),
-    ([("a.exe", "application/octet-stream", b"1")], {"fx": [Msg("File type is not allowed.")]}),
-    ([("big.png", "image/png", b"x" * 11)], {"fx": [Msg("File is larger than %(limit)s bytes.", {"limit": 10})]}),
-])
-def test_uploads_respect_type_and_size(dictionaries, files, expected):
-    assert upload_form(dictionaries, files).upload_errors() == expected

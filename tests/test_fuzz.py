@@ -199,11 +199,11 @@ form_pairs = st.lists(st.tuples(st.sampled_from([*FIELDS, PRESENT]) | texts,
 @given(step=st.sampled_from(STEPS), stored=st.sampled_from(STORED), pairs=form_pairs)
 @keep(step="register", stored={}, pairs=[])  # an empty MultiDict was taken for "no formdata": AttributeError
 def test_a_step_form_turns_any_post_into_errors(step, stored, pairs):
-    """The browser path: form class, conversion errors, upload checks, then the validator."""
+    """The browser path: form class, conversion errors, then the validator (files: tests/test_uploads.py)."""
     compiled = compiled_step(("fuzz", 1), PROCESS, step)
     formdata = MultiDict(pairs)
     form = compiled.form_class(formdata, data=stored, dictionaries=indexes())
-    assert isinstance(form.input_errors(), dict) and isinstance(form.upload_errors(), dict)
+    assert isinstance(form.input_errors(), dict)
     outcome = validate_step(compiled.spec, stored, form.submitted(formdata), indexes())
     form.show_outcome(outcome, lambda text: text)
 

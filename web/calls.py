@@ -7,21 +7,18 @@ was typed kept.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from werkzeug.datastructures import CombinedMultiDict
 
-from formbuilder import Outcome
 from workflows.processes import documents as docs
 from workflows.reporting.queries import caller_history, customer_by_phone
-from workflows.storage import uploads
 from workflows.storage.models import Customer, Process, Ticket
-from workflows.tickets import collab, engine
+from workflows.tickets import engine
 from workflows.tickets.assignment import Context, offered
-from workflows.tickets.errors import EngineError, Forbidden, Invalid
+from workflows.tickets.errors import EngineError, Forbidden
 
 from .common.labels import CHANNELS, PRIORITIES
+from .common.submit import submit
 
 bp = Blueprint("calls", __name__)
 
@@ -75,37 +72,29 @@ def register():
     return page(chosen_version())
 
 
-@bp.post("/call")
+@bp.post("/call", endpoint="submit")
 @login_required
-def submit():
+def submit_call():
+    """The first step's form and the caller through the one submission; the page again if anything is refused."""
     version = chosen_version()
     if version is None:
         abort(404)
-    formdata = CombinedMultiDict([request.files, request.form])
-    form = docs.compiled(version, version.document["steps"][0]["key"]).form_class(
-        formdata, data={}, dictionaries=docs.dictionary_indexes())
-    problems = {**uploads.problems(form), **form.input_errors()}
-    submitted = form.submitted(formdata)
-    if problems:
-        form.show_outcome(Outcome(submitted, problems), gettext)
-        return page(version, form, 422, request.form)
-    transition = request.form.get("transition") or None
     try:
-        with uploads.action():  # a refused create takes its stored files with it
-            data = collab.store_uploads(current_user.user, form, submitted, current_app.config["UPLOAD_DIR"])
-            ticket = engine.create(
-                current_user.user, version.document["code"], data,
-                priority=request.form.get("priority") or None, channel=request.form.get("channel") or None,
-                customer={"name": request.form.get("customer_name", ""), "phone": request.form.get("phone", "")},
-                transition=transition, assignee=request.form.get(f"assignee_{transition}") or None)
+        ticket, submission = submit(docs.compiled(version, version.document["steps"][0]["key"]), {},
+                                    lambda data, files: _create(version, data, files), refusals=(EngineError,))
     except Forbidden:
         abort(403)
-    except Invalid as error:
-        form.show_outcome(Outcome(submitted, {k: v for k, v in error.fields.items() if k in form._fields}), gettext)
-        other = [m.render(gettext) for k, v in error.fields.items() if k not in form._fields for m in v]
-        flash(" ".join([error.msg.render(gettext), *other]))
-        return page(version, form, 422, request.form)
-    except EngineError as error:
-        flash(error.msg.render(gettext))
-        return page(version, form, error.status, request.form)
+    if ticket is None:
+        if submission.message:
+            flash(submission.message)
+        return page(version, submission.form, submission.status, request.form)
     return redirect(url_for("calls.register", created=ticket.number, process=version.document["code"]))
+
+
+def _create(version, data: dict, files: dict):
+    transition = request.form.get("transition") or None
+    return engine.create(
+        current_user.user, version.document["code"], data, files=files,
+        priority=request.form.get("priority") or None, channel=request.form.get("channel") or None,
+        customer={"name": request.form.get("customer_name", ""), "phone": request.form.get("phone", "")},
+        transition=transition, assignee=request.form.get(f"assignee_{transition}") or None)

@@ -11,9 +11,7 @@ from datetime import UTC
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime, format_timedelta, gettext
 from flask_login import current_user, login_required
-from werkzeug.datastructures import CombinedMultiDict
 
-from formbuilder import Outcome
 from formbuilder.display import display
 from workflows.processes import documents as docs
 from workflows.storage import uploads
@@ -25,6 +23,7 @@ from workflows.tickets.errors import Conflict, EngineError, Forbidden, Invalid, 
 from workflows.tickets.present import ticket_view
 
 from .common.labels import CHANNELS, PRIORITIES
+from .common.submit import submit
 from .public import links as customer_links
 
 bp = Blueprint("tickets", __name__)
@@ -135,24 +134,15 @@ def detail(number: str):
 
 
 def advance(ticket: Ticket):
-    compiled = docs.compiled(ticket.process_version, ticket.step)
-    formdata = CombinedMultiDict([request.files, request.form])
-    form = compiled.form_class(formdata, data=ticket.data, dictionaries=docs.dictionary_indexes())
-    problems = {**uploads.problems(form), **form.input_errors()}
-    submitted = form.submitted(formdata)
-    if problems:
-        form.show_outcome(Outcome({**ticket.data, **submitted}, problems), gettext)
-        return render(ticket, form, 422)
+    """The step form through the one submission (files stored in the engine's transaction); a page if refused."""
     transition = request.form.get("transition")
-    try:
-        with uploads.action():  # a refused, conflicting or failing action takes its stored files with it
-            data = collab.store_uploads(me(), form, submitted, current_app.config["UPLOAD_DIR"], ticket.data)
-            engine.act(me(), ticket.number, "advance", version=request.form.get("version", type=int), data=data,
-                       transition=transition, assignee=request.form.get(f"assignee_{transition}") or None)
-    except Invalid as error:
-        form.show_outcome(Outcome({**ticket.data, **submitted}, error.fields), gettext)
-        flash(error.msg.render(gettext))
-        return render(ticket, form, 422)
+    done, submission = submit(docs.compiled(ticket.process_version, ticket.step), ticket.data, lambda data, files: (
+        engine.act(me(), ticket.number, "advance", version=request.form.get("version", type=int), data=data,
+                   files=files, transition=transition, assignee=request.form.get(f"assignee_{transition}") or None)))
+    if done is None:
+        if submission.message:
+            flash(submission.message)
+        return render(ticket, submission.form, 422)
     return None
 
 

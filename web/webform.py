@@ -15,16 +15,17 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from werkzeug.datastructures import CombinedMultiDict
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
-from formbuilder import Outcome, validate_step
+from formbuilder import validate_step
 from workflows.intake import channels
 from workflows.processes import documents as docs
 from workflows.storage import uploads
-from workflows.tickets import collab, engine, feedback
-from workflows.tickets.errors import EngineError, Invalid
+from workflows.tickets import engine, feedback
+from workflows.tickets.errors import EngineError
+
+from .common.submit import submit
 
 bp = Blueprint("webform", __name__)
 # Contact inputs carry a prefix with a hyphen, which no process field key can hold.
@@ -88,32 +89,21 @@ def _limit() -> tuple[int, int]:
 
 def _submit(version, contact):
     """Check everything first so the customer sees every error at once, then create through the engine."""
-    formdata = CombinedMultiDict([request.files, request.form])
-    form = _step_form(version, formdata)
-    submitted = form.submitted(formdata)
-    outcome = validate_step(form.spec, {}, submitted, docs.dictionary_indexes())
-    errors = {**outcome.errors, **uploads.problems(form), **form.input_errors()}
-    contact_ok = contact.validate()
-    if errors or not contact_ok:
-        form.show_outcome(Outcome(submitted, errors), gettext)
-        return _page(version, contact, form, 422)
-    try:
-        ticket = _create(version, contact, form, submitted)
-    except Invalid as error:
-        form.show_outcome(Outcome(submitted, {k: v for k, v in error.fields.items() if k in form._fields}), gettext)
-        other = [m.render(gettext) for k, v in error.fields.items() if k not in form._fields for m in v]
-        return _page(version, contact, form, 422, " ".join([error.msg.render(gettext), *other]))
-    except EngineError as error:
-        return _page(version, contact, form, 422, error.msg.render(gettext))
+    compiled = docs.compiled(version, version.document["steps"][0]["key"])
+    ticket, submission = submit(
+        compiled, {}, lambda data, files: _create(version, contact, data, files),
+        check=lambda sub: validate_step(compiled.spec, {}, sub.placeholders(), docs.dictionary_indexes()).errors,
+        ready=contact.validate(), refusals=(EngineError,))
+    if ticket is None:
+        return _page(version, contact, submission.form, 422, submission.message or None)
     return _thanks(version, ticket)
 
 
-def _create(version, contact, form, submitted: dict):
-    """Ticket, stored uploads and the contact note in one transaction."""
+def _create(version, contact, data: dict, files: dict):
+    """Ticket, its files and the contact note in one transaction."""
     actor = channels.system_user()
-    with uploads.action():  # a refused create takes its stored files with it
-        data = collab.store_uploads(actor, form, submitted, current_app.config["UPLOAD_DIR"])
-        ticket = engine.create(actor, version.document["code"], data, channel="form",
+    with uploads.action():  # the note joins the engine's transaction (and its files' cleanup)
+        ticket = engine.create(actor, version.document["code"], data, files=files, channel="form",
                                customer={"name": contact.name.data.strip(), "phone": contact.phone.data.strip()},
                                transition=channels.first_transition(version, data))
         # Stored once for every reader, so not in the customer's language (like mail intake's notes).

@@ -37,7 +37,6 @@ from io import BytesIO
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from werkzeug.datastructures import FileStorage
 
@@ -48,7 +47,7 @@ from workflows.processes import documents as docs
 from workflows.storage import uploads
 from workflows.storage.db import database
 from workflows.storage.models import Attachment, Ticket
-from workflows.tickets import collab, engine
+from workflows.tickets import engine
 from workflows.tickets.errors import EngineError, Invalid
 
 mail_cli = AppGroup("mail", help="E-mail intake (邮件接入).")
@@ -166,7 +165,7 @@ def _attach(ticket: Ticket, files: list) -> list[str]:
         if problem is not None:
             lines.append(f"- not stored: {problem.render()}")
             continue
-        attachment = collab.store_upload(actor, upload, current_app.config["UPLOAD_DIR"])
+        attachment = uploads.store(actor, upload)
         Attachment.update(ticket=ticket).where(Attachment.id == attachment.id).execute()
         lines.append(f"- {attachment.filename} ({attachment.size} B): /attachments/{attachment.key}")
     return lines

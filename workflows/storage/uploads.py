@@ -39,7 +39,7 @@ from workflows.tickets.errors import Invalid, NotFound
 MB = 1024 * 1024
 DEFAULT_MAX_BYTES = 25 * MB  # per file, when UPLOAD_MAX_BYTES is not configured
 SCAN = 64 * 1024  # bytes read to decide: enough for a text file's encoding and markup
-KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")  # names store_upload gives; nothing else in UPLOAD_DIR is touched
+KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")  # names store() gives; nothing else in UPLOAD_DIR is touched
 
 
 @dataclass(frozen=True)
@@ -258,17 +258,42 @@ def checked(upload, schema: dict | None = None, field: str = "file") -> Verdict:
     return verdict
 
 
-def problems(form) -> dict[str, list[Msg]]:
-    """Every uploaded file of a step form that may not be stored, under its field: all at once."""
+def problems(spec, files: dict[str, list]) -> dict[str, list[Msg]]:
+    """Every submitted file that may not be stored, under its field: all at once, before anything is written.
+
+    ``spec`` is the step's :class:`formbuilder.steps.StepSpec`; ``files`` maps a field to its
+    uploads. The same rule (:func:`examine`) serves every path: pages, the API, mail, the dry run.
+    """
     errors: dict[str, list[Msg]] = {}
-    for field in form:
-        if field.lz.type.name != "attachment":
+    for name, batch in files.items():
+        if name not in spec.attachments:
+            errors[name] = [Msg(N_("This field does not take files."))]
             continue
-        found = [v.problem for v in (examine(u, field.lz.schema) for u in field.lz.type.to_json(field.data) or [])
-                 if v.problem is not None]
+        found = [v.problem for v in (examine(u, spec.fields[name].schema) for u in batch) if v.problem is not None]
         if found:
-            errors[field.name] = found
+            errors[name] = found
     return errors
+
+
+def folder() -> str:
+    """The configured upload folder (``UPLOAD_DIR``)."""
+    return current_app.config["UPLOAD_DIR"]
+
+
+def store(actor, upload, schema: dict | None = None, field: str = "file") -> Attachment:
+    """Keep a checked upload under a random name outside any static path, typed by its content; link it later.
+
+    Inside :func:`action` the file is deleted again if the action fails.
+    """
+    verdict = checked(upload, schema, field)
+    key = write(upload, folder())
+    try:
+        return Attachment.create(key=key, filename=os.path.basename(upload.filename or "file")[:255],
+                                 mimetype=verdict.kind.mimetype, size=verdict.size, stored_name=key,
+                                 uploaded_by=actor)
+    except Exception:
+        discard([os.path.join(folder(), key)])
+        raise
 
 
 _written: ContextVar[list[str] | None] = ContextVar("lz_uploads_written", default=None)

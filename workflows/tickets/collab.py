@@ -5,12 +5,10 @@ Like every other write, these check the actor's rights here, not in a view.
 
 from __future__ import annotations
 
-import os
 import re
 
 from formbuilder import Msg
 from formbuilder.messages import N_
-from workflows.storage import uploads
 from workflows.storage.db import database
 from workflows.storage.models import Attachment, Notification, Ticket, TicketCC, TicketEvent, User
 from workflows.tickets.access import can_act, can_read, oversees
@@ -68,32 +66,6 @@ def add_cc(actor: User, number: str, username: str) -> None:
             TicketEvent.create(ticket=ticket, action="cc", actor=actor, from_step=ticket.step, to_step=ticket.step,
                                comment=user.username)
             notify(user.id, ticket, "cc", f"{ticket.number}: CC")
-
-
-def store_upload(actor: User, upload, upload_dir: str, schema: dict | None = None, field: str = "file") -> Attachment:
-    """Keep a checked upload under a random name outside any static path, typed by its content; link it later.
-
-    Inside ``uploads.action()`` the file is deleted again if the action fails.
-    """
-    verdict = uploads.checked(upload, schema, field)
-    key = uploads.write(upload, upload_dir)
-    try:
-        return Attachment.create(key=key, filename=os.path.basename(upload.filename or "file")[:255],
-                                 mimetype=verdict.kind.mimetype, size=verdict.size, stored_name=key,
-                                 uploaded_by=actor)
-    except Exception:
-        uploads.discard([os.path.join(upload_dir, key)])
-        raise
-
-
-def store_uploads(actor: User, form, submitted: dict, upload_dir: str, kept: dict | None = None) -> dict:
-    """Replace the uploaded files of attachment fields by stored keys, after the ones ``kept``."""
-    for name, value in list(submitted.items()):
-        field = form._fields.get(name)
-        if field is not None and field.lz.type.name == "attachment" and value:
-            keys = [store_upload(actor, upload, upload_dir, field.lz.schema, name).key for upload in value]
-            submitted[name] = list((kept or {}).get(name) or []) + keys
-    return submitted
 
 
 def attachment_for(reader: User, key: str) -> Attachment:

@@ -19,7 +19,6 @@ from workflows.intake import channels
 from workflows.people import customers
 from workflows.processes import documents as docs
 from workflows.storage import uploads
-from workflows.storage.db import database
 from workflows.storage.models import (
     Attachment,
     Customer,
@@ -121,12 +120,28 @@ def _move(ticket: Ticket, transition: dict, actor: User, chosen: str | None, now
         errors["assignee"] = [error.msg]
 
 
+def _store_files(spec, actor: User, files: dict | None, before: dict, data: dict) -> tuple[dict, dict]:
+    """The submitted files stored (inside the action: a failure deletes them), their keys after the kept ones.
+
+    Returns the data with the keys, and the problems of the files that were not stored: every
+    file is checked first (one upload rule, :func:`uploads.problems`), so all are reported at once.
+    """
+    problems = uploads.problems(spec, files or {})
+    data = dict(data)
+    for name, batch in (files or {}).items():
+        if name not in problems:
+            keys = [uploads.store(actor, upload, spec.fields[name].schema, name).key for upload in batch]
+            data[name] = list((data[name] if name in data else before.get(name)) or []) + keys
+    return data, problems
+
+
 def _attachments(spec, actor: User, ticket: Ticket, before: dict, after: dict, errors: dict) -> list:
     """New attachment keys must be the actor's own unlinked uploads (or already this ticket's)."""
     claimed = []
-    for name, fspec in spec.fields.items():
-        if fspec.type.name != "attachment" or name in errors:  # a value of the wrong shape is refused already
+    for name in spec.attachments:
+        if name in errors:  # a value of the wrong shape is refused already
             continue
+        fspec = spec.fields[name]
         new = set(after.get(name) or []) - set(before.get(name) or [])
         rows = list(Attachment.select().where(Attachment.key.in_(new))) if new else []
         mine = [a for a in rows if a.uploaded_by_id == actor.id and a.ticket_id in (None, ticket.id)]
@@ -163,8 +178,13 @@ def _record(ticket: Ticket, action: str, actor: User, before: int | None, now: d
 
 
 def create(actor: User, process: str, data: dict, *, priority: str | None = None, customer: dict | None = None,
-           channel: str | None = None, transition: str | None = None, assignee: str | None = None) -> Ticket:
-    """Create a ticket at the first step and take one of its transitions."""
+           channel: str | None = None, transition: str | None = None, assignee: str | None = None,
+           files: dict | None = None) -> Ticket:
+    """Create a ticket at the first step and take one of its transitions.
+
+    ``files`` maps attachment fields to uploaded files (werkzeug ``FileStorage``): they are
+    stored in this action's transaction, and deleted again if it fails.
+    """
     if not may_create(actor):
         raise Forbidden(Msg(N_("Your role cannot create tickets.")))
     version = docs.get_version(process)
@@ -172,9 +192,10 @@ def create(actor: User, process: str, data: dict, *, priority: str | None = None
         raise NotFound(Msg(N_("No published process %(code)s."), {"code": process}))
     document, first = version.document, version.document["steps"][0]
     spec = docs.compiled(version, first["key"]).spec
-    with database.atomic():
+    with uploads.action():
+        data, problems = _store_files(spec, actor, files, {}, data)
         outcome = validate_step(spec, {}, data, docs.dictionary_indexes())
-        errors = dict(outcome.errors)
+        errors = {**outcome.errors, **problems}
         channels.check(channel, errors)
         errors.update(customers.intake_errors(customer) if customer is not None else {})  # all problems at once
         now = utcnow()
@@ -212,8 +233,9 @@ def _value(ticket: Ticket, field: Field) -> object:
 def _advance(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
     step, entered, before = ticket.step, ticket.entered_at, ticket.assignee_id
     spec = docs.compiled(ticket.process_version, step).spec
-    outcome = validate_step(spec, ticket.data, request.get("data") or {}, docs.dictionary_indexes())
-    errors = dict(outcome.errors)
+    data, problems = _store_files(spec, actor, request.get("files"), ticket.data, request.get("data") or {})
+    outcome = validate_step(spec, ticket.data, data, docs.dictionary_indexes())
+    errors = {**outcome.errors, **problems}
     claimed = _attachments(spec, actor, ticket, ticket.data, outcome.data, errors)
     chosen = _transition(spec, outcome.data, request.get("transition"), errors)
     old_data, ticket.data = ticket.data, outcome.data
@@ -340,12 +362,14 @@ def _check(ticket: Ticket, actor: User, action: str, version) -> None:
 
 
 def act(actor: User, number: str, action: str, *, version: int, data: dict | None = None,
-        transition: str | None = None, assignee: str | None = None, comment: str | None = None) -> Ticket:
-    """Apply one action to the ticket ``number`` as read at ``version``."""
+        transition: str | None = None, assignee: str | None = None, comment: str | None = None,
+        files: dict | None = None) -> Ticket:
+    """Apply one action to the ticket ``number`` as read at ``version``; ``files`` as for :func:`create`."""
     if action == "close":
         transition = END
-    request = {"data": data, "transition": transition, "assignee": assignee, "comment": comment, "version": version}
-    with database.atomic():
+    request = {"data": data, "transition": transition, "assignee": assignee, "comment": comment, "version": version,
+               "files": files}
+    with uploads.action():
         ticket = load(number)
         _check(ticket, actor, action, version)
         now = utcnow()
