@@ -27,26 +27,7 @@ def error(status: int, code: str, msg: Msg, fields: dict | None = None):
 
 
 class Malformed(EngineError):
-    """The request body is not what the endpoint reads."""
-
-
-def body() -> dict:
-    """The JSON object of the request, or a 400 naming what is wrong."""
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        raise Malformed(Msg(N_("The request body must be a JSON object.")))
-    return payload
-
-
-def field(payload: dict, name: str, kind: type | tuple, required: bool = False):
-    """``payload[name]`` if it has the expected JSON type; a 400 otherwise."""
-    value = payload.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
-        raise Malformed(Msg(N_("%(name)s: wrong or missing value."), {"name": name}),
-                        {name: [Msg(N_("Wrong type of value."))]})
-    return value
+    """The request body is not what the endpoint reads (``api.bodies``: its schema's shape)."""
 
 
 @bp.before_request

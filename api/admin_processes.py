@@ -14,12 +14,13 @@ from flask_babel import gettext
 from formbuilder import Msg, Problem
 from formbuilder.messages import N_
 from workflows.processes import documents as docs
-from workflows.storage.models import Process, ProcessVersion
+from workflows.storage.models import Dictionary, Process, ProcessVersion
 from workflows.tickets.access import is_admin
 from workflows.tickets.errors import Forbidden, Invalid, NotFound
 from workflows.tickets.present import stamp
 
-from . import body, bp
+from . import bp
+from .bodies import json_object
 
 NOTHING_SAVED = Msg(N_("Nothing was saved: see the fields."))
 
@@ -50,17 +51,22 @@ def code_problem(code: str, document: object) -> list[Problem]:
                                  {"code": code}))]
 
 
+def by_code(model: type[Process | Dictionary], code: str, missing: str) -> Process | Dictionary:
+    """The process or dictionary ``code``; a 404 saying ``missing`` (a msgid of ``code``) when there is none."""
+    row = model.get_or_none(model.code == code)
+    if row is None:
+        raise NotFound(Msg(missing, {"code": code}))
+    return row
+
+
 def stored_process(code: str) -> Process:
-    process = Process.get_or_none(Process.code == code)
-    if process is None:
-        raise NotFound(Msg(N_("No process %(code)s."), {"code": code}))
-    return process
+    return by_code(Process, code, N_("No process %(code)s."))
 
 
 @bp.put("/processes/<code>/draft")
 def put_draft(code: str):
     admin_only()
-    document = body()
+    document = json_object()  # its schema is the meta-schema, applied with the static checks (422 by pointer)
     problems = code_problem(code, document)
     if problems:
         raise refused(problems)
@@ -82,7 +88,7 @@ def check(code: str):
     """Problems of the posted document, or of the stored draft when the body is empty; 200 either way."""
     admin_only()
     if request.get_data():
-        document = body()
+        document = json_object()
         problems = code_problem(code, document) + docs.check(document)
     else:
         document = stored_process(code).draft

@@ -17,27 +17,21 @@ from formbuilder import Msg
 from formbuilder.messages import N_
 from workflows.processes import documents as docs
 from workflows.storage import uploads
-from workflows.storage.models import Attachment, Ticket, TicketEvent
-from workflows.tickets import collab, engine
-from workflows.tickets.access import can_read
+from workflows.storage.models import Attachment, TicketEvent
+from workflows.tickets import collab
 from workflows.tickets.engine import REQUIRED
-from workflows.tickets.errors import Forbidden, Invalid
+from workflows.tickets.errors import Invalid
 from workflows.tickets.present import stamp, usernames
 
-from . import body, bp, error, field
+from . import bp, error
 from .admin_processes import NOTHING_SAVED
+from .bodies import body
+from .tickets import readable
 
 
 def note_json(event: TicketEvent, names: dict[int, str]) -> dict:
     return {"id": event.id, "author": names.get(event.actor_id), "text": event.comment,
             "created_at": stamp(event.created_at)}
-
-
-def readable(number: str) -> Ticket:
-    ticket = engine.load(number)
-    if not can_read(g.api_user, ticket):
-        raise Forbidden(Msg(N_("You may not read this ticket.")))
-    return ticket
 
 
 @bp.get("/tickets/<number>/notes")
@@ -52,7 +46,7 @@ def notes(number: str):
 @bp.post("/tickets/<number>/notes")
 def add_note(number: str):
     """``{text}``; each @username mentioned is CC'd and notified, as on the web."""
-    text = field(body(), "text", str, True)
+    text = body()["text"]
     try:
         event = collab.add_note(g.api_user, number, text)
     except Invalid as error:

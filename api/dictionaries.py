@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from flask import g, jsonify
 
-from formbuilder import Msg
 from formbuilder.messages import N_
 from workflows.processes import dictedit
 from workflows.processes.documents import DocumentError
 from workflows.storage.models import Dictionary
-from workflows.tickets.errors import NotFound
 
-from . import body, bp
-from .admin_processes import admin_only, refused
+from . import bp
+from .admin_processes import admin_only, by_code, refused
+from .bodies import json_object
 
 
 def summary(row: Dictionary) -> dict:
@@ -25,10 +24,7 @@ def summary(row: Dictionary) -> dict:
 
 
 def stored(code: str) -> Dictionary:
-    row = Dictionary.get_or_none(Dictionary.code == code)
-    if row is None:
-        raise NotFound(Msg(N_("No dictionary %(code)s."), {"code": code}))
-    return row
+    return by_code(Dictionary, code, N_("No dictionary %(code)s."))
 
 
 @bp.get("/dictionaries")
@@ -45,7 +41,7 @@ def dictionary(code: str):
 def put_dictionary(code: str):
     """Create or replace; 201 when created, 200 otherwise (``changed`` false when it was identical)."""
     admin_only()
-    document = body()
+    document = json_object()  # its schema is the meta-schema, which ``dictedit.save`` applies (422 by pointer)
     existed = Dictionary.select().where(Dictionary.code == code).exists()
     try:
         changed = dictedit.save(code, document, g.api_user, "dictionary.save")

@@ -10,14 +10,16 @@ from __future__ import annotations
 from .openapi_schemas import array, ref
 
 ERROR_RESPONSES = {
-    400: ("BadRequest", "Malformed request: not a JSON object, a value of the wrong type, a bad cursor."),
+    400: ("BadRequest", "Malformed request: a body that is not a JSON object (`fields` names `body`), a member "
+                        "missing, unknown or of the wrong JSON type by the request schema, a bad cursor."),
     401: ("Unauthorized", "No valid token (or, for `/auth/token`, wrong username or password)."),
     403: ("Forbidden", "The caller's role or place in the ticket does not allow this."),
     404: ("NotFound", "No such object, or one the caller may not know of."),
     409: ("Conflict", "Stale `version` or a conflicting action."),
     413: ("TooLarge", "The upload is larger than the server accepts."),
     429: ("Locked", "Too many failed logins for this username or address; `Retry-After` says when to retry."),
-    422: ("Invalid", "Validation failed; `fields` names every failing field (JSON pointers for documents)."),
+    422: ("Invalid", "Validation failed: a well-typed value the rules refuse (an enum, a length, `customer/<key>`, "
+                     "a step's fields); `fields` names every failing field (JSON pointers for documents)."),
 }
 
 

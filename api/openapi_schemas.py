@@ -2,11 +2,18 @@
 
 They describe what the code in ``api/*.py`` and ``workflows/tickets/present.py``
 really sends, nullable fields included, so tests and schemathesis can hold
-every real response against them. Process and dictionary documents are only
-sketched (their full rules are the static checks of ``workflows.processes.documents``).
+every real response against them. Request bodies are what ``api.bodies`` holds
+each request against: a type here is the type the endpoint takes, an optional
+member takes null (read as absent), and extra members are refused only where
+the endpoint refuses them. Process and dictionary documents are their
+meta-schemas (``formbuilder/schemas``), which the document checks apply
+before the static checks that no schema expresses (``workflows.processes.documents``).
 """
 
 from __future__ import annotations
+
+from formbuilder.documents import DICTIONARY_META, PROCESS_META
+from workflows.intake.channels import CODES as CHANNELS
 
 
 def ref(name: str) -> dict:
@@ -24,6 +31,37 @@ def obj(properties: dict, required: list[str] | None = None, extra: bool = False
 
 def array(items: dict) -> dict:
     return {"type": "array", "items": items}
+
+
+def rerooted(node: object, name: str) -> object:
+    """``node`` with its ``#/$defs/...`` references pointing into the component ``name``."""
+    if isinstance(node, list):
+        return [rerooted(item, name) for item in node]
+    if not isinstance(node, dict):
+        return node
+    found = {key: rerooted(value, name) for key, value in node.items()}
+    if isinstance(found.get("$ref"), str) and found["$ref"].startswith("#/$defs/"):
+        found["$ref"] = f"#/components/schemas/{name}/" + found["$ref"][2:]
+    return found
+
+
+def meta_schema(meta, name: str, description: str) -> dict:
+    """A document's meta-schema as the component ``name``: one contract for the format and the API.
+
+    Its ``$id`` and ``$schema`` are dropped and its references re-rooted, so any OpenAPI tool resolves
+    them inside this document.
+    """
+    schema = {key: value for key, value in meta.schema.items() if key not in ("$id", "$schema")}
+    return {**rerooted(schema, name), "description": description}
+
+
+def or_null(schema: dict) -> dict:
+    """``schema`` or null: the API reads an optional member sent as null as an absent one."""
+    types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    nullable = {**schema, "type": [*types, "null"]}
+    if "enum" in schema:
+        nullable["enum"] = [*schema["enum"], None]
+    return nullable
 
 
 STR = {"type": "string"}
@@ -46,14 +84,11 @@ ERRORS = {
 }
 
 PROCESSES = {
-    "TokenRequest": obj({"username": STR, "password": STR}),
+    "TokenRequest": obj({"username": STR, "password": STR}, extra=True),
     "Token": obj({"token": STR}),
     "ProcessSummary": obj({"code": STR, "name": STR, "version": INT}),
-    "ProcessDocument": obj({
-        "format": {"const": 1}, "code": STR, "name": STR, "schema": {"type": "object"},
-        "steps": array({"type": "object"}),
-    }, required=["format", "code", "name", "schema", "steps"], extra=True,
-        description="A process definition document (format 1; see the process format)."),
+    "ProcessDocument": meta_schema(PROCESS_META, "ProcessDocument", "A process definition document (format 1; "
+                                   "`formbuilder/schemas/process.schema.json`). The static checks come on top."),
     "DraftSummary": obj({"code": STR, "name": STR, "latest_version": INT, "draft_updated_at": NULLABLE_TIME}),
     "Problem": obj({"path": {"type": "string", "description": "JSON pointer; `/` is the whole document."},
                     "message": STR}),
@@ -66,11 +101,8 @@ PROCESSES = {
 DICTIONARIES = {
     "DictionarySummary": obj({"code": STR, "name": STR, "revision": INT}),
     "DictionarySaved": obj({"code": STR, "name": STR, "revision": INT, "changed": BOOL}),
-    "DictionaryItem": obj({"value": STR, "label": STR, "enabled": BOOL,
-                           "children": array(ref("DictionaryItem"))}, required=["value", "label"], extra=True),
-    "DictionaryDocument": obj({"format": {"const": 1}, "code": STR, "name": STR,
-                               "items": array(ref("DictionaryItem"))},
-                              required=["format", "code", "name", "items"], extra=True),
+    "DictionaryDocument": meta_schema(DICTIONARY_META, "DictionaryDocument", "A dictionary document (format 1; "
+                                      "`formbuilder/schemas/dictionary.schema.json`); values unique throughout."),
 }
 
 TICKET_PROPERTIES = {
@@ -100,20 +132,25 @@ TICKETS = {
                         description="After an action that leaves the ticket unreadable to the actor."),
     "TicketPage": obj({"items": array(ref("TicketSummary")), "next_cursor": NULLABLE_STR}),
     "TicketCreate": obj({
-        "process": STR, "data": {"type": "object"}, "priority": PRIORITY,
-        "customer": obj({"name": STR, "phone": STR}, required=[]),
-        "channel": STR, "transition": STR, "assignee": STR,
-    }, required=["process"]),
+        "process": STR, "data": or_null({"type": "object", "description": "The first step's fields; null is {}."}),
+        "priority": or_null(PRIORITY),
+        "customer": or_null(obj({"name": NULLABLE_STR, "phone": NULLABLE_STR, "email": NULLABLE_STR}, required=[],
+                                description="Found by phone (else e-mail), or created; a wrong key or value "
+                                            "gets 422 at `customer/<key>`.")),
+        "channel": or_null({"type": "string", "enum": list(CHANNELS)}),
+        "transition": NULLABLE_STR, "assignee": NULLABLE_STR,
+    }, required=["process"], extra=True),
     "TicketAction": obj({
         "action": {"type": "string", "enum": ["advance", "return", "transfer", "close", "reopen"]},
         "version": {"type": "integer", "description": "The ticket's version as read; a stale one gets 409."},
-        "data": {"type": "object"}, "transition": STR, "assignee": STR, "comment": STR,
-    }, required=["action", "version"]),
+        "data": or_null({"type": "object"}), "transition": NULLABLE_STR, "assignee": NULLABLE_STR,
+        "comment": NULLABLE_STR,
+    }, required=["action", "version"], extra=True),
 }
 
 COLLAB = {
     "Note": obj({"id": INT, "author": USERNAME, "text": NULLABLE_STR, "created_at": TIME}),
-    "NoteCreate": obj({"text": {"type": "string", "minLength": 1}}),
+    "NoteCreate": obj({"text": {"type": "string", "minLength": 1, "description": "Not blank."}}, extra=True),
     "Attachment": obj({"id": {"type": "string", "description": "Put it in an attachment field."},
                        "filename": STR, "size": INT, "mimetype": STR}),
     "Upload": obj({
@@ -138,8 +175,8 @@ CUSTOMERS = {
     "CustomerHistory": obj({**CUSTOMER_PROPERTIES, "tickets": array(ref("TicketSummary")),
                             "next_cursor": NULLABLE_STR}),
     "CustomerEdit": obj({
-        "name": EDIT_STR, "email": EDIT_STR, "company": EDIT_STR, "level": {**LEVEL, "type": ["string", "null"],
-                                                                            "enum": [*LEVEL["enum"], None]},
+        "name": EDIT_STR, "email": EDIT_STR, "company": EDIT_STR,
+        "level": {**or_null(LEVEL), "enum": [*LEVEL["enum"], "", None], "description": "Null or empty: normal."},
         "region": EDIT_STR, "notes": EDIT_STR,
         "add_phone": {"type": ["string", "null"], "description": "A phone to add, in any spelling."},
         "remove_phone": {"type": ["string", "null"], "description": "A phone to remove, in any spelling."},

@@ -13,14 +13,15 @@ from workflows.processes import documents as docs
 from workflows.storage.models import Process
 from workflows.tickets.errors import NotFound
 
-from . import body, bp, error, field
+from . import bp, error
+from .bodies import body
 
 
 @bp.post("/auth/token")
 def token():
     payload = body()
     try:  # counted like a browser login: the same lockout per username and address
-        user = verify(field(payload, "username", str, True), field(payload, "password", str, True))
+        user = verify(payload["username"], payload["password"])
     except LoginLocked as locked:
         response, status = error(429, "locked", locked.msg)
         response.headers["Retry-After"] = str(locked.retry_after)

@@ -11,12 +11,15 @@ from workflows.reporting.queries import Filters, ticket_list
 from workflows.storage.models import Ticket
 from workflows.tickets import engine
 from workflows.tickets.access import can_read
-from workflows.tickets.errors import Forbidden
+from workflows.tickets.errors import EngineError, Forbidden
 from workflows.tickets.present import summary, ticket_view
 
-from . import body, bp, field
+from . import bp
+from .bodies import body
 
 PAGE = 50
+CREATE_OPTIONS = ("priority", "customer", "channel", "transition", "assignee")
+ACT_OPTIONS = ("data", "transition", "assignee", "comment")
 
 
 def _view(ticket: Ticket):
@@ -25,16 +28,15 @@ def _view(ticket: Ticket):
 
 @bp.post("/tickets")
 def create_ticket():
+    """``TicketCreate``; a member sent as null is absent (``data`` then ``{}``)."""
     payload = body()
-    ticket = engine.create(
-        g.api_user, field(payload, "process", str, True), field(payload, "data", dict) or {},
-        priority=field(payload, "priority", str), customer=field(payload, "customer", dict),
-        channel=field(payload, "channel", str), transition=field(payload, "transition", str),
-        assignee=field(payload, "assignee", str))
+    ticket = engine.create(g.api_user, payload["process"], payload.get("data") or {},
+                           **{name: payload.get(name) for name in CREATE_OPTIONS})
     return jsonify(_view(ticket)), 201
 
 
-def _readable(number: str) -> Ticket:
+def readable(number: str) -> Ticket:
+    """The ticket, if the caller may read it: 403 otherwise (its notes follow the same rule, ``api.collab``)."""
     ticket = engine.load(number)
     if not can_read(g.api_user, ticket):
         raise Forbidden(Msg(N_("You may not read this ticket.")))
@@ -43,19 +45,28 @@ def _readable(number: str) -> Ticket:
 
 @bp.get("/tickets/<number>")
 def get_ticket(number: str):
-    return jsonify(ticket_view(g.api_user, _readable(number), gettext("Closed")))  # loaded once, not again
+    return jsonify(ticket_view(g.api_user, readable(number), gettext("Closed")))  # loaded once, not again
 
 
 @bp.post("/tickets/<number>/actions")
 def act(number: str):
+    """``TicketAction``; ``version`` is an integer by the schema, so ``1.0`` reads as ``1`` (equal in JSON)."""
     payload = body()
-    ticket = engine.act(
-        g.api_user, number, field(payload, "action", str, True), version=field(payload, "version", int, True),
-        data=field(payload, "data", dict), transition=field(payload, "transition", str),
-        assignee=field(payload, "assignee", str), comment=field(payload, "comment", str))
+    try:
+        ticket = engine.act(g.api_user, number, payload["action"], version=int(payload["version"]),
+                            **{name: payload.get(name) for name in ACT_OPTIONS})
+    except EngineError as error:
+        raise named_action(error) from None
     if not can_read(g.api_user, ticket):
         return jsonify(number=ticket.number, status=ticket.status, version=ticket.version)
     return jsonify(_view(ticket))
+
+
+def named_action(error: EngineError) -> EngineError:
+    """The engine's plain 400 (an unknown action) names no field; every error of the API names one."""
+    if type(error) is EngineError and not error.fields:
+        return EngineError(error.msg, {"action": [error.msg]})
+    return error
 
 
 @bp.get("/tickets")

@@ -160,6 +160,7 @@ def test_an_item_tickets_hold_cannot_be_dropped(api):
 def test_a_malformed_body_is_400(api):
     response = api("PUT", "/dictionaries/product", "admin", data="[1]", content_type="application/json")
     assert response.status_code == 400 and response.json["error"] == "bad_request"
+    assert list(response.json["fields"]) == ["body"]
 
 
 # --- process documents --------------------------------------------------------------------------------
