@@ -20,8 +20,6 @@ from flask_login import current_user
 from formbuilder import editing, fieldkinds
 from formbuilder.diagram import flow_svg
 from workflows.processes import documents as docs
-from workflows.storage import audit
-from workflows.storage.db import database
 from workflows.storage.models import Dictionary, Process
 
 from .editforms import BasicsForm, FieldForm, NewProcessForm, options
@@ -42,24 +40,27 @@ def draft_of(code: str) -> tuple[Process, dict]:
 
 
 def change(code: str, action: str, edit: Callable[[dict], dict]) -> list:
-    """Apply ``edit`` to the draft and save it, with its audit entry, in one transaction.
+    """Apply ``edit`` to the draft through the document store (saved with its audit entry, one transaction).
 
     Returns the static-check problems left in the draft (they block publishing only).
     """
-    with database.atomic():
-        Process.update(code=code).where(Process.code == code).execute()  # row lock: one writer at a time
-        process, before = draft_of(code)
+    draft_of(code)  # 404 for an unknown process
+
+    def fresh(before: dict) -> None:
         if request.form.get("rev") != revision(before):
             raise Stale
-        after = edit(before)
-        _, problems = docs.save_draft(after)
-        audit.record(current_user.user, action, f"process:{code}", before, after)
-    return problems
+
+    return docs.edit_draft(code, current_user.user, action, edit, fresh)
 
 
 def dictionary_choices() -> list[tuple[str, str]]:
     return [(code, f"{name} ({code})") for code, name in
             Dictionary.select(Dictionary.code, Dictionary.name).order_by(Dictionary.code).tuples()]
+
+
+def ordering(key: str, move: Callable, remove: Callable) -> dict[str, Callable[[dict], dict]]:
+    """The up, down and delete edits of the field or step ``key``, by their URL word."""
+    return {"up": lambda d: move(d, key, -1), "down": lambda d: move(d, key, 1), "delete": lambda d: remove(d, key)}
 
 
 class EditorMixin:
@@ -89,9 +90,7 @@ class EditorMixin:
                 form.code.errors.append(gettext("A process with this code exists."))
             else:
                 doc = editing.skeleton(form.code.data, form.name.data, form.first_step.data)
-                with database.atomic():
-                    docs.save_draft(doc)
-                    audit.record(current_user.user, "process.create", f"process:{doc['code']}", None, doc)
+                docs.create_draft(doc, current_user.user)
                 flash(gettext("Process created. Add its fields and steps."), "success")
                 return redirect(url_for(".editor", code=doc["code"]))
         return self.render("admin/editor_new.html", form=form), 422 if request.method == "POST" else 200
@@ -177,13 +176,15 @@ class EditorMixin:
 
     @expose("/<code>/fields/<key>/<move>", methods=("POST",))
     def field_action(self, code: str, key: str, move: str):
-        edits = {"up": lambda d: editing.move_field(d, key, -1), "down": lambda d: editing.move_field(d, key, 1),
-                 "delete": lambda d: editing.remove_field(d, key)}
+        message = gettext("Field removed.") if move == "delete" else gettext("Fields reordered.")
+        return self._arrange(code, move, ordering(key, editing.move_field, editing.remove_field), message)
+
+    def _arrange(self, code: str, move: str, edits: dict[str, Callable[[dict], dict]], message: str):
+        """Fields and steps are moved and removed alike: one of ``edits`` (else 404), then the editor again."""
         if move not in edits:
             abort(404)
         try:
             problems = change(code, "process.edit", edits[move])
         except (Stale, docs.DocumentError, editing.EditError) as error:
             return self._refused(code, lambda p: self._editor_page(code, p), error)
-        message = gettext("Field removed.") if move == "delete" else gettext("Fields reordered.")
         return self._done(code, problems, message)

@@ -3,7 +3,8 @@
 Template text is admin-authored and rendered by :func:`workflows.subscribers.mail.render`, which
 only substitutes the fixed placeholders; a brace group that is not one is refused
 here so the admin sees it rather than the customer. Every change is one transaction
-with its audit entry. Access is decided by the admin package's AdminOnly mixin.
+with its audit entry, made by :mod:`workflows.subscribers.mail`. Access is decided by
+the admin package's AdminOnly mixin.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from peewee import JOIN, fn
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from workflows.storage import audit
-from workflows.storage.db import database
-from workflows.storage.models import EmailMessage, EmailTemplate, Ticket, utcnow
+from workflows.storage.models import EmailMessage, Ticket
 from workflows.subscribers import mail
+
+from .common import retry_row
 
 LOG_ROWS = 200
 SAMPLE = {"number": "GD202611220001", "status": "处理中", "step": "仓库收货", "process": "退货申请",
@@ -45,11 +46,6 @@ class TemplateForm(FlaskForm):
     sample = StringField(_l("Preview with ticket number"), validators=[Optional(), Length(max=40)])
 
 
-def number(text: str) -> int:
-    """Ids arrive as plain path segments, so a malformed one meets the access rule, then 404."""
-    return int(text) if text.isascii() and text.isdigit() else abort(404)
-
-
 def sample_ticket(number_text: str | None) -> Ticket | None:
     """The ticket named for the preview, else the newest one; None on an empty database."""
     query = Ticket.select().order_by(Ticket.id.desc())
@@ -67,19 +63,6 @@ def preview(form: TemplateForm) -> dict:
         subject = " ".join(mail.render(form.subject.data, SAMPLE).split())
         body = mail.render(form.body.data, SAMPLE)
     return {"subject": subject, "body": body, "ticket": ticket.number if ticket else None}
-
-
-def save_template(event: str, subject: str, body: str) -> None:
-    """Write the template (creating its row if missing) with its audit entry, in one transaction."""
-    with database.atomic():
-        row = EmailTemplate.get_or_none(EmailTemplate.event == event)
-        subject_before, body_before = (row.subject, row.body) if row else mail.DEFAULTS[event]
-        before = {"subject": subject_before, "body": body_before}
-        row = row or EmailTemplate(event=event)
-        row.subject, row.body, row.updated_at = subject, body, utcnow()
-        row.save()
-        audit.record(current_user.user, "mail.template", f"mail_template:{event}", before,
-                     {"subject": subject, "body": body})
 
 
 class MailView(BaseView):
@@ -103,7 +86,7 @@ class MailView(BaseView):
             return self._page(event, form), 422
         if "preview" in request.form:
             return self._page(event, form, preview(form))
-        save_template(event, form.subject.data.strip(), form.body.data)
+        mail.save_template(current_user.user, event, form.subject.data.strip(), form.body.data)
         flash(gettext("E-mail template saved."), "success")
         return redirect(url_for(".index"))
 
@@ -124,11 +107,7 @@ class MailView(BaseView):
 
     @expose("/outbox/<message_id>/retry", methods=("POST",))
     def retry(self, message_id: str):
-        message = EmailMessage.get_or_none(EmailMessage.id == number(message_id)) or abort(404)
-        with database.atomic():
-            if mail.retry_now(message.id):
-                audit.record(current_user.user, "mail.retry", f"email:{message.id}", None, {"to": message.to_addr})
-                flash(gettext("E-mail queued: the worker sends it on its next round."), "success")
-            else:
-                flash(gettext("This e-mail is being sent or was sent already."), "warning")
-        return redirect(url_for(".outbox", status=request.args.get("status")))
+        said = (gettext("E-mail queued: the worker sends it on its next round."),
+                gettext("This e-mail is being sent or was sent already."))
+        return retry_row(EmailMessage, message_id, mail.retry_audited, said, ".outbox",
+                         status=request.args.get("status"))

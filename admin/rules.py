@@ -18,35 +18,19 @@ from jsonschema.exceptions import SchemaError
 from peewee import fn
 
 from formbuilder import strictjson
-from workflows.storage import audit
-from workflows.storage.db import database
-from workflows.storage.models import Rule, RuleRun, Ticket, utcnow
+from workflows.storage.models import Rule, RuleRun, Ticket
 from workflows.subscribers import automation
 from workflows.tickets import engine
 from workflows.tickets.errors import NotFound
 
+from .common import number
 from .ruleforms import RuleForm, action_text, fill_choices, merge, parse_action, row_schema
 
 RUNS_SHOWN = 20
 
 
-def number(text: str) -> int:
-    """Ids arrive as plain path segments, so a malformed one meets the access rule, then 404."""
-    return int(text) if text.isascii() and text.isdigit() else abort(404)
-
-
 def stored(rule_id: str) -> Rule:
     return Rule.get_or_none(Rule.id == number(rule_id)) or abort(404)
-
-
-def snapshot(rule: Rule) -> dict:
-    return {"name": rule.name, "position": rule.position, "enabled": rule.enabled, "trigger": rule.trigger,
-            "step": rule.step, "process": rule.process, "condition": rule.condition, "actions": rule.actions,
-            "stop": rule.stop}
-
-
-def record(action: str, rule: Rule, before: object, after: object) -> None:
-    audit.record(current_user.user, action, f"rule:{rule.id}", before, after)
 
 
 def form_for(rule: Rule | None) -> RuleForm:
@@ -55,8 +39,8 @@ def form_for(rule: Rule | None) -> RuleForm:
         form = RuleForm(formdata=None, data={"enabled": True, "condition_json": "{}"})
     else:
         rows = [{"kind": a.get("type"), "value": action_text(a)} for a in rule.actions or []]
-        data = {**snapshot(rule), "process_code": rule.process or "", "step": rule.step or "", "actions": rows,
-                "condition_json": pretty(rule.condition or {})}
+        data = {**automation.rule_snapshot(rule), "process_code": rule.process or "", "step": rule.step or "",
+                "actions": rows, "condition_json": pretty(rule.condition or {})}
         form = RuleForm(formdata=None, data=data)
     form.actions.append_entry()
     return form
@@ -98,17 +82,17 @@ def _actions(form: RuleForm, problems: list[str]) -> list[dict]:
     return actions
 
 
-def _fill(rule: Rule, form: RuleForm, schemas: dict) -> list[str]:
-    """Copy the form into ``rule``; returns the problems (nothing is saved when there are any)."""
+def _values(form: RuleForm, schemas: dict) -> tuple[dict, list[str]]:
+    """The rule the form describes, and its problems (nothing is saved when there are any)."""
     problems: list[str] = []
-    rule.name, rule.trigger = form.name.data.strip(), form.trigger.data
-    rule.process = form.process_code.data or None
-    rule.step = (form.step.data or None) if rule.trigger == "ticket.entered_step" else None
-    if rule.trigger == "ticket.entered_step" and not rule.step:
+    trigger = form.trigger.data
+    step = (form.step.data or None) if trigger == "ticket.entered_step" else None
+    if trigger == "ticket.entered_step" and not step:
         problems.append(gettext("Choose the step for “entered a step”."))
-    rule.condition, rule.actions = _condition(form, schemas, problems), _actions(form, problems)
-    rule.stop, rule.enabled, rule.updated_at = bool(form.stop.data), bool(form.enabled.data), utcnow()
-    return problems
+    values = {"name": form.name.data.strip(), "trigger": trigger, "process": form.process_code.data or None,
+              "step": step, "condition": _condition(form, schemas, problems), "actions": _actions(form, problems),
+              "stop": bool(form.stop.data), "enabled": bool(form.enabled.data)}
+    return values, problems
 
 
 class RulesView(BaseView):
@@ -132,14 +116,10 @@ class RulesView(BaseView):
         schemas = fill_choices(form)
         if request.method == "GET":
             return self._page(rule, form, [])
-        target = rule or Rule(position=(Rule.select(fn.MAX(Rule.position)).scalar() or 0) + 1)
-        before = snapshot(rule) if rule else None
-        problems = _fill(target, form, schemas) if form.validate_on_submit() else [gettext("See the fields.")]
+        values, problems = _values(form, schemas) if form.validate_on_submit() else ({}, [gettext("See the fields.")])
         if problems:
             return self._page(rule, form, problems), 422
-        with database.atomic():
-            target.save()
-            record("rule.update" if rule else "rule.create", target, before, snapshot(target))
+        target = automation.save_rule(current_user.user, rule, values)
         flash(gettext("Rule %(name)s saved.", name=target.name), "success")
         return redirect(url_for(".edit", rule_id=target.id))
 
@@ -151,33 +131,20 @@ class RulesView(BaseView):
 
     @expose("/<rule_id>/move", methods=("POST",))
     def move(self, rule_id: str):
-        """Swap with the neighbour above or below; positions are renumbered 1..n on the way."""
-        rule, step = stored(rule_id), -1 if request.form.get("direction") == "up" else 1
-        with database.atomic():
-            ordered = list(Rule.select().order_by(Rule.position, Rule.id))
-            at = next(i for i, r in enumerate(ordered) if r.id == rule.id)
-            if 0 <= at + step < len(ordered):
-                ordered[at], ordered[at + step] = ordered[at + step], ordered[at]
-                for position, other in enumerate(ordered, 1):
-                    Rule.update(position=position).where(Rule.id == other.id).execute()
-                record("rule.move", rule, {"position": at + 1}, {"position": at + step + 1})
+        """Swap with the neighbour above or below."""
+        step = -1 if request.form.get("direction") == "up" else 1
+        automation.move_rule(current_user.user, stored(rule_id), step)
         return redirect(url_for(".index"))
 
     @expose("/<rule_id>/toggle", methods=("POST",))
     def toggle(self, rule_id: str):
-        rule = stored(rule_id)
-        with database.atomic():
-            rule.enabled, rule.updated_at = not rule.enabled, utcnow()
-            rule.save()
-            record("rule.enable" if rule.enabled else "rule.disable", rule, None, {"enabled": rule.enabled})
+        automation.toggle_rule(current_user.user, stored(rule_id))
         return redirect(url_for(".index"))
 
     @expose("/<rule_id>/delete", methods=("POST",))
     def delete(self, rule_id: str):
         rule = stored(rule_id)
-        with database.atomic():
-            record("rule.delete", rule, snapshot(rule), None)
-            rule.delete_instance()
+        automation.delete_rule(current_user.user, rule)
         flash(gettext("Rule %(name)s deleted.", name=rule.name), "success")
         return redirect(url_for(".index"))
 

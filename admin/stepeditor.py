@@ -21,7 +21,7 @@ from workflows.processes import documents as docs
 from workflows.storage.models import Department, User
 
 from .editforms import StepForm, options
-from .editor import Stale, change, draft_of, revision
+from .editor import Stale, change, draft_of, ordering, revision
 from .matrix import cells_from_form, cells_of, condition_from, picked_when
 
 
@@ -42,15 +42,8 @@ class StepsMixin:
 
     @expose("/<code>/steps/<key>/<move>", methods=("POST",))
     def step_action(self, code: str, key: str, move: str):
-        edits = {"up": lambda d: editing.move_step(d, key, -1), "down": lambda d: editing.move_step(d, key, 1),
-                 "delete": lambda d: editing.remove_step(d, key)}
-        if move not in edits:
-            abort(404)
-        try:
-            problems = change(code, "process.edit", edits[move])
-        except (Stale, docs.DocumentError, EditError) as error:
-            return self._refused(code, lambda p: self._editor_page(code, p), error)
-        return self._done(code, problems, gettext("Step removed.") if move == "delete" else gettext("Steps reordered."))
+        message = gettext("Step removed.") if move == "delete" else gettext("Steps reordered.")
+        return self._arrange(code, move, ordering(key, editing.move_step, editing.remove_step), message)
 
     @expose("/<code>/steps/<key>", methods=("GET", "POST"))
     def edit_step(self, code: str, key: str):

@@ -22,6 +22,8 @@ from workflows.storage.models import Tag, TicketTag
 from workflows.tickets import tags
 from workflows.tickets.errors import Conflict, Invalid
 
+from .common import number
+
 COLOR_MESSAGE = _l("Enter a colour as #rrggbb, e.g. #d9534f.")
 
 
@@ -33,11 +35,6 @@ class TagForm(FlaskForm):
 
 class FreeTagsForm(FlaskForm):
     free = BooleanField(_l("Users may add tags of their own (free tags) to tickets"))
-
-
-def number(text: str) -> int:
-    """Ids arrive as plain path segments (not ``<int:>``), so a malformed one meets the access rule, then 404."""
-    return int(text) if text.isascii() and text.isdigit() else abort(404)
 
 
 def stored(tag_id: str) -> Tag:

@@ -15,8 +15,6 @@ from flask_login import current_user
 from formbuilder import strictjson
 from workflows.processes import documents as docs
 from workflows.processes import versions as history
-from workflows.storage import audit
-from workflows.storage.db import database
 from workflows.storage.models import Process, ProcessVersion
 
 from .places import linked
@@ -48,10 +46,6 @@ def parse(text: str) -> tuple[object, list[str]]:
 
 def rendered(problems) -> list[str]:
     return [problem.render(gettext) for problem in problems]
-
-
-def target(code: str) -> str:
-    return f"process:{code}"
 
 
 def stored(document: object) -> Process | None:
@@ -158,11 +152,7 @@ class VersionsMixin:
     @expose("/<code>/discard", methods=("POST",))
     def discard(self, code: str):
         Process.get_or_none(Process.code == code) or abort(404)
-        with database.atomic():
-            before = Process.get(Process.code == code).draft
-            kept = history.discard_draft(code)
-            audit.record(current_user.user, "process.discard", target(code), before,
-                         None if kept is None else kept.draft)
+        kept = history.discard_audited(code, current_user.user)
         if kept is None:
             flash(gettext("Process %(code)s deleted: it was never published.", code=code), "success")
             return redirect(url_for(".index"))

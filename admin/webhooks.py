@@ -1,16 +1,14 @@
 """Webhooks in the admin: endpoints (name, URL, events, active, secret) and the deliveries log.
 
 The secret signs every delivery, so it is shown once, when generated (on creation
-and on rotation), and never written to the audit log: audit entries hold the
-name, the URL (any password in it masked), the events and the active flag.
-Every change is one transaction with its audit entry. Access is decided by the
-admin package's AdminOnly mixin.
+and on rotation), and never written to the audit log. Every change is one
+transaction with its audit entry, made by :mod:`workflows.subscribers.webhooks`.
+Access is decided by the admin package's AdminOnly mixin.
 """
 
 from __future__ import annotations
 
-import secrets
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from flask import abort, flash, make_response, redirect, request, url_for
 from flask_admin import BaseView, expose
@@ -24,10 +22,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from workflows.storage import audit
-from workflows.storage.db import database
 from workflows.storage.models import WebhookDelivery, WebhookEndpoint
-from workflows.subscribers.webhooks import EVENTS, STATUSES, retry_now
+from workflows.subscribers import webhooks
+from workflows.subscribers.webhooks import EVENTS, STATUSES
+
+from .common import number, retry_row
 
 LOG_ROWS = 200
 
@@ -58,42 +57,13 @@ class EndpointForm(FlaskForm):
     active = BooleanField(_l("Active (deliveries are sent)"))
 
 
-def new_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
-
-
-def masked(url: str) -> str:
-    """The URL without the password of any ``user:password@`` part, for the audit log."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def snapshot(endpoint: WebhookEndpoint) -> dict:
-    """What the audit log keeps of an endpoint: everything but the secret."""
-    return {"name": endpoint.name, "url": masked(endpoint.url), "events": list(endpoint.events or []),
-            "active": endpoint.active}
-
-
-def record(action: str, endpoint: WebhookEndpoint, before: object, after: object) -> None:
-    audit.record(current_user.user, action, f"webhook:{endpoint.id}", before, after)
-
-
-def number(text: str) -> int:
-    """Ids arrive as plain path segments (not ``<int:>``), so a malformed one meets the access rule, then 404."""
-    return int(text) if text.isascii() and text.isdigit() else abort(404)
-
-
 def stored(endpoint_id: str) -> WebhookEndpoint:
     return WebhookEndpoint.get_or_none(WebhookEndpoint.id == number(endpoint_id)) or abort(404)
 
 
-def _fill(endpoint: WebhookEndpoint, form: EndpointForm) -> None:
-    endpoint.name, endpoint.url = form.name.data.strip(), form.url.data.strip()
-    endpoint.events = [e for e in EVENTS if e in form.events.data]  # canonical order
-    endpoint.active = bool(form.active.data)
+def save(endpoint: WebhookEndpoint | None, form: EndpointForm) -> WebhookEndpoint:
+    return webhooks.save_endpoint(current_user.user, endpoint, name=form.name.data.strip(),
+                                  url=form.url.data.strip(), events=form.events.data, active=form.active.data)
 
 
 def _no_store(body) -> object:
@@ -119,11 +89,7 @@ class WebhooksView(BaseView):
         form = EndpointForm(formdata=None, data={"active": True}) if request.method == "GET" else EndpointForm()
         if request.method == "GET" or not form.validate_on_submit():
             return self._page(None, form), 200 if request.method == "GET" else 422
-        with database.atomic():
-            endpoint = WebhookEndpoint(secret=new_secret())
-            _fill(endpoint, form)
-            endpoint.save()
-            record("webhook.create", endpoint, None, snapshot(endpoint))
+        endpoint = save(None, form)
         flash(gettext("Webhook %(name)s created.", name=endpoint.name), "success")
         return _no_store(self._page(endpoint, EndpointForm(formdata=None, obj=endpoint), endpoint.secret))
 
@@ -135,11 +101,7 @@ class WebhooksView(BaseView):
         form = EndpointForm()
         if not form.validate_on_submit():
             return self._page(endpoint, form), 422
-        with database.atomic():
-            before = snapshot(endpoint)
-            _fill(endpoint, form)
-            endpoint.save()
-            record("webhook.update", endpoint, before, snapshot(endpoint))
+        save(endpoint, form)
         flash(gettext("Webhook %(name)s saved.", name=endpoint.name), "success")
         return redirect(url_for(".index"))
 
@@ -147,12 +109,9 @@ class WebhooksView(BaseView):
     def rotate(self, endpoint_id: str):
         """A new secret, effective for every delivery sent from now on (also those already queued)."""
         endpoint = stored(endpoint_id)
-        with database.atomic():
-            endpoint.secret = new_secret()
-            endpoint.save()
-            record("webhook.rotate_secret", endpoint, None, None)
+        secret = webhooks.rotate_secret(current_user.user, endpoint)
         flash(gettext("A new secret was generated for %(name)s.", name=endpoint.name), "success")
-        return _no_store(self._page(endpoint, EndpointForm(formdata=None, obj=endpoint), endpoint.secret))
+        return _no_store(self._page(endpoint, EndpointForm(formdata=None, obj=endpoint), secret))
 
     def _page(self, endpoint: WebhookEndpoint | None, form: EndpointForm, secret: str | None = None):
         return self.render("admin/webhook.html", endpoint=endpoint, form=form, secret=secret)
@@ -173,12 +132,7 @@ class WebhooksView(BaseView):
 
     @expose("/deliveries/<delivery_id>/retry", methods=("POST",))
     def retry(self, delivery_id: str):
-        delivery = WebhookDelivery.get_or_none(WebhookDelivery.id == number(delivery_id)) or abort(404)
-        with database.atomic():
-            if retry_now(delivery.id):
-                record("webhook.retry", delivery.endpoint, None, {"delivery": delivery.uuid})
-                flash(gettext("Delivery queued: the worker sends it on its next round."), "success")
-            else:
-                flash(gettext("This delivery is being sent or was delivered already."), "warning")
-        return redirect(url_for(".deliveries", hook=request.args.get("hook", type=int),
-                                status=request.args.get("status")))
+        said = (gettext("Delivery queued: the worker sends it on its next round."),
+                gettext("This delivery is being sent or was delivered already."))
+        return retry_row(WebhookDelivery, delivery_id, webhooks.retry_audited, said, ".deliveries",
+                     hook=request.args.get("hook", type=int), status=request.args.get("status"))

@@ -136,18 +136,14 @@ def is_dropdown(schema: dict) -> bool:
     return schema.get("type") == "string" and ("oneOf" in schema or "x-dictionary" in schema)
 
 
-def _widget(schema: dict, *names: str | None) -> bool:
-    return schema.get("x-widget") in names
-
-
 def _items(schema: dict) -> dict:
     return schema.get("items", {}) if schema.get("type") == "array" else {}
 
 
-def _listed_options(schema: dict, widgets: tuple[str | None, ...]) -> bool:
-    """An array of options (not of files) shown by one of ``widgets``."""
+def _listed_options(schema: dict) -> bool:
+    """An array of options (not of files)."""
     items = _items(schema)
-    return _widget(schema, *widgets) and is_dropdown(items) and items.get("format") != "attachment"
+    return schema.get("type") == "array" and is_dropdown(items) and items.get("format") != "attachment"
 
 
 def option_label(schema: dict, value: str, dictionaries: Mapping[str, Any]) -> str:
@@ -201,6 +197,10 @@ def _whole_number(value: Any, files: Mapping[str, str]) -> str | None:
     return str(value) if type(value) is int else None
 
 
+#: ``FieldType.widgets`` of a type whose shape alone decides, whatever its ``x-widget``.
+ANY_WIDGET: tuple[str | None, ...] = ()
+
+
 @dataclass(frozen=True)
 class FieldType:
     """One kind of custom field, whole: how its schema looks, how the editor builds one, which WTForms
@@ -213,7 +213,8 @@ class FieldType:
     name: str
     #: The picker's label in the visual editor (seed wording).
     label: str
-    matches: Callable[[dict], bool]
+    #: Whether a schema has the type's shape, its ``x-widget`` aside (see ``widgets`` and :meth:`matches`).
+    shape: Callable[[dict], bool]
     #: The schema the editor starts a field of this type from; ``settings`` are the editor's settings it
     #: shows between the help text and the default (see ``fieldkinds``).
     base: dict
@@ -236,10 +237,16 @@ class FieldType:
     script: bool = False
     #: The page script needs the dictionary's tree (cascades reload their options in the browser).
     tree: bool = False
+    #: The ``x-widget`` values that show the type, None for a schema without one; ``ANY_WIDGET``: the shape
+    #: alone decides. Together they are the meta-schema's list of widgets (:data:`WIDGETS`).
+    widgets: tuple[str | None, ...] = (None,)
     partial: str = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "partial", f"forms/fields/{self.name}.html")  # resolved once per type
+
+    def matches(self, schema: dict) -> bool:
+        return (not self.widgets or schema.get("x-widget") in self.widgets) and self.shape(schema)
 
     def unbound(self, schema: dict, **kwargs: Any) -> fields.Field:
         return self.field(**(self.options or {}), **kwargs)
@@ -255,104 +262,103 @@ _dropdown = {"validate_choice": False}
 REGISTRY: tuple[FieldType, ...] = (
     FieldType(
         "text", N_("Single-line text"),
-        lambda s: s.get("type") == "string" and _widget(s, None, "text") and not is_dropdown(s)
-        and s.get("format") is None,
-        {"type": "string"}, fields.StringField, ("placeholder", *_TEXT_LIMITS, "pattern"),
+        lambda s: s.get("type") == "string" and not is_dropdown(s) and s.get("format") is None,
+        {"type": "string"}, fields.StringField, ("placeholder", *_TEXT_LIMITS, "pattern"), widgets=(None, "text"),
     ),
     FieldType(
         "textarea", N_("Multi-line text"),
-        lambda s: s.get("type") == "string" and _widget(s, "textarea") and not is_dropdown(s)
-        and s.get("format") is None,
+        lambda s: s.get("type") == "string" and not is_dropdown(s) and s.get("format") is None,
         {"type": "string", "x-widget": "textarea"}, fields.TextAreaField, ("placeholder", *_TEXT_LIMITS),
+        widgets=("textarea",),
     ),
     FieldType(
         "email", N_("E-mail"),
-        lambda s: s.get("type") == "string" and s.get("format") == "email" and _widget(s, None)
-        and not is_dropdown(s),
+        lambda s: s.get("type") == "string" and s.get("format") == "email" and not is_dropdown(s),
         {"type": "string", "format": "email"}, fields.EmailField, ("placeholder", "max_length"),
     ),
     FieldType(
         "number", N_("Number"),
-        lambda s: s.get("type") == "number" and _widget(s, None),
+        lambda s: s.get("type") == "number",
         {"type": "number"}, fields.FloatField, ("placeholder", "minimum", "maximum", "multipleOf"),
         options={"widget": NumberInput(step="any")}, to_json=lambda value: value,
         bad_input=N_("Not a valid number."), script=True,
     ),
     FieldType(
         "integer", N_("Whole number"),
-        lambda s: s.get("type") == "integer" and _widget(s, None),
+        lambda s: s.get("type") == "integer",
         {"type": "integer"}, fields.IntegerField, ("placeholder", "minimum", "maximum"),
         options={"widget": NumberInput()}, to_json=lambda value: value,
         bad_input=N_("Not a valid whole number."), script=True,
     ),
     FieldType(
         "date", N_("Date"),
-        lambda s: s.get("type") == "string" and s.get("format") == "date" and _widget(s, None),
+        lambda s: s.get("type") == "string" and s.get("format") == "date",
         {"type": "string", "format": "date"}, fields.DateField,
         to_json=lambda value: value.isoformat() if value else None, to_form=_date_in,
         bad_input=DATE_MESSAGES["date"],
     ),
     FieldType(
         "datetime", N_("Date and time"),
-        lambda s: s.get("type") == "string" and s.get("format") == "date-time" and _widget(s, None),
+        lambda s: s.get("type") == "string" and s.get("format") == "date-time",
         {"type": "string", "format": "date-time"}, fields.DateTimeLocalField,
         options={"format": ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]}, to_json=_datetime_out,
         to_form=_datetime_in, bad_input=DATE_MESSAGES["date-time"], text=_moment_text,
     ),
     FieldType(
         "select", N_("Dropdown"),
-        lambda s: is_dropdown(s) and "x-cascade" not in s and _widget(s, None, "select"),
+        lambda s: is_dropdown(s) and "x-cascade" not in s,
         {"type": "string"}, fields.SelectField, _OPTIONS,
-        options=_dropdown, has_choices=True, blank=True, text=_label_text,
+        options=_dropdown, has_choices=True, blank=True, text=_label_text, widgets=(None, "select"),
     ),
     FieldType(
         "multiselect", N_("Multi-select dropdown"),
-        lambda s: s.get("type") == "array" and _listed_options(s, (None, "select")),
-        {"type": "array", "uniqueItems": True}, fields.SelectMultipleField, _OPTIONS,
-        options=_dropdown, to_json=_listed, has_choices=True, text=_label_text, script=True,
+        _listed_options, {"type": "array", "uniqueItems": True}, fields.SelectMultipleField, _OPTIONS,
+        options=_dropdown, to_json=_listed, has_choices=True, text=_label_text, script=True, widgets=(None, "select"),
     ),
     FieldType(
         "radio", N_("Radio buttons"),
-        lambda s: is_dropdown(s) and "x-cascade" not in s and _widget(s, "radio"),
+        lambda s: is_dropdown(s) and "x-cascade" not in s,
         {"type": "string", "x-widget": "radio"}, fields.RadioField, _OPTIONS,
-        options=_dropdown, has_choices=True, text=_label_text, named_by="legend", script=True,
+        options=_dropdown, has_choices=True, text=_label_text, named_by="legend", script=True, widgets=("radio",),
     ),
     FieldType(
         "checkbox", N_("Checkbox (yes/no)"),
-        lambda s: s.get("type") == "boolean" and _widget(s, None, "checkbox"),
+        lambda s: s.get("type") == "boolean",
         {"type": "boolean"}, fields.BooleanField,
         to_json=lambda value: True if value else None, to_form=bool, named_by="", script=True,
+        widgets=(None, "checkbox"),
     ),
     FieldType(
         "checkboxes", N_("Checkboxes (several)"),
-        lambda s: s.get("type") == "array" and _listed_options(s, ("checkboxes",)),
-        {"type": "array", "uniqueItems": True, "x-widget": "checkboxes"}, fields.SelectMultipleField, _OPTIONS,
-        options={**_checkboxes, **_dropdown}, to_json=_listed, has_choices=True, text=_label_text,
-        named_by="legend", script=True,
+        _listed_options, {"type": "array", "uniqueItems": True, "x-widget": "checkboxes"}, fields.SelectMultipleField,
+        _OPTIONS, options={**_checkboxes, **_dropdown}, to_json=_listed, has_choices=True, text=_label_text,
+        named_by="legend", script=True, widgets=("checkboxes",),
     ),
     FieldType(
         "cascade", N_("Cascading dropdown"),
-        lambda s: is_dropdown(s) and "x-cascade" in s and "x-dictionary" in s and _widget(s, None, "select"),
+        lambda s: is_dropdown(s) and "x-cascade" in s and "x-dictionary" in s,
         {"type": "string"}, fields.SelectField, ("dictionary", "cascade"),
         options=_dropdown, has_choices=True, blank=True, text=_label_text, script=True, tree=True,
+        widgets=(None, "select"),
     ),
     FieldType(
         "attachment", N_("Attachment"),
         lambda s: s.get("type") == "array" and _items(s).get("format") == "attachment",
         {"type": "array"}, fields.MultipleFileField, ("max_items", "accept", "max_mb"), has_default=False,
-        to_json=_files, to_form=lambda value: None, export=_file_names, script=True,
+        to_json=_files, to_form=lambda value: None, export=_file_names, script=True, widgets=ANY_WIDGET,
     ),
     FieldType(
         "rating", N_("Star rating (1-5)"),
-        lambda s: s.get("type") == "integer" and _widget(s, "rating") and s.get("minimum") == 1
-        and s.get("maximum") == STARS,
+        lambda s: s.get("type") == "integer" and s.get("minimum") == 1 and s.get("maximum") == STARS,
         {"type": "integer", "minimum": 1, "maximum": STARS, "x-widget": "rating"}, fields.RadioField,
         options={"choices": [SelectChoice(n, str(n)) for n in range(1, STARS + 1)], "coerce": int, **_dropdown},
         to_json=lambda value: value, bad_input=N_("Not a valid whole number."), text=_star_text,
-        export=_whole_number, named_by="legend", script=True,
+        export=_whole_number, named_by="legend", script=True, widgets=("rating",),
     ),
 )
 BY_NAME: dict[str, FieldType] = {t.name: t for t in REGISTRY}
+#: Every ``x-widget`` value a type is shown by, in the registry's order: the meta-schema lists these.
+WIDGETS: tuple[str, ...] = tuple(dict.fromkeys(w for t in REGISTRY for w in t.widgets if w is not None))
 
 
 def classify(schema: dict) -> FieldType | None:

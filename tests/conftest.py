@@ -195,6 +195,13 @@ def auth(client, users) -> AuthActions:
 
 
 @pytest.fixture
+def admin(auth, client):
+    """The test client, logged in as the admin."""
+    assert auth.login("admin").status_code == 302
+    return client
+
+
+@pytest.fixture
 def live_server(app):
     """The app served on a free loopback port in a background thread."""
     from werkzeug.serving import make_server

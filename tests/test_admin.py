@@ -118,8 +118,9 @@ def test_admin_menu_follows_the_language(client, seeded):
 def test_dry_run_checks_uploads_against_the_field(client, seeded):
     from io import BytesIO
 
-    data = {"photos": (BytesIO(b"MZ..."), "tool.exe", "application/octet-stream"), "lz_present": "photos"}
+    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"  # a real PDF; the field takes images only
+    data = {"photos": (BytesIO(pdf), "scan.pdf", "application/pdf"), "lz_present": "photos"}
     html = client.post(PREVIEW + "register", data=data, content_type="multipart/form-data",
                        headers={"Accept-Language": "en"}).get_data(as_text=True)
     start = html.index('data-lz-field="photos"')
-    assert "File type is not allowed." in html[start:html.index("</fieldset>", start)]
+    assert "&#39;scan.pdf&#39; is a PDF file; accepted here: image/*." in html[start:html.index("</fieldset>", start)]

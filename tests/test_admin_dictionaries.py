@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from io import BytesIO
-from urllib.parse import urlencode
 
 import pytest
 from conftest import example
+from helpers import routes, sent_to_login
 
 from app import create_app
 from workflows.storage.db import database
@@ -219,14 +219,10 @@ POSTS = (BASE + "/new", BASE + "/import", TREE + "items/add") + tuple(
     f"{TREE}items/mw-a1/{action}" for action in ("rename", "toggle", "up", "down", "delete"))
 
 
-@pytest.mark.parametrize(("method", "url"), [("get", u) for u in GETS] + [("post", u) for u in POSTS])
-def test_anonymous_visitors_are_sent_to_login(client, seeded, method, url):
-    response = getattr(client, method)(url)
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/login?" + urlencode({"next": url})
+test_anonymous_visitors_are_sent_to_login = sent_to_login(GETS, POSTS, "seeded")
 
 
-@pytest.mark.parametrize(("method", "url"), [("get", u) for u in GETS] + [("post", u) for u in POSTS])
+@pytest.mark.parametrize(("method", "url"), routes(GETS, POSTS))
 def test_agents_are_refused(client, auth, seeded, method, url):
     auth.login("agent")
     data = {"code": "x1", "name": "x", "value": "x1", "label": "x"}

@@ -16,12 +16,6 @@ BASE = "/admin/processes/return_goods"
 EN = {"Accept-Language": "en"}
 
 
-@pytest.fixture
-def admin(auth, client):
-    assert auth.login("admin").status_code == 302
-    return client
-
-
 def draft(code: str = "return_goods") -> dict:
     with database.connection_context():
         return Process.get(Process.code == code).draft

@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 import json
 from io import BytesIO
-from urllib.parse import urlencode
 
 import pytest
 from conftest import example
+from helpers import routes, sent_to_login
 
 from app import create_app
 from workflows.processes import documents as docs
@@ -252,14 +252,10 @@ POSTS = (BASE + "/json", "/admin/processes/new/json", BASE + "/publish", "/admin
          BASE + "/discard")
 
 
-@pytest.mark.parametrize(("method", "url"), [("get", u) for u in GETS] + [("post", u) for u in POSTS])
-def test_anonymous_visitors_are_sent_to_login(client, seeded, method, url):
-    response = getattr(client, method)(url)
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/login?" + urlencode({"next": url})
+test_anonymous_visitors_are_sent_to_login = sent_to_login(GETS, POSTS, "seeded")
 
 
-@pytest.mark.parametrize(("method", "url"), [("get", u) for u in GETS] + [("post", u) for u in POSTS])
+@pytest.mark.parametrize(("method", "url"), routes(GETS, POSTS))
 def test_agents_are_refused(client, auth, seeded, method, url):
     auth.login("agent")
     assert getattr(client, method)(url).status_code == 403

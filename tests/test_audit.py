@@ -16,12 +16,6 @@ BASE = "/admin/processes/return_goods"
 EN = {"Accept-Language": "en"}
 
 
-@pytest.fixture
-def admin(auth, client):
-    assert auth.login("admin").status_code == 302
-    return client
-
-
 def entries() -> list[AuditEntry]:
     with database.connection_context():
         return list(AuditEntry.select().order_by(AuditEntry.id))

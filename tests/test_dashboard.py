@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from conftest import example
+from helpers import recorded_sql
 from test_engine import new_ticket
 from test_lists import login
 
@@ -72,17 +73,8 @@ def test_agents_and_handlers_have_no_dashboard(world, hand_built):
 
 
 def test_the_dashboard_costs_a_few_queries(world, hand_built, db):
-    seen, execute = [], db.obj.execute_sql
-
-    def spy(sql, params=None, *args, **kwargs):
-        seen.append(sql)
-        return execute(sql, params, *args, **kwargs)
-
-    db.obj.execute_sql = spy
-    try:
+    with recorded_sql(db.obj) as seen:
         figures(world["admin"], NOW)
-    finally:
-        del db.obj.execute_sql
     assert len(seen) == 3 and "GROUP BY" in seen[1].upper()
 
 

@@ -3,8 +3,9 @@
 ``formbuilder`` turns documents into validators and WTForms classes: no Flask,
 no database, nothing of ours above it. ``workflows`` holds the rules: it never
 imports a view (``web``, ``api``, ``admin``) or the app. Views ask
-``workflows`` to write: they call no write method on a model class.
-Function-level imports count like any other.
+``workflows`` to write: they call no write method on a model class, and no
+``save()`` / ``delete_instance()`` on anything (a model instance), but on the few
+receivers ``NOT_MODELS`` names. Function-level imports count like any other.
 """
 
 from __future__ import annotations
@@ -20,11 +21,15 @@ VIEWS = ("web", "api", "admin")
 WRITES = frozenset({"create", "insert", "insert_many", "insert_from", "update", "delete", "save", "delete_instance",
                     "replace", "replace_many", "bulk_create", "bulk_update", "get_or_create"})
 
+INSTANCE_WRITES = frozenset({"save", "delete_instance"})
+
 #: Model writes views still make, each with why; the list may only shrink (a stale entry fails).
-ALLOWED_WRITES = {
-    ("admin/rules.py", "Rule.update"): "renumbering the positions when a rule moves: admin-only, audited beside it",
-    ("admin/editor.py", "Process.update"): "a row lock (a no-op update) serialising draft edits; belongs with the "
-                                           "document store's save, which another part of issue 17 reworks",
+ALLOWED_WRITES: dict[tuple[str, str], str] = {}
+
+#: Receivers of ``.save(...)`` in views that are not models, each with what it is; a stale entry fails.
+NOT_MODELS = {
+    ("web/exports.py", "book"): "an openpyxl Workbook written to the response",
+    ("web/reports.py", "book"): "an openpyxl Workbook written to the response",
 }
 
 
@@ -66,6 +71,21 @@ def model_writes(tree: ast.AST) -> Iterator[tuple[int, str]]:
         if isinstance(call, ast.Attribute) and call.attr in WRITES and isinstance(call.value, ast.Name) \
                 and call.value.id in models:
             yield node.lineno, f"{call.value.id}.{call.attr}"
+
+
+def instance_writes(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """(line, receiver) of each ``X.save(...)`` / ``X.delete_instance(...)``, X not an imported module or class.
+
+    A view holds model instances it read; writing one is the write of a model. Calls on imported names
+    (``dictedit.save(...)``, a workflows module) are asks, not writes.
+    """
+    imported = {(alias.asname or alias.name).split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+    for node in ast.walk(tree):
+        call = node.func if isinstance(node, ast.Call) else None
+        if isinstance(call, ast.Attribute) and call.attr in INSTANCE_WRITES \
+                and not (isinstance(call.value, ast.Name) and call.value.id in imported):
+            yield node.lineno, ast.unparse(call.value)
 
 
 def parsed(path: Path) -> ast.AST:
@@ -116,6 +136,23 @@ def test_the_allowed_view_writes_still_exist_so_the_list_only_shrinks():
     assert sorted(set(ALLOWED_WRITES) - set(view_writes())) == []
 
 
+def view_instance_writes() -> dict[tuple[str, str], list[int]]:
+    found: dict[tuple[str, str], list[int]] = {}
+    for path in source_files(*VIEWS):
+        for line, receiver in instance_writes(parsed(path)):
+            found.setdefault((str(path.relative_to(ROOT)), receiver), []).append(line)
+    return found
+
+
+def test_views_save_and_delete_no_model_instance():
+    unexpected = {key: lines for key, lines in view_instance_writes().items() if key not in NOT_MODELS}
+    assert unexpected == {}, "ask a workflows function to write (one transaction with its audit entry)"
+
+
+def test_the_receivers_known_not_to_be_models_still_exist():
+    assert sorted(set(NOT_MODELS) - set(view_instance_writes())) == []
+
+
 @pytest.mark.parametrize(("source", "module", "found"), [
     ("import flask", "formbuilder.forms", True),
     ("from flask_babel import gettext", "formbuilder.forms", True),
@@ -153,3 +190,14 @@ def test_the_workflows_rule_sees_function_level_and_relative_imports(source, fou
 ])
 def test_the_view_rule_finds_writes_on_model_classes(source, writes):
     assert [write for _, write in model_writes(ast.parse(source))] == writes
+
+
+@pytest.mark.parametrize(("source", "receivers"), [
+    ("def f(rule):\n    rule.save()", ["rule"]),
+    ("def f(self):\n    self.endpoint.delete_instance()", ["self.endpoint"]),
+    ("from workflows.storage.models import Tag\nTag.get(Tag.id == 1).save()", ["Tag.get(Tag.id == 1)"]),
+    ("from workflows.processes import dictedit\ndictedit.save('c', {}, None, 'x')", []),
+    ("form.populate_obj(row)", []),
+])
+def test_the_view_rule_finds_saves_on_instances(source, receivers):
+    assert [receiver for _, receiver in instance_writes(ast.parse(source))] == receivers

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
+from helpers import recorded_sql
 from test_engine import advance, new_ticket
 
 import web.common.lists
@@ -143,17 +144,8 @@ def test_a_forged_cursor_is_refused(world, cursor):
 
 def test_a_page_costs_the_same_few_queries_however_many_rows(world, db):
     def statements(size: int) -> list[str]:
-        seen, execute = [], db.obj.execute_sql
-
-        def spy(sql, params=None, *args, **kwargs):
-            seen.append(sql)
-            return execute(sql, params, *args, **kwargs)
-
-        db.obj.execute_sql = spy
-        try:
+        with recorded_sql(db.obj) as seen:
             page = ticket_list(world["sup"], "team", None, None, "newest", size)
-        finally:
-            del db.obj.execute_sql
         assert len(page.tickets) == min(size, 4)
         return seen
 

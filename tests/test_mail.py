@@ -18,6 +18,7 @@ from email import message_from_bytes, policy
 import pytest
 from aiosmtpd.controller import Controller
 from conftest import example
+from helpers import assert_retried_now
 from htmlforms import form, with_values
 from test_engine import FINANCE, WAREHOUSE, advance, fresh
 
@@ -278,13 +279,7 @@ def test_admin_outbox_log_and_retry_now(client, auth):
     row = EmailMessage.create(to_addr="a@example.com", subject="主题", body="正文", status="failed",
                               attempts=mail.MAX_ATTEMPTS, last_error="SMTP 554: refused",
                               next_attempt_at=utcnow() - timedelta(days=1))
-    page = client.get("/admin/mail/outbox?status=failed").get_data(as_text=True)
-    assert "SMTP 554: refused" in page and f'id="lz-mail-retry-{row.id}"' in page
-    assert client.post(f"/admin/mail/outbox/{row.id}/retry").status_code == 302
-    again = EmailMessage.get()
-    assert again.status == "pending" and again.next_attempt_at > utcnow() - timedelta(minutes=1)
-    assert AuditEntry.get().action == "mail.retry"
-    assert "pending: 1" in client.get("/admin/mail/").get_data(as_text=True)
+    assert_retried_now(client, "/admin/mail/outbox", row, "SMTP 554: refused", f"lz-mail-retry-{row.id}", "mail.retry")
     assert client.post("/admin/mail/outbox/x1/retry").status_code == 404
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import PASSWORD
+from helpers import department, user
 
 from workflows import demo
 from workflows.people import org
@@ -13,16 +14,6 @@ from workflows.storage.models import ApiToken, Department, User
 
 def run(runner, *args: str, input: str | None = None):
     return runner.invoke(args=[*args], input=input)
-
-
-def department(code: str) -> Department | None:
-    with database.connection_context():
-        return Department.get_or_none(Department.code == code)
-
-
-def user(username: str) -> User | None:
-    with database.connection_context():
-        return User.get_or_none(User.username == username)
 
 
 def counts() -> tuple[int, int, int]:

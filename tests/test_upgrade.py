@@ -32,69 +32,28 @@ class Frozen(Model):
         legacy_table_names = False
 
 
-class Dictionary1(Frozen):
-    code, name, document = CharField(), CharField(), TextField()
-    revision, updated_at = IntegerField(), DateTimeField()
-
-    class Meta:
-        table_name = "dictionary"
+def frozen(table: str, **columns) -> type[Frozen]:
+    """The table as the first schemas created it: only the columns written here, in their old types."""
+    return type(f"{table}_frozen", (Frozen,), {**columns, "Meta": type("Meta", (), {"table_name": table})})
 
 
-class Process1(Frozen):
-    code, name, draft = CharField(), CharField(), TextField()
-    draft_updated_at, latest_version, created_at = DateTimeField(), IntegerField(), DateTimeField()
-
-    class Meta:
-        table_name = "process"
-
-
-class ProcessVersion1(Frozen):
-    process_id, number, document = IntegerField(), IntegerField(), TextField()
-    published_at, published_by = DateTimeField(), CharField()
-
-    class Meta:
-        table_name = "process_version"
-
-
-class Department2(Frozen):
-    code, name, manager_id = CharField(), CharField(), IntegerField(null=True)
-
-    class Meta:
-        table_name = "department"
-
-
-class User2(Frozen):
-    username, name, password_hash, role = CharField(), CharField(), CharField(), CharField()
-    department_id, active, created_at = IntegerField(null=True), BooleanField(), DateTimeField()
-
-    class Meta:
-        table_name = "user"
-
-
-class Customer2(Frozen):
-    name, phone, created_at = CharField(), CharField(), DateTimeField()
-
-    class Meta:
-        table_name = "customer"
-
-
-class Ticket2(Frozen):
-    number, process_version_id, step = CharField(), IntegerField(), CharField()
-    status, priority = CharField(), CharField()
-    assignee_id, creator_id, customer_id, channel = IntegerField(), IntegerField(), IntegerField(), CharField()
-    data, version = JSONField(), IntegerField()
-    created_at, updated_at, entered_at = DateTimeField(), DateTimeField(), DateTimeField()
-
-    class Meta:
-        table_name = "ticket"
-
-
-class TicketEvent2(Frozen):
-    ticket_id, action, from_step, to_step = IntegerField(), CharField(), CharField(), CharField()
-    actor_id, assignee_after_id, diff, created_at = IntegerField(), IntegerField(), JSONField(), DateTimeField()
-
-    class Meta:
-        table_name = "ticket_event"
+Dictionary1 = frozen("dictionary", code=CharField(), name=CharField(), document=TextField(),
+                     revision=IntegerField(), updated_at=DateTimeField())
+Process1 = frozen("process", code=CharField(), name=CharField(), draft=TextField(), draft_updated_at=DateTimeField(),
+                  latest_version=IntegerField(), created_at=DateTimeField())
+ProcessVersion1 = frozen("process_version", process_id=IntegerField(), number=IntegerField(), document=TextField(),
+                         published_at=DateTimeField(), published_by=CharField())
+Department2 = frozen("department", code=CharField(), name=CharField(), manager_id=IntegerField(null=True))
+User2 = frozen("user", username=CharField(), name=CharField(), password_hash=CharField(), role=CharField(),
+               department_id=IntegerField(null=True), active=BooleanField(), created_at=DateTimeField())
+Customer2 = frozen("customer", name=CharField(), phone=CharField(), created_at=DateTimeField())
+Ticket2 = frozen("ticket", number=CharField(), process_version_id=IntegerField(), step=CharField(),
+                 status=CharField(), priority=CharField(), assignee_id=IntegerField(), creator_id=IntegerField(),
+                 customer_id=IntegerField(), channel=CharField(), data=JSONField(), version=IntegerField(),
+                 created_at=DateTimeField(), updated_at=DateTimeField(), entered_at=DateTimeField())
+TicketEvent2 = frozen("ticket_event", ticket_id=IntegerField(), action=CharField(), from_step=CharField(),
+                      to_step=CharField(), actor_id=IntegerField(), assignee_after_id=IntegerField(), diff=JSONField(),
+                      created_at=DateTimeField())
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

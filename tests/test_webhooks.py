@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from conftest import example
+from helpers import assert_retried_now
 from test_engine import FINANCE, WAREHOUSE, advance, fresh, new_ticket, to_warehouse
 
 from workflows.processes import documents as docs
@@ -338,10 +339,5 @@ def test_admin_deliveries_log_and_retry_now(client, auth):
     row = WebhookDelivery.create(endpoint=hook, uuid="0" * 36, event="ticket.closed", payload="{}", status="failed",
                                  attempts=webhooks.MAX_ATTEMPTS, last_status_code=502,
                                  last_error="HTTP 502: bad gateway", next_attempt_at=utcnow() - timedelta(days=1))
-    page = client.get("/admin/webhooks/deliveries?status=failed").get_data(as_text=True)
-    assert "HTTP 502: bad gateway" in page and f'id="lz-retry-{row.id}"' in page
-    assert client.post(f"/admin/webhooks/deliveries/{row.id}/retry").status_code == 302
-    again = WebhookDelivery.get()
-    assert again.status == "pending" and again.next_attempt_at > utcnow() - timedelta(minutes=1)
-    assert AuditEntry.get().action == "webhook.retry"
-    assert "pending: 1" in client.get("/admin/webhooks/").get_data(as_text=True)
+    assert_retried_now(client, "/admin/webhooks/deliveries", row, "HTTP 502: bad gateway", f"lz-retry-{row.id}",
+                       "webhook.retry")

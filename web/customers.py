@@ -87,6 +87,12 @@ def show_errors(form: FlaskForm, error: Invalid) -> None:
             flash(" ".join(rendered))
 
 
+def _done(customer_id: int, message: str):
+    """After a write: the message flashed, back to the customer's page."""
+    flash(message)
+    return redirect(url_for("customers.detail", customer_id=customer_id))
+
+
 @bp.route("/customers/<int:customer_id>")
 @login_required
 def detail(customer_id: int):
@@ -119,8 +125,7 @@ def edit(customer_id: int):
     except Invalid as error:
         show_errors(form, error)
         return page(Customer.get_by_id(customer_id), edit=form, status=422)
-    flash(gettext("Customer saved."))
-    return redirect(url_for("customers.detail", customer_id=customer_id))
+    return _done(customer_id, gettext("Customer saved."))
 
 
 @bp.post("/customers/<int:customer_id>/phones/remove")
@@ -132,8 +137,7 @@ def remove_phone(customer_id: int):
     except Invalid as error:
         flash(error.msg.render(gettext))
         return page(Customer.get_by_id(customer_id), status=422)
-    flash(gettext("Phone removed."))
-    return redirect(url_for("customers.detail", customer_id=customer_id))
+    return _done(customer_id, gettext("Phone removed."))
 
 
 @bp.post("/customers/<int:customer_id>/merge")
@@ -151,5 +155,4 @@ def merge(customer_id: int):
     except Invalid as error:
         show_errors(form, error)
         return page(Customer.get_by_id(customer_id), merge=form, status=422)
-    flash(gettext("Customer #%(id)s merged into this one.", id=drop.id))
-    return redirect(url_for("customers.detail", customer_id=customer_id))
+    return _done(customer_id, gettext("Customer #%(id)s merged into this one.", id=drop.id))

@@ -13,7 +13,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from workflows.storage.db import database
-from workflows.storage.models import Ticket
+from workflows.storage.models import Ticket, User
 from workflows.tickets import engine, tags
 from workflows.tickets.access import can_read
 from workflows.tickets.errors import EngineError, Forbidden, NotFound
@@ -33,8 +33,8 @@ def helpers() -> dict:
     return {"tag_panel": panel, "tag_badge": tags.badge}
 
 
-def _change(number: str, change: Callable[[Ticket], bool], done: str, nothing: str):
-    """Run ``change`` on the ticket in one transaction; 404/403 as the ticket page, errors flashed."""
+def _change(number: str, change: Callable[[Ticket, str, User], bool], done: str, nothing: str):
+    """Run ``change(ticket, the form's tag, user)`` in one transaction; 404/403 as the ticket page, errors flashed."""
     try:
         ticket = engine.load(number)
     except NotFound:
@@ -43,7 +43,7 @@ def _change(number: str, change: Callable[[Ticket], bool], done: str, nothing: s
         abort(403)
     try:
         with database.atomic():
-            changed = change(ticket)
+            changed = change(ticket, request.form.get("tag", ""), current_user.user)
     except Forbidden:
         abort(403)
     except EngineError as error:
@@ -57,14 +57,10 @@ def _change(number: str, change: Callable[[Ticket], bool], done: str, nothing: s
 @bp.post("/tickets/<number>/tags")
 @login_required
 def add(number: str):
-    name = request.form.get("tag", "")
-    return _change(number, lambda ticket: tags.add(ticket, name, current_user.user),
-                   gettext("Tag added."), gettext("The ticket already has this tag."))
+    return _change(number, tags.add, gettext("Tag added."), gettext("The ticket already has this tag."))
 
 
 @bp.post("/tickets/<number>/tags/remove")
 @login_required
 def remove(number: str):
-    name = request.form.get("tag", "")
-    return _change(number, lambda ticket: tags.remove(ticket, name, current_user.user),
-                   gettext("Tag removed."), gettext("The ticket does not have this tag."))
+    return _change(number, tags.remove, gettext("Tag removed."), gettext("The ticket does not have this tag."))

@@ -51,15 +51,27 @@ def _store(save, path: str, lang):
             _fail(error.problems, lang)
 
 
-def _org(change, lang):
-    """Run ``change`` in one transaction; a refused change prints its message to stderr and exits 1."""
+def org_command(group: AppGroup, name: str):
+    """A command of ``group`` that changes the organisation; its ``--lang`` is the language of a refusal."""
+    return lambda function: lang_option(group.command(name)(function))  # --lang last, as elsewhere
+
+
+def password_option(help: str):
+    return click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help=help)
+
+
+def _org(change, lang, done: str | None = None):
+    """Run ``change`` in one transaction, then print ``done``; a refusal prints its message to stderr, exits 1."""
     with db.database.connection_context():
         try:
             with db.database.atomic():
-                return change()
+                result = change()
         except org.OrgError as error:
             click.echo(error.msg.render(cli_gettext(lang)), err=True)
             sys.exit(1)
+    if done:
+        click.echo(done)
+    return result
 
 
 
@@ -132,56 +144,46 @@ def process_export(code, number):
     click.echo(json.dumps(version.document, ensure_ascii=False, indent=2))
 
 
-@departments_cli.command("create")
+@org_command(departments_cli, "create")
 @click.argument("code")
 @click.argument("name")
 @click.option("--parent", default=None, metavar="CODE", help="The parent department.")
 @click.option("--manager", default=None, metavar="USERNAME", help="An existing user (or later: set-manager).")
-@lang_option
 def departments_create(code, name, parent, manager, lang):
     """Create a department."""
-    _org(lambda: org.create_department(code, name, parent=parent, manager=manager), lang)
-    click.echo(f"department {code} created")
+    _org(lambda: org.create_department(code, name, parent=parent, manager=manager), lang, f"department {code} created")
 
 
-@departments_cli.command("set-manager")
+@org_command(departments_cli, "set-manager")
 @click.argument("code")
 @click.argument("username")
-@lang_option
 def departments_set_manager(code, username, lang):
     """Make USERNAME the manager of the department CODE."""
-    _org(lambda: org.set_manager(code, username), lang)
-    click.echo(f"department {code}: manager {username}")
+    _org(lambda: org.set_manager(code, username), lang, f"department {code}: manager {username}")
 
 
-@users_cli.command("create")
+@org_command(users_cli, "create")
 @click.argument("username")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="At least 8 characters (asked for when left out, so it stays out of the shell history).")
+@password_option("At least 8 characters (asked for when left out, so it stays out of the shell history).")
 @click.option("--role", required=True, help="admin, supervisor, agent or handler.")
 @click.option("--department", default=None, metavar="CODE")
 @click.option("--name", default=None, help="Display name (default: the username).")
-@lang_option
 def users_create(username, password, role, department, name, lang):
     """Create a user."""
-    _org(lambda: org.create_user(username, password, role, department=department, name=name), lang)
-    click.echo(f"user {username} created")
+    _org(lambda: org.create_user(username, password, role, department=department, name=name), lang,
+         f"user {username} created")
 
 
-@users_cli.command("password")
+@org_command(users_cli, "password")
 @click.argument("username")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="The new password, under the same policy as users create (asked for when left out).")
-@lang_option
+@password_option("The new password, under the same policy as users create (asked for when left out).")
 def users_password(username, password, lang):
     """Set USERNAME's password; their open browser sessions end."""
-    _org(lambda: org.set_password(username, password), lang)
-    click.echo(f"password of {username} set")
+    _org(lambda: org.set_password(username, password), lang, f"password of {username} set")
 
 
-@users_cli.command("token")
+@org_command(users_cli, "token")
 @click.argument("username")
-@lang_option
 def users_token(username, lang):
     """Print a new API token for USERNAME (only the token, one line; it is not shown again)."""
     click.echo(_org(lambda: org.issue_token(org.user_named(username)), lang))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 
 from formbuilder import (
     CompiledStep,
@@ -138,6 +139,15 @@ def store_process(document: object, actor: User | None, action: str, *, publish:
         return process, version, changed
 
 
+def lock_draft(code: str) -> None:
+    """Hold the process row until the caller's transaction ends, so draft edits run one at a time.
+
+    An edit reads the draft, changes it and saves it; a no-op UPDATE takes the row's write lock on
+    PostgreSQL and the database's on SQLite, so a second edit waits and then reads the first one's result.
+    """
+    Process.update(code=code).where(Process.code == code).execute()
+
+
 def save_draft(document: dict) -> tuple[Process, list[Problem]]:
     """Save a draft the visual editor is building: well-formed, not yet necessarily publishable.
 
@@ -153,6 +163,32 @@ def save_draft(document: dict) -> tuple[Process, list[Problem]]:
         process.name, process.draft, process.draft_updated_at = document["name"], document, utcnow()
         process.save()
     return process, check(document)
+
+
+def edit_draft(code: str, actor: User, action: str, edit: Callable[[dict], dict],
+               fresh: Callable[[dict], None] | None = None) -> list[Problem]:
+    """Apply ``edit`` to the draft and save it with its audit entry: one writer at a time, one transaction.
+
+    ``fresh(before)`` may raise to refuse an edit made on a stale page. Returns the static-check
+    problems left in the draft (they block publishing only).
+    """
+    with database.atomic():
+        lock_draft(code)
+        before = Process.get(Process.code == code).draft
+        if fresh is not None:
+            fresh(before)
+        after = edit(before)
+        _, problems = save_draft(after)
+        audit.record(actor, action, f"process:{code}", before, after)
+    return problems
+
+
+def create_draft(document: dict, actor: User) -> Process:
+    """A new process's first draft (the editor's skeleton), with its audit entry."""
+    with database.atomic():
+        process, _ = save_draft(document)
+        audit.record(actor, "process.create", f"process:{document['code']}", None, document)
+    return process
 
 
 def _publish(process: Process, actor: str | None) -> ProcessVersion:

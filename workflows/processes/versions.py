@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from workflows.storage import audit
 from workflows.storage.db import database
-from workflows.storage.models import Process, ProcessVersion, utcnow
+from workflows.storage.models import Process, ProcessVersion, User, utcnow
 
 BASICS = ("name", "description", "hint", "number_prefix", "priority")
 STEP_KEYS = ("name", "fields", "assignee", "transitions", "allow_return", "allow_transfer", "sla")
@@ -55,3 +56,12 @@ def discard_draft(code: str) -> Process | None:
         process.draft_updated_at = utcnow()
         process.save()
         return process
+
+
+def discard_audited(code: str, actor: User) -> Process | None:
+    """:func:`discard_draft` with its audit entry (the draft before, the one kept after), in one transaction."""
+    with database.atomic():
+        before = Process.get(Process.code == code).draft
+        kept = discard_draft(code)
+        audit.record(actor, "process.discard", f"process:{code}", before, None if kept is None else kept.draft)
+    return kept

@@ -22,7 +22,7 @@ LOCAL = ZoneInfo("Asia/Shanghai")
 ROLES = {"supervisor": "team", "admin": "all"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Dashboard:
     open: int = 0
     overdue: int = 0

@@ -132,17 +132,21 @@ def overdue_condition(now: datetime) -> Expression:
     return Ticket.overdue_at.is_null(False) | ((Ticket.status == "open") & (Ticket.due_at < now))
 
 
+def process_condition(code: str) -> Expression:
+    """Tickets of the process ``code``, whichever of its versions they run on (the lists' and reports' filter)."""
+    versions = ProcessVersion.select(ProcessVersion.id).join(Process).where(Process.code == code)
+    return Ticket.process_version.in_(versions)
+
+
+def equal_filters(filters, *names: str) -> list[Expression]:
+    """``ticket.<name> = value`` for each of the filters ``names`` that is set (list and report filters alike)."""
+    return [getattr(Ticket, name) == getattr(filters, name) for name in names if getattr(filters, name)]
+
+
 def _filtered(query, filters: Filters, now: datetime):
-    conditions = []
-    if filters.status:
-        conditions.append(Ticket.status == filters.status)
+    conditions = equal_filters(filters, "status", "step", "priority")
     if filters.process:
-        versions = ProcessVersion.select(ProcessVersion.id).join(Process).where(Process.code == filters.process)
-        conditions.append(Ticket.process_version.in_(versions))
-    if filters.step:
-        conditions.append(Ticket.step == filters.step)
-    if filters.priority:
-        conditions.append(Ticket.priority == filters.priority)
+        conditions.append(process_condition(filters.process))
     if filters.overdue:
         conditions.append(overdue_condition(now))
     if filters.created_from:

@@ -58,7 +58,7 @@ from formbuilder.messages import N_
 from workflows.people.org import subtree, team_ids
 from workflows.reporting import reportp90 as p90
 from workflows.reporting import reportsql as sql
-from workflows.reporting.queries import scope_condition
+from workflows.reporting.queries import equal_filters, process_condition, scope_condition
 from workflows.reporting.reportwork import (
     StepFigures,
     Workload,
@@ -72,7 +72,6 @@ from workflows.storage.models import (
     Department,
     Notification,
     Process,
-    ProcessVersion,
     Rating,
     Ticket,
     TicketEvent,
@@ -232,14 +231,9 @@ def _people(filters: ReportFilters):
 
 def _ticket_where(scope: Expression | None, filters: ReportFilters) -> list[Expression]:
     """Conditions on ``ticket`` for the viewer's scope and the ticket filters (people: the creator)."""
-    where = [] if scope is None else [scope]
+    where = ([] if scope is None else [scope]) + equal_filters(filters, "priority", "channel")
     if filters.process:
-        versions = ProcessVersion.select(ProcessVersion.id).join(Process).where(Process.code == filters.process)
-        where.append(Ticket.process_version.in_(versions))
-    if filters.priority:
-        where.append(Ticket.priority == filters.priority)
-    if filters.channel:
-        where.append(Ticket.channel == filters.channel)
+        where.append(process_condition(filters.process))
     if filters.tag:
         where.append(tag_condition(filters.tag))
     people = _people(filters)

@@ -331,30 +331,42 @@ class WebhookEndpoint(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
 
-class WebhookDelivery(BaseModel):
+class QueuedRow(BaseModel):
+    """The columns of a row a worker sends (a webhook delivery, an e-mail), retried until done or failed.
+
+    A worker holds a row (``locked_by``) until ``locked_until``; after that a stale ``sending`` row may be
+    claimed again. Not a table: its tables (created by their migrations) index ``QUEUE_INDEX``.
+    """
+
+    status = CharField(max_length=16, default="pending")  # pending, sending, failed, or done (delivered, sent)
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    last_error = TextField(null=True)
+    locked_by = CharField(max_length=100, null=True)
+    locked_until = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+#: How a worker finds the rows due: by status, the next attempt first.
+QUEUE_INDEX = (("status", "next_attempt_at"), False)
+
+
+class WebhookDelivery(QueuedRow):
     """One event queued for one endpoint, written in the transaction of the action that caused it.
 
     ``payload`` is the exact body that is signed and sent; ``uuid`` is its ``id`` and the
-    ``X-Liuzhuan-Delivery`` header, so a receiver can drop a repeat. A worker holds a row
-    (``locked_by``) until ``locked_until``; after that a stale ``sending`` row may be claimed again.
+    ``X-Liuzhuan-Delivery`` header, so a receiver can drop a repeat.
     """
 
     endpoint = ForeignKeyField(WebhookEndpoint, backref="deliveries", on_delete="CASCADE")
     uuid = CharField(max_length=36, unique=True)
     event = CharField(max_length=40)
     payload = TextField()
-    status = CharField(max_length=16, default="pending")  # pending, sending, delivered, failed
-    attempts = IntegerField(default=0)
-    next_attempt_at = DateTimeField(default=utcnow)
     last_status_code = IntegerField(null=True)
-    last_error = TextField(null=True)
-    locked_by = CharField(max_length=100, null=True)
-    locked_until = DateTimeField(null=True)
-    created_at = DateTimeField(default=utcnow)
     delivered_at = DateTimeField(null=True)
 
     class Meta:
-        indexes = ((("status", "next_attempt_at"), False), (("endpoint", "id"), False))
+        indexes = (QUEUE_INDEX, (("endpoint", "id"), False))
 
 
 MODELS.extend([WebhookEndpoint, WebhookDelivery])
@@ -443,29 +455,18 @@ class Setting(BaseModel):
 MODELS.extend([Tag, TicketTag, Setting])
 
 
-class EmailMessage(BaseModel):
-    """One outgoing e-mail, queued in the transaction of the action that caused it and sent by the worker.
-
-    The claim/lease columns work as for :class:`WebhookDelivery`: a worker holds a row
-    (``locked_by``) until ``locked_until``, after which a stale ``sending`` row is claimed again.
-    """
+class EmailMessage(QueuedRow):
+    """One outgoing e-mail, queued in the transaction of the action that caused it and sent by the worker."""
 
     to_addr = CharField(max_length=320)
     subject = CharField(max_length=998)
     body = TextField()
     ticket = ForeignKeyField(Ticket, null=True, backref="emails", on_delete="SET NULL")
     event = CharField(max_length=40, null=True)
-    status = CharField(max_length=16, default="pending")  # pending, sending, sent, failed
-    attempts = IntegerField(default=0)
-    next_attempt_at = DateTimeField(default=utcnow)
-    last_error = TextField(null=True)
-    locked_by = CharField(max_length=100, null=True)
-    locked_until = DateTimeField(null=True)
-    created_at = DateTimeField(default=utcnow)
     sent_at = DateTimeField(null=True)
 
     class Meta:
-        indexes = ((("status", "next_attempt_at"), False), (("ticket", "id"), False))
+        indexes = (QUEUE_INDEX, (("ticket", "id"), False))
 
 
 class EmailTemplate(BaseModel):

@@ -18,10 +18,12 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from jsonschema import Draft202012Validator, ValidationError, validators
+from peewee import fn
 from playhouse.shortcuts import model_to_dict, update_model_from_dict
 
+from workflows.storage import audit
 from workflows.storage.db import database
-from workflows.storage.models import Notification, Rule, RuleRun, Ticket, TicketCC, TicketEvent, User
+from workflows.storage.models import Notification, Rule, RuleRun, Ticket, TicketCC, TicketEvent, User, utcnow
 from workflows.storage.prepared import Prepared
 from workflows.tickets.assignment import AssignmentError, Context, resolve
 
@@ -314,3 +316,56 @@ def check_actions(actions: object) -> list[str]:
             missing = ["user | role | department"]
         problems += [f"{i}: {kind} needs {k}" for k in missing]
     return problems
+
+
+# The admin's side: each change of a rule is one transaction with its audit entry (the view only asks).
+
+def rule_snapshot(rule: Rule) -> dict:
+    """What the audit log keeps of a rule: all of it (a rule holds no secret)."""
+    return {"name": rule.name, "position": rule.position, "enabled": rule.enabled, "trigger": rule.trigger,
+            "step": rule.step, "process": rule.process, "condition": rule.condition, "actions": rule.actions,
+            "stop": rule.stop}
+
+
+def save_rule(actor: User, rule: Rule | None, values: dict) -> Rule:
+    """Create (``rule`` None: placed last) or update a rule from checked ``values``, audited.
+
+    The caller has checked the condition and actions (:func:`check_condition`, :func:`check_actions`).
+    """
+    with database.atomic():
+        before = rule_snapshot(rule) if rule else None
+        target = rule or Rule(position=(Rule.select(fn.MAX(Rule.position)).scalar() or 0) + 1)
+        update_model_from_dict(target, {**values, "updated_at": utcnow()})
+        target.save()
+        audit.record(actor, "rule.update" if rule else "rule.create", f"rule:{target.id}", before,
+                     rule_snapshot(target))
+    return target
+
+
+def move_rule(actor: User, rule: Rule, step: int) -> None:
+    """Swap with the neighbour ``step`` (-1 up, 1 down) away; positions are renumbered 1..n on the way."""
+    with database.atomic():
+        ordered = list(Rule.select().order_by(Rule.position, Rule.id))
+        at = next(i for i, r in enumerate(ordered) if r.id == rule.id)
+        if 0 <= at + step < len(ordered):
+            ordered[at], ordered[at + step] = ordered[at + step], ordered[at]
+            for position, other in enumerate(ordered, 1):
+                Rule.update(position=position).where(Rule.id == other.id).execute()
+            audit.record(actor, "rule.move", f"rule:{rule.id}", {"position": at + 1}, {"position": at + step + 1})
+
+
+def toggle_rule(actor: User, rule: Rule) -> Rule:
+    """Enable a disabled rule or disable an enabled one, audited."""
+    with database.atomic():
+        rule.enabled, rule.updated_at = not rule.enabled, utcnow()
+        rule.save()
+        audit.record(actor, "rule.enable" if rule.enabled else "rule.disable", f"rule:{rule.id}", None,
+                     {"enabled": rule.enabled})
+    return rule
+
+
+def delete_rule(actor: User, rule: Rule) -> None:
+    """Delete a rule (its runs go with it), the audit entry keeping what it was."""
+    with database.atomic():
+        audit.record(actor, "rule.delete", f"rule:{rule.id}", rule_snapshot(rule), None)
+        rule.delete_instance()

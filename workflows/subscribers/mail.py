@@ -33,7 +33,9 @@ from typing import TYPE_CHECKING
 
 from flask import current_app, has_app_context
 
-from workflows.storage.models import EmailMessage, EmailTemplate, Ticket, utcnow
+from workflows.storage import audit
+from workflows.storage.db import database
+from workflows.storage.models import EmailMessage, EmailTemplate, Ticket, User, utcnow
 from workflows.subscribers.webhooks import BATCH, ERROR_MAX, LEASE, MAX_ATTEMPTS, backoff
 from workflows.tickets import feedback
 
@@ -277,3 +279,26 @@ def retry_now(message_id: int) -> bool:
     changed = (EmailMessage.update(status="pending", next_attempt_at=utcnow())
                .where(EmailMessage.id == message_id, EmailMessage.status.in_(("pending", "failed"))).execute())
     return changed == 1
+
+
+# The admin's side: each change is one transaction with its audit entry (the view only asks).
+
+def save_template(actor: User, event: str, subject: str, body: str) -> None:
+    """Write an event's template (creating its row if missing); the audit entry keeps the text it replaced."""
+    with database.atomic():
+        row = EmailTemplate.get_or_none(EmailTemplate.event == event)
+        subject_before, body_before = (row.subject, row.body) if row else DEFAULTS[event]
+        row = row or EmailTemplate(event=event)
+        row.subject, row.body, row.updated_at = subject, body, utcnow()
+        row.save()
+        audit.record(actor, "mail.template", f"mail_template:{event}", {"subject": subject_before, "body": body_before},
+                     {"subject": subject, "body": body})
+
+
+def retry_audited(actor: User, message: EmailMessage) -> bool:
+    """The admin's "retry now" (:func:`retry_now`) with its audit entry; False when there was nothing to retry."""
+    with database.atomic():
+        done = retry_now(message.id)
+        if done:
+            audit.record(actor, "mail.retry", f"email:{message.id}", None, {"to": message.to_addr})
+    return done

@@ -32,12 +32,16 @@ import http.client
 import json
 import logging
 import random
+import secrets
 import urllib.error
 import urllib.request
 import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
+from workflows.storage import audit
+from workflows.storage.db import database
 from workflows.storage.models import Ticket, User, WebhookDelivery, WebhookEndpoint, utcnow
 from workflows.storage.prepared import Prepared
 
@@ -247,3 +251,61 @@ def retry_now(delivery_id: int) -> bool:
                .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status.in_(("pending", "failed")))
                .execute())
     return changed == 1
+
+
+# The admin's side: endpoints written with their audit entry, one transaction each. The secret signs every
+# delivery, so it never reaches the audit log: entries hold the name, the URL (any password masked), the
+# events and the active flag.
+
+def new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def masked(url: str) -> str:
+    """The URL without the password of any ``user:password@`` part, for the audit log."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def endpoint_snapshot(endpoint: WebhookEndpoint) -> dict:
+    """What the audit log keeps of an endpoint: everything but the secret."""
+    return {"name": endpoint.name, "url": masked(endpoint.url), "events": list(endpoint.events or []),
+            "active": endpoint.active}
+
+
+def _audit(actor: User, action: str, endpoint: WebhookEndpoint, before: object, after: object) -> None:
+    audit.record(actor, action, f"webhook:{endpoint.id}", before, after)
+
+
+def save_endpoint(actor: User, endpoint: WebhookEndpoint | None, *, name: str, url: str, events: list[str],
+                  active: bool) -> WebhookEndpoint:
+    """Create (``endpoint`` None, with a new secret) or update an endpoint, audited; events kept in EVENTS order."""
+    with database.atomic():
+        before = endpoint_snapshot(endpoint) if endpoint else None
+        target = endpoint or WebhookEndpoint(secret=new_secret())
+        target.name, target.url, target.active = name, url, bool(active)
+        target.events = [e for e in EVENTS if e in events]
+        target.save()
+        _audit(actor, "webhook.update" if endpoint else "webhook.create", target, before, endpoint_snapshot(target))
+    return target
+
+
+def rotate_secret(actor: User, endpoint: WebhookEndpoint) -> str:
+    """A new secret, effective for every delivery sent from now on (also those already queued)."""
+    with database.atomic():
+        endpoint.secret = new_secret()
+        endpoint.save()
+        _audit(actor, "webhook.rotate_secret", endpoint, None, None)
+    return endpoint.secret
+
+
+def retry_audited(actor: User, delivery: WebhookDelivery) -> bool:
+    """The admin's "retry now" (:func:`retry_now`) with its audit entry; False when there was nothing to retry."""
+    with database.atomic():
+        done = retry_now(delivery.id)
+        if done:
+            _audit(actor, "webhook.retry", delivery.endpoint, None, {"delivery": delivery.uuid})
+    return done
