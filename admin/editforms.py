@@ -109,7 +109,7 @@ class FieldForm(Form):
 
     def settings(self) -> dict:
         """The settings as ``fieldkinds.build`` takes them (whole floats become integers)."""
-        out = {name: field.data for name, field in self._fields.items() if name != "key"}
+        out = {field.name: field.data for field in self if field.name != "key"}
         for name in ("minimum", "maximum", "multipleOf"):
             if isinstance(out[name], float) and out[name].is_integer():
                 out[name] = int(out[name])

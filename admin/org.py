@@ -19,8 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from web.auth import keep_session
-from workflows.people import org
-from workflows.storage import audit
+from workflows.people import changes, org
 from workflows.storage.db import database
 from workflows.storage.models import ApiToken, Department, User
 
@@ -86,7 +85,7 @@ def apply(form, change) -> tuple[bool, object]:
         with database.atomic():
             return True, change()
     except org.OrgError as error:
-        field = form._fields.get(error.field) if error.field else None
+        field = form[error.field] if error.field and error.field in form else None
         message = error.msg.render(gettext)
         if field is not None:
             field.errors = [*field.errors, message]
@@ -95,17 +94,12 @@ def apply(form, change) -> tuple[bool, object]:
         return False, None
 
 
-def record(action: str, target: str, before: object, after: object) -> None:
-    audit.record(current_user.user, action, target, before, after)
-
-
 def revoke_and_record(token_id: int, owner: User | None = None) -> None:
-    """Delete a token (of ``owner`` when given, else 404) and record it, in one transaction."""
-    with database.atomic():
-        token = ApiToken.get_or_none(ApiToken.id == token_id) or abort(404)
-        if owner is not None and token.user_id != owner.id:
-            abort(404)
-        record("token.revoke", f"token:{token_id}", org.revoke_token(token_id), None)
+    """Delete a token (of ``owner`` when given) with its audit entry; 404 for an unknown one."""
+    try:
+        changes.revoke_token(current_user.user, token_id, owner)
+    except org.OrgError:
+        abort(404)
     flash(gettext("Token revoked."), "success")
 
 
@@ -133,10 +127,9 @@ class UsersView(BaseView):
         return redirect(url_for(".edit", username=user.username))
 
     def _create(self, form) -> User:
-        user = org.create_user(form.username.data.strip(), form.password.data, form.role.data,
-                               department=form.department.data or None, name=(form.name.data or "").strip() or None)
-        record("user.create", f"user:{user.username}", None, org.snapshot(user))
-        return user
+        return changes.create_user(current_user.user, form.username.data.strip(), form.password.data,
+                                   form.role.data, department=form.department.data or None,
+                                   name=(form.name.data or "").strip() or None)
 
     @expose("/<username>/", methods=("GET", "POST"))
     def edit(self, username: str):
@@ -152,13 +145,8 @@ class UsersView(BaseView):
         return redirect(url_for(".edit", username=username))
 
     def _update(self, username: str, form) -> None:
-        before = org.snapshot(org.user_named(username))
-        user = org.update_user(username, name=form.name.data, role=form.role.data,
-                               department=form.department.data or None, active=form.active.data,
-                               actor=current_user.user)
-        after = org.snapshot(user)
-        if after != before:
-            record("user.update", f"user:{username}", before, after)
+        changes.update_user(current_user.user, username, name=form.name.data, role=form.role.data,
+                            department=form.department.data or None, active=form.active.data)
 
     @expose("/<username>/password", methods=("POST",))
     def password(self, username: str):
@@ -172,8 +160,7 @@ class UsersView(BaseView):
 
     def _reset(self, username: str, password: str) -> None:
         """The user's sessions end, except this one when admins reset their own password."""
-        keep_session(org.set_password(username, password))
-        record("user.password", f"user:{username}", None, {"password": "reset"})
+        keep_session(changes.set_password(current_user.user, username, password))
 
     @expose("/<username>/tokens", methods=("POST",))
     def issue(self, username: str):
@@ -188,9 +175,7 @@ class UsersView(BaseView):
         return response
 
     def _issue(self, user: User, name: str) -> str:
-        row, token = org.new_token(user, name.strip())
-        record("token.issue", f"token:{row.id}", None, org.snapshot(row))
-        return token
+        return changes.issue_token(current_user.user, user, name)
 
     @expose("/<username>/tokens/<int:token_id>/revoke", methods=("POST",))
     def revoke(self, username: str, token_id: int):
@@ -239,10 +224,8 @@ class DepartmentsView(BaseView):
         return redirect(url_for(".index"))
 
     def _create(self, form) -> Department:
-        department = org.create_department(form.code.data.strip(), form.name.data, form.parent.data or None,
-                                           form.manager.data or None)
-        record("department.create", f"department:{department.code}", None, org.snapshot(department))
-        return department
+        return changes.create_department(current_user.user, form.code.data.strip(), form.name.data,
+                                         form.parent.data or None, form.manager.data or None)
 
     @expose("/<code>/", methods=("GET", "POST"))
     def edit(self, code: str):
@@ -261,11 +244,8 @@ class DepartmentsView(BaseView):
         return redirect(url_for(".index"))
 
     def _update(self, code: str, form) -> None:
-        before = org.snapshot(Department.get(Department.code == code))
-        after = org.snapshot(org.update_department(code, name=form.name.data, parent=form.parent.data or None,
-                                                   manager=form.manager.data or None))
-        if after != before:
-            record("department.update", f"department:{code}", before, after)
+        changes.update_department(current_user.user, code, name=form.name.data, parent=form.parent.data or None,
+                                  manager=form.manager.data or None)
 
 
 class TokensView(BaseView):

@@ -119,12 +119,17 @@ def test_workflows_imports_no_view_and_not_the_app():
     assert breaches("workflows", workflows_may_not) == []
 
 
-def view_writes() -> dict[tuple[str, str], list[int]]:
+def in_views(finder) -> dict[tuple[str, str], list[int]]:
+    """{(view module, what ``finder`` names): lines} over every view module."""
     found: dict[tuple[str, str], list[int]] = {}
     for path in source_files(*VIEWS):
-        for line, write in model_writes(parsed(path)):
-            found.setdefault((str(path.relative_to(ROOT)), write), []).append(line)
+        for line, what in finder(parsed(path)):
+            found.setdefault((str(path.relative_to(ROOT)), what), []).append(line)
     return found
+
+
+def view_writes() -> dict[tuple[str, str], list[int]]:
+    return in_views(model_writes)
 
 
 def test_views_write_models_only_through_workflows():
@@ -137,11 +142,7 @@ def test_the_allowed_view_writes_still_exist_so_the_list_only_shrinks():
 
 
 def view_instance_writes() -> dict[tuple[str, str], list[int]]:
-    found: dict[tuple[str, str], list[int]] = {}
-    for path in source_files(*VIEWS):
-        for line, receiver in instance_writes(parsed(path)):
-            found.setdefault((str(path.relative_to(ROOT)), receiver), []).append(line)
-    return found
+    return in_views(instance_writes)
 
 
 def test_views_save_and_delete_no_model_instance():
@@ -201,3 +202,11 @@ def test_the_view_rule_finds_writes_on_model_classes(source, writes):
 ])
 def test_the_view_rule_finds_saves_on_instances(source, receivers):
     assert [receiver for _, receiver in instance_writes(ast.parse(source))] == receivers
+
+
+def test_views_write_no_audit_entry_themselves():
+    """The audit entry of a change is written by the workflows function that makes it, in its transaction."""
+    found = [f"{path.relative_to(ROOT)}:{line}" for path in source_files(*VIEWS)
+             for line, name in imports(parsed(path), module_name(path), path.name == "__init__.py")
+             if name == "workflows.storage.audit"]
+    assert found == []

@@ -79,7 +79,7 @@ def page(customer: Customer, edit: CustomerForm | None = None, merge: MergeForm 
 def show_errors(form: FlaskForm, error: Invalid) -> None:
     """Each message at its field; one with no field of this form goes to the top of the page."""
     for name, messages in error.fields.items():
-        target = form._fields.get(name)
+        target = form[name] if name in form else None
         rendered = [m.render(gettext) for m in messages]
         if target is not None:
             target.errors = [*target.errors, *rendered]

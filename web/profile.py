@@ -20,10 +20,8 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from web.auth import keep_session, verify
+from workflows.people import changes, org
 from workflows.people import login as logins
-from workflows.people import org
-from workflows.storage import audit
-from workflows.storage.db import database
 from workflows.storage.models import ApiToken, User
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
@@ -67,10 +65,7 @@ def issue():
     form = TokenForm()
     if not form.validate_on_submit():
         return page(form, status=422)
-    with database.atomic():
-        row, token = org.new_token(me(), form.name.data.strip())
-        audit.record(me(), "token.issue", f"token:{row.id}", None, org.snapshot(row))
-    return page(new_token=token)
+    return page(new_token=changes.issue_token(me(), me(), form.name.data))
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
@@ -78,8 +73,7 @@ def issue():
 def revoke(token_id: int):
     """CSRF is checked by the app's CSRFProtect before this runs, as for every form POST."""
     try:
-        with database.atomic():
-            audit.record(me(), "token.revoke", f"token:{token_id}", org.revoke_token(token_id, owner=me()), None)
+        changes.revoke_token(me(), token_id, owner=me())
     except org.OrgError:
         abort(404)
     flash(gettext("Token revoked."))
@@ -106,9 +100,7 @@ def _change_password(form: PasswordForm) -> bool:
     if verified is None:
         return _error(form.current_password, gettext("The current password is wrong."))
     try:
-        with database.atomic():
-            user = org.set_password(me().username, form.password.data)
-            audit.record(me(), "user.password", f"user:{user.username}", None, {"password": "changed"})
+        user = changes.set_password(me(), me().username, form.password.data, how="changed")
     except org.OrgError as error:
         return _error(form.password, error.msg.render(gettext))
     keep_session(user)
