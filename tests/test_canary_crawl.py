@@ -156,6 +156,13 @@ ROUTES: dict[str, URLs | str] = {
     "customers.merge": WRITES, "api.edit": WRITES, "api.put_dictionary": WRITES, "api.put_draft": WRITES,
     "api.publish": WRITES, "api.check": WRITES,
     "static": "static files", "admin.static": "static files",
+    # The audit log (a read-only Flask-Admin ModelView): its list with a search, a filter, a sort and a page; its
+    # other GET routes as the matrix builds them (the disabled ones redirect), its POST routes refuse every write.
+    "audit.index": query("/admin/audit/", {}, {"search": "matrix"}, {"flt0_0": "matrix.seed"}, {"sort": 0, "desc": 1},
+                         {"page": 1}),
+    "audit.detail": MATRIX, "audit.create_view": MATRIX, "audit.edit_view": MATRIX, "audit.details_view": MATRIX,
+    "audit.export": MATRIX, "audit.ajax_lookup": MATRIX, "audit.delete_view": POST_ONLY,
+    "audit.action_view": POST_ONLY, "audit.ajax_update": POST_ONLY,
 }
 ADMIN_BLUEPRINTS = ("admin", "audit", "departments", "dictionaries", "mail", "processes", "rules", "tags", "tokens",
                     "users", "webhooks")  # Flask-Admin views: their GETs as the matrix builds them, for every principal

@@ -105,6 +105,9 @@ CUSTOMER_EDIT = Rule("customer-editor", CREATOR_ROLES, "customers.EDITORS among 
                      refused_as=HIDDEN_CUSTOMER)
 CUSTOMER_MERGE = Rule("customer-merger", SUPERVISORS, "customers.MERGERS among those who see the customer",
                       refused_as=HIDDEN_CUSTOMER)
+ADMIN_UNUSED = Rule("admin-unused", frozenset(), "a ModelView route its view has no use for (no ajax-loaded field, "
+                    "no list editing): 404 even to the admin, the admin refusal to everyone else",
+                    refused_as={"admin": 404})
 
 # Flask-Admin's views: admin.AdminOnly guards every route of each, so the whole blueprint is classified at once.
 ADMIN_BLUEPRINTS = ("admin", "audit", "departments", "dictionaries", "mail", "processes", "rules", "tags", "tokens",
@@ -130,6 +133,11 @@ EXPECTED: dict[str, Rule] = {
     "api.versions": ADMIN, "api.export_version": ADMIN, "api.create_ticket": CREATE,
     "api.get_ticket": READER, "api.act": ACTOR, "api.notes": READER, "api.add_note": READER,
     "api.download": FILE_READER, "api.customer": CUSTOMER, "api.edit": CUSTOMER_EDIT,
+    # The audit log is Flask-Admin's read-only peewee ModelView (admin/audit.py): every route it registers is the
+    # admin's, the disabled ones (create, edit, details, delete, actions, export) answering a redirect to the list.
+    "audit.index": ADMIN, "audit.detail": ADMIN, "audit.create_view": ADMIN, "audit.edit_view": ADMIN,
+    "audit.details_view": ADMIN, "audit.delete_view": ADMIN, "audit.action_view": ADMIN, "audit.export": ADMIN,
+    "audit.ajax_lookup": ADMIN_UNUSED, "audit.ajax_update": ADMIN_UNUSED,
 }
 
 
@@ -268,6 +276,7 @@ def url_values(endpoint: str, arguments: set[str], world: World) -> dict:
              "token_id": world.ids["other_token_id"] if endpoint == "tokens.revoke" else world.token_id,
              "code": CODES.get(endpoint, CODES.get(blueprint, "return_goods")), "value": "phone",
              "username": "wh1", "event": "created", "kind": "text", "move": "up", "step": "register",
+             "export_type": "csv",
              "token": world.ids["progress_token"] if endpoint == "public.progress" else world.ids["rate_token"],
              "filename": "admin/js/helpers.js" if endpoint == "admin.static" else "css/liuzhuan.css", **world.ids}
     return {name: known[name] for name in arguments}
