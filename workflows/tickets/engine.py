@@ -126,9 +126,11 @@ def _store_files(spec, actor: User, files: dict | None, before: dict, data: dict
     Returns the data with the keys, and the problems of the files that were not stored: every
     file is checked first (one upload rule, :func:`uploads.problems`), so all are reported at once.
     """
-    problems = uploads.problems(spec, files or {})
+    if not files:
+        return data, {}
+    problems = uploads.problems(spec, files)
     data = dict(data)
-    for name, batch in (files or {}).items():
+    for name, batch in files.items():
         if name not in problems:
             keys = [uploads.store(actor, upload, spec.fields[name].schema, name).key for upload in batch]
             data[name] = list((data[name] if name in data else before.get(name)) or []) + keys
