@@ -16,6 +16,8 @@ class Item:
     enabled: bool
     parent: str | None
     children: tuple[str, ...] = ()
+    #: The item's attributes (format 2, 数据联动), read by formulas' ``item``; not part of its identity.
+    data: dict = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass
@@ -36,7 +38,7 @@ class DictionaryIndex:
         for raw in items:
             children = self._add(raw.get("children", []), raw["value"])
             self.items[raw["value"]] = Item(
-                raw["value"], raw["label"], raw.get("enabled", True), parent, children
+                raw["value"], raw["label"], raw.get("enabled", True), parent, children, raw.get("data") or {}
             )
             values.append(raw["value"])
         return tuple(values)

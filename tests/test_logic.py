@@ -105,8 +105,6 @@ def test_item_without_dictionaries_is_null():
     assert evaluate(WARRANTY, {"model": "fr-200"}) is None
 
 
-@pytest.mark.xfail(strict=True, reason="DictionaryIndex.from_document does not keep an item's data yet "
-                                       "(formbuilder/dictionaries.py: Item.data): remove this mark then")
 def test_item_reads_the_data_of_a_dictionary_document():
     assert evaluate(WARRANTY, {"model": "fr-200"}, {"fridge": DictionaryIndex.from_document(FRIDGES)}) == 24
 
