@@ -1,4 +1,5 @@
-"""The dictionary tree editor (字典与面板): add, rename, reorder, disable and remove items; import and export.
+"""The dictionary tree editor (字典与面板): add, rename, reorder, disable and remove items, edit their
+attributes (format 2); import and export.
 
 Every change is one transaction with its audit entry (see :mod:`workflows.processes.dictedit`);
 each POST redirects back with a flash, or re-renders the page with status 422 and
@@ -64,7 +65,7 @@ class DictionariesView(BaseView):
 
     def _tree_page(self, row: Dictionary, problems: list[str] | None = None):
         return self.render("admin/dictionary.html", dictionary=row, doc=row.document, problems=problems or [],
-                           usage=dictedit.usage(row.code), count=dictedit.count(row.document))
+                           usage=dictedit.usage(row.code), count=dictedit.count(row.document), shown=dictedit.shown)
 
     @expose("/<code>/export")
     def export(self, code: str):
@@ -131,3 +132,21 @@ class DictionariesView(BaseView):
         self._item(code, value)
         return self._change(code, "dictionary.remove", lambda doc: dictedit.remove(doc, value),
                             gettext("Item %(value)s removed.", value=value))
+
+    @expose("/<code>/items/<path:value>/data", methods=("POST",))
+    def attributes(self, code: str, value: str):
+        """Replace the item's attributes with the rows of its form; a format-1 dictionary becomes format 2."""
+        self._item(code, value)
+        rows = attribute_rows(request.form)
+        upgrade = stored(code).document.get("format", 1) < 2 and any(key.strip() for key, _ in rows)
+        message = gettext("Attributes of %(value)s saved.", value=value)
+        if upgrade:
+            message += " " + gettext("The dictionary is now format 2.")
+        return self._change(code, "dictionary.data", lambda doc: dictedit.set_data(doc, value, rows), message)
+
+
+def attribute_rows(form) -> list[tuple[str, str]]:
+    """The (key, value) rows of an attribute form, a row ticked "remove" blanked so rows keep their numbers."""
+    removed = set(form.getlist("remove"))
+    pairs = zip(form.getlist("key"), form.getlist("value"), strict=False)
+    return [("", "") if str(i) in removed else (key, text) for i, (key, text) in enumerate(pairs)]

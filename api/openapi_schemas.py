@@ -87,8 +87,9 @@ PROCESSES = {
     "TokenRequest": obj({"username": STR, "password": STR}, extra=True),
     "Token": obj({"token": STR}),
     "ProcessSummary": obj({"code": STR, "name": STR, "version": INT}),
-    "ProcessDocument": meta_schema(PROCESS_META, "ProcessDocument", "A process definition document (format 1; "
-                                   "`formbuilder/schemas/process.schema.json`). The static checks come on top."),
+    "ProcessDocument": meta_schema(PROCESS_META, "ProcessDocument", "A process definition document (format 1 or 2"
+                                   "; `formbuilder/schemas/process.schema.json`). The static checks come on top; "
+                                   "format 2 is stored as a draft but not published yet."),
     "DraftSummary": obj({"code": STR, "name": STR, "latest_version": INT, "draft_updated_at": NULLABLE_TIME}),
     "Problem": obj({"path": {"type": "string", "description": "JSON pointer; `/` is the whole document."},
                     "message": STR}),
@@ -101,8 +102,9 @@ PROCESSES = {
 DICTIONARIES = {
     "DictionarySummary": obj({"code": STR, "name": STR, "revision": INT}),
     "DictionarySaved": obj({"code": STR, "name": STR, "revision": INT, "changed": BOOL}),
-    "DictionaryDocument": meta_schema(DICTIONARY_META, "DictionaryDocument", "A dictionary document (format 1; "
-                                      "`formbuilder/schemas/dictionary.schema.json`); values unique throughout."),
+    "DictionaryDocument": meta_schema(DICTIONARY_META, "DictionaryDocument", "A dictionary document (format 1, or 2 "
+                                      "with item attributes `data`; `formbuilder/schemas/dictionary.schema.json`); "
+                                      "values unique throughout."),
 }
 
 TICKET_PROPERTIES = {

@@ -1,7 +1,8 @@
-"""Check process and dictionary documents against the format-1 contract.
+"""Check process and dictionary documents against the contract (process formats 1 and 2).
 
-First the meta-schema (the shape of the document), then the static checks of
-``checks``. Every problem is returned at once, each located by a JSON pointer.
+First the meta-schema (the shape of the document, with the rule that a format-1
+document uses no format-2 key), then the static checks of ``checks``. Every
+problem is returned at once, each located by a JSON pointer.
 """
 
 from __future__ import annotations
@@ -80,9 +81,17 @@ def _shape_problems(meta: Draft202012Validator, document: object) -> list[Proble
     return problems
 
 
+def _process_shape(document: object) -> list[Problem]:
+    """The meta-schema's problems, then format-2 keys in a format-1 document (which the meta-schema accepts)."""
+    problems = _shape_problems(PROCESS_META, document)
+    if isinstance(document, dict):
+        problems += checks.format_2_keys(document)
+    return problems
+
+
 def check_process(document: object, dictionaries: Mapping[str, object]) -> list[Problem]:
     """All problems of a process document; ``dictionaries`` maps code -> index."""
-    problems = _shape_problems(PROCESS_META, document)
+    problems = _process_shape(document)
     if isinstance(document, dict):
         problems += [p for p in checks.static_checks(document, dictionaries) if p not in problems]
     return sorted(problems, key=_order)
@@ -90,12 +99,29 @@ def check_process(document: object, dictionaries: Mapping[str, object]) -> list[
 
 def check_shape(document: object) -> list[Problem]:
     """Only the meta-schema: what a draft in the making must already satisfy."""
-    return sorted(_shape_problems(PROCESS_META, document), key=_order)
+    return sorted(_process_shape(document), key=_order)
+
+
+def _dictionary_shape(document: object) -> list[Problem]:
+    """The dictionary meta-schema's problems, an attribute key named as such, then ``data`` in format 1.
+
+    The shared translation says "field key" for any ``propertyNames`` error, which in a dictionary is
+    an item attribute's key, so those are worded here; every other error reads as in a process.
+    """
+    problems: list[Problem] = []
+    for error in DICTIONARY_META.iter_errors(document):
+        if "propertyNames" in error.absolute_schema_path:
+            found = [Problem(pointer([*error.absolute_path, error.instance]),
+                             Msg(N_("attribute key must match %(pattern)s"), {"pattern": error.validator_value}))]
+        else:
+            found = list(_meta_problems(error))
+        problems.extend(p for p in found if p not in problems)
+    return problems + checks.item_data_needs_format_2(document)
 
 
 def check_dictionary(document: object) -> list[Problem]:
     """All problems of a dictionary document (shape, then unique values)."""
-    problems = _shape_problems(DICTIONARY_META, document)
+    problems = _dictionary_shape(document)
     if not problems:
         problems += checks.unique_values(document["items"], ["items"], set())
     return sorted(problems, key=_order)

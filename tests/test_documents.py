@@ -49,7 +49,7 @@ def mutate(doc: dict, path: str, value) -> dict:
 
 
 BAD_SHAPES = [
-    ("format", 2, "/format: must be 1"),
+    ("format", 3, "/format: 3 is not one of [1, 2]"),
     ("code", "Return-Goods", '/code: "Return-Goods" does not match "^[a-z][a-z0-9_]{1,63}$"'),
     ("steps/0/assignee/type", "robot", '/steps/0/assignee/type: "robot" is not one of '
      '["creator", "previous", "user", "role", "department", "choose"]'),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 
@@ -124,6 +125,74 @@ def remove(doc: dict, value: str) -> dict:
     new = copy.deepcopy(doc)
     _, siblings, index, _ = locate(new, value)
     del siblings[index]
+    return checked(new)
+
+
+# -- item attributes (format 2, 数据联动) ---------------------------------------------------------------------
+
+NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+WORDS = {"true": True, "false": False, "null": None}
+
+
+def typed(text: str) -> object:
+    """The JSON scalar an admin means by ``text``: true/false/null and JSON numbers as such, else text.
+
+    Text in double quotes is text without them (``"24"`` keeps a code textual); other text is
+    trimmed. Formulas read one value per attribute, so nothing here builds lists or objects.
+    """
+    text = (text or "").strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        try:
+            inner = json.loads(text)
+        except ValueError:
+            inner = None
+        return inner if isinstance(inner, str) else text[1:-1]
+    if text in WORDS:
+        return WORDS[text]
+    if NUMBER.fullmatch(text):
+        number = int(text) if text.lstrip("-").isdigit() else float(text)
+        return number if math.isfinite(number) else text
+    return text
+
+
+def shown(value: object) -> str:
+    """``value`` as the editor's text box holds it, so saving the form unchanged keeps its type."""
+    if isinstance(value, str) and typed(value) == value:
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _rows(path: list, rows: Iterable[tuple[str, str]]) -> tuple[dict, list[Problem]]:
+    """Typed attributes from the editor's (key, text) rows, in their order; blank rows are skipped."""
+    data: dict = {}
+    problems = []
+    for number, (key, text) in enumerate(rows, start=1):
+        key = (key or "").strip()
+        if not key and (text or "").strip():
+            problems.append(Problem(pointer(path), Msg(N_("row %(row)d: a value needs a key"), {"row": number})))
+        elif key in data:
+            problems.append(Problem(pointer([*path, key]), Msg(N_("duplicate attribute key '%(key)s'"), {"key": key})))
+        elif key:
+            data[key] = typed(text)
+    return data, problems
+
+
+def set_data(doc: dict, value: str, rows: Iterable[tuple[str, str]]) -> dict:
+    """A copy of ``doc`` whose item ``value`` carries exactly the attributes ``rows`` (key, typed text).
+
+    Attributes are a format-2 key, so giving some to a format-1 dictionary makes it format 2 (which
+    means everything format 1 did); removing the last one leaves the format as it is.
+    """
+    new = copy.deepcopy(doc)
+    item, _, _, path = locate(new, value)
+    data, problems = _rows([*path, "data"], rows)
+    if problems:
+        raise DocumentError(problems)
+    if data:
+        item["data"] = data
+        new["format"] = max(new.get("format", 1), 2)
+    else:
+        item.pop("data", None)
     return checked(new)
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from formbuilder import (
     CompiledStep,
     DictionaryIndex,
+    Msg,
     Problem,
     check_dictionary,
     check_process,
@@ -23,6 +24,7 @@ from formbuilder import (
     compiled_step,
 )
 from formbuilder.cache import draft_key
+from formbuilder.messages import N_
 from workflows.storage import audit
 from workflows.storage.db import database
 from workflows.storage.models import Dictionary, Process, ProcessVersion, User, utcnow
@@ -82,12 +84,20 @@ def check(document: object) -> list[Problem]:
     return check_process(document, dictionary_indexes())
 
 
+def unpublishable(document: object) -> list[Problem]:
+    """A format-2 document is checked and stored, not published: no ticket may run under
+    formulas, rules and readers the engine does not enforce yet (issue 18, a later step)."""
+    if isinstance(document, dict) and document.get("format") == 2:
+        return [Problem("/format", Msg(N_("format 2 cannot be published yet: the engine does not enforce it")))]
+    return []
+
+
 def save_process(document: object, *, publish: bool = False, actor: str | None = None):
     """Save ``document`` as its process's draft and optionally publish it.
 
     Returns ``(process, version)``; version is None unless published.
     """
-    problems = check(document)
+    problems = check(document) or (unpublishable(document) if publish else [])
     if problems:
         raise DocumentError(problems)
     with database.atomic():
@@ -122,7 +132,7 @@ def store_process(document: object, actor: User | None, action: str, *, publish:
     rewritten and records nothing. Returns ``(process, version, changed)``;
     version is None unless ``publish``.
     """
-    problems = check(document)
+    problems = check(document) or (unpublishable(document) if publish else [])
     if problems:
         raise DocumentError(problems)
     with database.atomic():
@@ -209,7 +219,7 @@ def _same(a: dict, b: dict) -> bool:
 def publish(code: str, actor: str | None = None) -> ProcessVersion:
     """Publish the current draft after checking it again (dictionaries may have changed)."""
     process = Process.get(Process.code == code)
-    problems = check(process.draft)
+    problems = check(process.draft) or unpublishable(process.draft)
     if problems:
         raise DocumentError(problems)
     with database.atomic():
