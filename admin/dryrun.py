@@ -266,8 +266,8 @@ class DryRunMixin:
     def _dry_run(form, formdata, spec, sample, dictionaries):
         """Validate as the engine would: files checked by the one upload rule, then standing in as placeholders."""
         submitted = form.submitted(formdata)
-        files = {name: submitted[name] for name in spec.attachments if submitted.get(name)}
-        submitted.update({name: [f"preview-{i}" for i, _ in enumerate(batch)] for name, batch in files.items()})
+        files = spec.take_files(submitted)
+        submitted.update(spec.stand_ins(files, "preview"))
         outcome = validate_step(spec, sample, submitted, dictionaries)
         outcome.errors = {**outcome.errors, **uploads.problems(spec, files), **form.input_errors()}
         form.show_outcome(outcome, gettext)

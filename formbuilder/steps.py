@@ -165,6 +165,18 @@ class StepSpec:
                 modes[name] = mode.otherwise
         return modes
 
+    def take_files(self, values: dict) -> dict[str, list]:
+        """The uploaded files of this step's attachment fields, taken out of ``values``: the engine stores them.
+
+        What stays in ``values`` is JSON; a field with no upload keeps whatever the form gave it.
+        """
+        return {name: values.pop(name) for name in self.attachments if values.get(name)}
+
+    @staticmethod
+    def stand_ins(files: dict[str, list], prefix: str) -> dict[str, list[str]]:
+        """A placeholder key per file (``prefix-0``...), for checks that run before any file is stored."""
+        return {name: [f"{prefix}-{i}" for i in range(len(batch))] for name, batch in files.items()}
+
     def offered(self, data: dict) -> list[dict]:
         """The transitions whose ``when`` holds for this data (选择下一步)."""
         return [t for t, guard in zip(self.step.get("transitions", []), self.guards, strict=True)

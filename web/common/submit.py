@@ -37,8 +37,7 @@ class Submission:
 
     def placeholders(self) -> dict:
         """The values with each uploaded file standing in as a placeholder key, for checks before the engine."""
-        return {**self.data, **{name: [f"upload-{i}" for i, _ in enumerate(batch)]
-                                for name, batch in self.files.items()}}
+        return {**self.data, **self.form.spec.stand_ins(self.files, "upload")}
 
     def refuse(self, errors: dict[str, list[Msg]], message: Msg | None = None) -> None:
         """Show ``errors`` at their fields; those of no field of the form join the message."""
@@ -54,7 +53,7 @@ def read(compiled, current: dict) -> Submission:
     formdata = CombinedMultiDict([request.files, request.form])
     form = compiled.form_class(formdata, data=current, dictionaries=docs.dictionary_indexes())
     data = form.submitted(formdata)
-    files = {name: data.pop(name) for name in compiled.spec.attachments if data.get(name)}
+    files = compiled.spec.take_files(data)
     errors = {**uploads.problems(compiled.spec, files), **form.input_errors()}
     return Submission(form, current, data, files, errors)
 
