@@ -61,10 +61,11 @@ class StepForm(Form):
             return None if formdata is None else _Inputs(formdata, form.spec)
 
     def __init__(self, formdata=None, data: Mapping | None = None,
-                 dictionaries: Mapping[str, DictionaryIndex] | None = None):
+                 dictionaries: Mapping[str, DictionaryIndex] | None = None,
+                 unreadable: frozenset[str] = frozenset()):
         stored = dict(data or {})
-        self.stored = stored
-        modes = self.spec.modes(stored)
+        self.stored, self.unreadable = stored, unreadable
+        modes = self.spec.modes(stored, unreadable)
         values = {n: self.spec.fields[n].type.to_form(v) for n, v in stored.items()
                   if modes.get(n, "hidden") != "hidden"}  # hidden values never reach the page
         super().__init__(formdata=formdata, data=values)
@@ -107,7 +108,7 @@ class StepForm(Form):
 
     def show_outcome(self, outcome: Outcome, gettext) -> None:
         """Re-render after a submit: modes follow the submitted data, errors sit at their fields."""
-        modes = self.spec.modes(outcome.data)
+        modes = self.spec.modes(outcome.data, self.unreadable)
         for field in self:
             field.lz_mode = modes[field.name]
         for name, messages in outcome.errors.items():

@@ -157,12 +157,18 @@ class StepSpec:
     def key(self) -> str:
         return self.step["key"]
 
-    def modes(self, data: dict) -> dict[str, str]:
-        """Each field's mode for this data; fields not listed are hidden."""
+    def modes(self, data: dict, unreadable: frozenset[str] = frozenset()) -> dict[str, str]:
+        """Each field's mode for this data; fields not listed are hidden.
+
+        ``unreadable``: fields whose ``x-readers`` leave out the person asking; hidden to them
+        whatever the step says (format 2 field readers).
+        """
         modes = dict(self.fixed_modes)
         for name, holds, mode in self.conditional:
             if not holds(data):
                 modes[name] = mode.otherwise
+        for name in unreadable & modes.keys():
+            modes[name] = "hidden"
         return modes
 
     def take_files(self, values: dict) -> dict[str, list]:
@@ -182,9 +188,9 @@ class StepSpec:
         return [t for t, guard in zip(self.step.get("transitions", []), self.guards, strict=True)
                 if guard is None or guard.is_valid(data)]
 
-    def visible(self, data: dict) -> dict:
+    def visible(self, data: dict, unreadable: frozenset[str] = frozenset()) -> dict:
         """The part of ``data`` this step may show: hidden fields never leave."""
-        modes = self.modes(data)
+        modes = self.modes(data, unreadable)
         return {k: v for k, v in data.items() if modes.get(k, "hidden") != "hidden"}
 
 

@@ -101,7 +101,8 @@ def _merge(stored: dict, submitted: Mapping, known, errors) -> tuple[dict, set, 
     return {k: v for k, v in merged.items() if v is not None}, changed, sent
 
 
-def _check_modes(spec: StepSpec, stored: dict, merged: dict, changed: set, sent: set, errors) -> dict[str, str]:
+def _check_modes(spec: StepSpec, stored: dict, merged: dict, changed: set, sent: set, errors,
+                 unreadable: frozenset[str] = frozenset()) -> dict[str, str]:
     """Refuse any value sent for a hidden or read-only field; returns the modes of the final data.
 
     The answer must not depend on the value: a hidden field sent with exactly its stored
@@ -109,9 +110,9 @@ def _check_modes(spec: StepSpec, stored: dict, merged: dict, changed: set, sent:
     An empty value clears nothing and is no error. Locked keys fall back to their stored
     values, and modes are worked out again until no further key is locked by that.
     """
-    modes, locked = spec.modes(merged), set()
+    modes, locked, editable = spec.modes(merged, unreadable), set(), spec.always_editable - unreadable
     while True:
-        newly = {k for k in (changed | sent) - spec.always_editable - locked
+        newly = {k for k in (changed | sent) - editable - locked
                  if modes.get(k, "hidden") in ("hidden", "readonly")}
         if not newly:
             return modes
@@ -122,7 +123,7 @@ def _check_modes(spec: StepSpec, stored: dict, merged: dict, changed: set, sent:
             merged.update({key: stored[key]} if key in stored else {})
         locked |= newly
         changed -= locked
-        modes = spec.modes(merged)
+        modes = spec.modes(merged, unreadable)
 
 
 def _as_list(value: object) -> list:
@@ -176,12 +177,17 @@ def validate_step(
     stored: Mapping | None,
     submitted: Mapping,
     dictionaries: Mapping[str, DictionaryIndex],
+    *,
+    unreadable: frozenset[str] = frozenset(),
 ) -> Outcome:
-    """Validate ``submitted`` on top of ``stored`` at the step ``spec``."""
+    """Validate ``submitted`` on top of ``stored`` at the step ``spec``.
+
+    ``unreadable``: the fields the submitter may not read (``x-readers``), hidden to them at every step.
+    """
     errors: dict[str, list[Msg]] = defaultdict(list)
     stored = normalize(stored or {})
     merged, changed, sent = _merge(stored, submitted, spec.template["properties"], errors)
-    modes = _check_modes(spec, stored, merged, changed, sent, errors)
+    modes = _check_modes(spec, stored, merged, changed, sent, errors, unreadable)
     view = {k: v for k, v in merged.items() if k not in spec.fields or modes[k] != "hidden"}
     for name, msg in _schema_errors(spec, view):
         if msg not in errors[name]:

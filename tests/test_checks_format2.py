@@ -176,6 +176,24 @@ def test_problems_render_in_chinese():
         '/schema/properties/fee/x-readers: x-readers 需要 "format": 2'
 
 
+#: The keys of format_2() the engine does not enforce yet (each goes as it is enforced).
+NOT_YET = ["/x-rules", "/schema/properties/total/x-formula", "/schema/properties/length/x-formula",
+           "/schema/properties/fee/x-readers"]
+
+
+def test_a_format_2_document_publishes_only_what_the_engine_enforces(app):
+    from workflows.processes import documents as docs
+    from workflows.storage import db as lzdb
+
+    plain = {**format_2(), "code": "plain"}
+    plain.pop("x-rules")
+    for schema in plain["schema"]["properties"].values():
+        schema.pop("x-formula", None), schema.pop("x-readers", None)
+    with app.app_context(), lzdb.database.connection_context():
+        process, version, changed = docs.store_process(plain, None, "process.import", publish=True)
+        assert version.number == 1 and version.document["format"] == 2
+
+
 def test_a_format_2_document_is_stored_but_not_published(app):
     from workflows.processes import documents as docs
     from workflows.storage import db as lzdb
@@ -184,12 +202,13 @@ def test_a_format_2_document_is_stored_but_not_published(app):
         with pytest.raises(docs.DocumentError) as refused:
             docs.store_process(format_2(), None, "process.import", publish=True)
         assert [str(p) for p in refused.value.problems] == [
-            "/format: format 2 cannot be published yet: the engine does not enforce it"]
+            f"{path}: {path.rsplit('/', 1)[1]} cannot be published yet: the engine does not enforce it"
+            for path in NOT_YET]
         process, version, changed = docs.store_process(format_2(), None, "process.import")
         assert (process.draft, version, changed) == (format_2(), None, True)
         with pytest.raises(docs.DocumentError) as refused:
             docs.publish("expense")
-        assert [p.path for p in refused.value.problems] == ["/format"]
+        assert [p.path for p in refused.value.problems] == NOT_YET
         assert docs.latest_version("expense") is None
 
 

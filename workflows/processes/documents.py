@@ -24,7 +24,7 @@ from formbuilder import (
     compiled_step,
 )
 from formbuilder.cache import draft_key
-from formbuilder.messages import N_
+from formbuilder.messages import N_, pointer
 from workflows.storage import audit
 from workflows.storage.db import database
 from workflows.storage.models import Dictionary, Process, ProcessVersion, User, utcnow
@@ -84,12 +84,34 @@ def check(document: object) -> list[Problem]:
     return check_process(document, dictionary_indexes())
 
 
+#: Format-2 keys the engine does not enforce yet, each refused at publish where it is used (issue 18 lifts
+#: them one by one: a ticket must never run under a formula, rule, reader or widget nobody enforces).
+NOT_ENFORCED_FIELD_KEYS: frozenset[str] = frozenset({"x-formula", "x-readers"})
+NOT_ENFORCED_WIDGETS: frozenset[str] = frozenset({"table", "user", "department"})
+NOT_ENFORCED_DOCUMENT_KEYS: frozenset[str] = frozenset({"x-rules"})
+
+
+def _field_paths(document: dict):
+    """(path, field schema) of every field and detail-table column."""
+    properties = document.get("schema", {}).get("properties", {})
+    for name, schema in properties.items():
+        yield ["schema", "properties", name], schema
+        columns = schema.get("items", {}).get("properties", {}) if schema.get("x-widget") == "table" else {}
+        yield from ((["schema", "properties", name, "items", "properties", c], s) for c, s in columns.items())
+
+
 def unpublishable(document: object) -> list[Problem]:
-    """A format-2 document is checked and stored, not published: no ticket may run under
-    formulas, rules and readers the engine does not enforce yet (issue 18, a later step)."""
-    if isinstance(document, dict) and document.get("format") == 2:
-        return [Problem("/format", Msg(N_("format 2 cannot be published yet: the engine does not enforce it")))]
-    return []
+    """The format-2 keys of a (checked) document that the engine does not enforce yet, at their paths.
+
+    Such a document is checked and stored as a draft, not published."""
+    if not isinstance(document, dict) or document.get("format") != 2:
+        return []
+    found = [[key] for key in sorted(NOT_ENFORCED_DOCUMENT_KEYS) if key in document]
+    for path, schema in _field_paths(document):
+        found += [[*path, key] for key in sorted(NOT_ENFORCED_FIELD_KEYS) if key in schema]
+        found += [[*path, "x-widget"]] if schema.get("x-widget") in NOT_ENFORCED_WIDGETS else []
+    return [Problem(pointer(path), Msg(N_("%(key)s cannot be published yet: the engine does not enforce it"),
+                                       {"key": path[-1]})) for path in found]
 
 
 def save_process(document: object, *, publish: bool = False, actor: str | None = None):
