@@ -33,7 +33,7 @@ from functools import partial, wraps
 from typing import Any, NamedTuple
 
 from json_logic import jsonLogic
-from json_logic.builtins import BUILTINS
+from json_logic.builtins import BUILTINS, to_bool
 
 from .fieldtypes import LOCAL_TZ
 from .messages import N_, Msg, Problem, pointer
@@ -206,6 +206,11 @@ def _outbound(value: Any, exact: bool) -> Any:
     if isinstance(value, dict):
         return {k: _outbound(v, exact) for k, v in value.items()}
     return value
+
+
+def truthy(value: Any) -> bool:
+    """JSON Logic's truth (a rule holds when its check is truthy): [], "", 0, null and NaN are false."""
+    return to_bool(value)
 
 
 def evaluate(expr: Any, data: Any = None, dictionaries: Mapping | None = None, *, exact: bool = False) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .computed import Formulas
 from .fieldtypes import FieldType, classify, options_schema
 from .predicates import Predicate, predicate
 from .validator import compile_schema
@@ -136,6 +137,8 @@ class StepSpec:
     #: Answer "valid?" for the validators above; validate_step asks those only for the errors.
     field_checks: dict[str, Predicate] = field(default_factory=dict)
     whole_check: Predicate | None = None
+    #: Format 2: the process's computed fields (in evaluation order) and its cross-field rules.
+    formulas: Formulas = field(default_factory=Formulas)
     #: Derived once from the above, because each submission asks for them (see __post_init__).
     fixed_modes: dict[str, str] = field(init=False, repr=False)
     conditional: tuple = field(init=False, repr=False)
@@ -220,7 +223,7 @@ def compile_step(process: dict, step_key: str) -> StepSpec:
     whole = compile_schema(rest)
     checks = {name: _check(sub, per_field[name]) for name, sub in schema["properties"].items()}
     return StepSpec(process, step, template, fields, schema, conditions, guards, per_field, whole,
-                    checks, _check(rest, whole))
+                    checks, _check(rest, whole), Formulas.of(process))
 
 
 def _check(schema: dict, validator: Any) -> Predicate:

@@ -187,10 +187,16 @@ def validate_step(
     errors: dict[str, list[Msg]] = defaultdict(list)
     stored = normalize(stored or {})
     merged, changed, sent = _merge(stored, submitted, spec.template["properties"], errors)
+    spec.formulas.compute(merged, dictionaries)  # conditions may read computed values
     modes = _check_modes(spec, stored, merged, changed, sent, errors, unreadable)
+    if spec.formulas.computed:  # again, over what the modes let through
+        spec.formulas.compute(merged, dictionaries)
+        modes = spec.modes(merged, unreadable)
     view = {k: v for k, v in merged.items() if k not in spec.fields or modes[k] != "hidden"}
     for name, msg in _schema_errors(spec, view):
         if msg not in errors[name]:
             errors[name].append(msg)
     _check_dictionaries(spec, stored, merged, changed, modes, dictionaries, errors)
+    for name, msg in spec.formulas.broken(merged, modes, dictionaries):
+        errors[name].extend([] if errors[name] else [msg])  # a field's own error first
     return Outcome(merged, {k: v for k, v in errors.items() if v})

@@ -177,8 +177,7 @@ def test_problems_render_in_chinese():
 
 
 #: The keys of format_2() the engine does not enforce yet (each goes as it is enforced).
-NOT_YET = ["/x-rules", "/schema/properties/total/x-formula", "/schema/properties/length/x-formula",
-           "/schema/properties/fee/x-readers"]
+NOT_YET = ["/schema/properties/fee/x-readers"]
 
 
 def test_a_format_2_document_publishes_only_what_the_engine_enforces(app):
