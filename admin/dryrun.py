@@ -24,6 +24,8 @@ from werkzeug.datastructures import CombinedMultiDict
 
 from formbuilder import CompiledStep, strictjson, validate_step
 from formbuilder.display import display
+from formbuilder.people import PEOPLE
+from workflows.people import roster
 from workflows.processes import documents as docs
 from workflows.storage import uploads
 from workflows.storage.models import Process
@@ -222,17 +224,18 @@ class DryRunMixin:
         if entry is None:
             return self._step_page(walk, source, sample, trail, refused=True), 422
         if target == END:
-            return self._page(walk, closed=True, trail=[*trail, entry],
-                              final=rows(walk.document["schema"], sample, docs.dictionary_indexes()))
+            final = rows(walk.document["schema"], sample, roster.with_people(docs.dictionary_indexes()))
+            return self._page(walk, closed=True, trail=[*trail, entry], final=final)
         return self._step_page(walk, target, sample, [*trail, entry])
 
     def _step_page(self, walk: Walk, key: str, sample: dict, trail: list[dict], *,
                    posted: bool = False, refused: bool = False):
         compiled = walk.compile(key)
-        spec, dictionaries = compiled.spec, docs.dictionary_indexes()
+        spec, dictionaries = compiled.spec, roster.with_people(docs.dictionary_indexes())
         sample = cleaned(spec, sample)
         formdata = CombinedMultiDict([request.files, request.form]) if posted else None
-        form = compiled.form_class(formdata, data=sample, dictionaries=dictionaries)
+        # The admin reads every field (x-readers included): nothing is unreadable in the dry run.
+        form = compiled.form_class(formdata, data=sample, dictionaries=dictionaries, unreadable=frozenset())
         outcome = self._dry_run(form, formdata, spec, sample, dictionaries) if posted else None
         return self._page(walk, step=spec.step, form=form, spec=spec, outcome=outcome, dictionaries=dictionaries,
                           effective=json.dumps(spec.schema, ensure_ascii=False, indent=2), refused=refused,
@@ -267,8 +270,9 @@ class DryRunMixin:
         """Validate as the engine would: files checked by the one upload rule, then standing in as placeholders."""
         submitted = form.submitted(formdata)
         files = spec.take_files(submitted)
-        submitted.update(spec.stand_ins(files, "preview"))
-        outcome = validate_step(spec, sample, submitted, dictionaries)
+        submitted = spec.stand_ins(submitted, files, "preview")
+        outcome = validate_step(spec, sample, submitted, dictionaries, unreadable=frozenset(),  # the admin reads all
+                                people=dictionaries.get(PEOPLE))
         outcome.errors = {**outcome.errors, **uploads.problems(spec, files), **form.input_errors()}
         form.show_outcome(outcome, gettext)
         return outcome

@@ -78,7 +78,9 @@ ERRORS = {
     "Error": obj({
         "error": {"type": "string", "description": "Machine code, e.g. `bad_request`, `invalid`, `not_found`."},
         "message": {"type": "string", "description": "Human message in the request's language."},
-        "fields": {"type": "object", "description": "Messages per field (or JSON pointer for documents).",
+        "fields": {"type": "object", "description": (
+            "Messages per field (or JSON pointer for documents); a detail table's cell is named by its row, "
+            "counted from 0, and column: `parts/2/qty`."),
                    "additionalProperties": array(STR)},
     }, required=["error", "message"]),
 }

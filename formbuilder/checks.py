@@ -1,4 +1,4 @@
-"""The static checks a process document passes before it is published (1-6; 7-9 of format 2).
+"""The static checks a process document passes before it is published (1-6; 7-9 and 12 of format 2).
 
 They run after (and despite) meta-schema problems, so each check reads the
 document defensively and skips what is malformed: the admin then sees every
@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 
 from jsonschema import Draft202012Validator, SchemaError
 
-from . import logic
+from . import checks_readers, tables
 from .fieldtypes import classify
 from .forms import StepForm
 from .messages import N_, Msg, Problem, pointer
@@ -228,110 +228,9 @@ def cascades_shown_with_parents(steps, properties: dict) -> Iterable[Problem]:
                                   {"parent": parent}))
 
 
-#: The keys format 2 adds that this step of issue 18 accepts: on a field, and at the top of the document.
-FIELD_KEYS_2 = ("x-formula", "x-readers")
-DOCUMENT_KEYS_2 = ("x-rules",)
-
-
-def _is_format(document: dict, number: int) -> bool:
-    """As the meta-schema reads it: ``1.0`` is 1, ``true`` is not."""
-    value = document.get("format")
-    return isinstance(value, int | float) and not isinstance(value, bool) and value == number
-
-
-def format_2_keys(document: dict) -> Iterable[Problem]:
-    """A format-1 document may not use a format-2 key: it would be stored with a meaning format 1 lacks.
-
-    Part of the document's shape (the meta-schema accepts the keys in either format), so a draft
-    is refused too, one problem per key at its path.
-    """
-    if not _is_format(document, 1):
-        return
-    found = [([key], key) for key in DOCUMENT_KEYS_2 if key in document]
-    found += [(["schema", "properties", name, key], key) for name, schema in _properties(document).items()
-              for key in FIELD_KEYS_2 if key in _dict(schema)]
-    for path, key in found:
-        yield Problem(pointer(path), Msg(N_('%(key)s needs "format": 2'), {"key": key}))
-
-
-def _formulas(properties: dict) -> dict:
-    """The computed fields and their formulas, in document order."""
-    return {name: schema["x-formula"] for name, schema in properties.items()
-            if isinstance(schema, dict) and "x-formula" in schema}
-
-
-def _rules(document: dict) -> list[tuple[int, dict]]:
-    rules = document.get("x-rules")
-    return [(k, r) for k, r in enumerate(rules) if isinstance(r, dict)] if isinstance(rules, list) else []
-
-
-def _tables(properties: dict) -> dict[str, list]:
-    """Detail tables and their columns (none can exist before the table field type does)."""
-    return {name: list(_dict(_dict(schema.get("items")).get("properties"))) for name, schema in properties.items()
-            if isinstance(schema, dict) and schema.get("x-widget") == "table"}
-
-
-def _expression_problems(path: list, expr: object, properties: dict, dictionaries: Mapping) -> list[Problem]:
-    """``logic.problems`` of one expression, each moved under the expression's own JSON path."""
-    found = logic.problems(expr, properties, _tables(properties), dictionaries)
-    return [Problem(pointer(path) + problem.path, problem.msg) for problem in found]
-
-
-COMPUTABLE = ("number", "integer", "string")
-
-
-def expressions(document: dict, properties: dict, dictionaries: Mapping) -> Iterable[Problem]:
-    """Check 7: formulas and rule checks are JSON Logic naming only fields of the process.
-
-    A computed field must hold what a formula yields (a number, text or date), and a rule must
-    belong to a field: its message is shown there.
-    """
-    for name, formula in _formulas(properties).items():
-        path = ["schema", "properties", name, "x-formula"]
-        yield from _expression_problems(path, formula, properties, dictionaries)
-        if properties[name].get("type") not in COMPUTABLE:
-            yield Problem(pointer(path), Msg(N_("a computed field must be a number, integer, text or date field")))
-    for k, rule in _rules(document):
-        if "check" in rule:
-            yield from _expression_problems(["x-rules", k, "check"], rule["check"], properties, dictionaries)
-        if isinstance(rule.get("field"), str) and rule["field"] not in properties:
-            yield Problem(pointer(["x-rules", k, "field"]), Msg(N_("no such field in schema")))
-    yield from formula_cycle(properties)
-
-
-def formula_cycle(properties: dict) -> Iterable[Problem]:
-    """Check 7: no order computes formulas that read each other in a cycle; reported once, at its first field."""
-    try:
-        logic.evaluation_order(_formulas(properties))
-    except logic.FormulaCycle as cycle:
-        yield Problem(pointer(["schema", "properties", cycle.cycle[0], "x-formula"]), cycle.msg)
-    except RecursionError:
-        return  # too deep to read: the expression's own problems say so
-
-
-def computed_read_only(steps, properties: dict) -> Iterable[Problem]:
-    """Check 8: a computed field is never editable or required, in any branch of a conditional mode.
-
-    The engine computes it after every change; a value typed by a person would be overwritten or,
-    if kept, contradict its formula.
-    """
-    computed = _formulas(properties)
-    for i, step in steps:
-        modes = _dict(step.get("fields"))
-        for name in computed:
-            if _possible(modes.get(name)) & {"editable", "required"}:
-                yield Problem(pointer(["steps", i, "fields", name]),
-                              Msg(N_("a computed field cannot be editable or required")))
-
-
-def format_2_checks(document: dict, steps, properties: dict, dictionaries: Mapping) -> list[Problem]:
-    """Checks 7 and 8: only a format-2 document has formulas and rules (format 1 refuses them)."""
-    if not _is_format(document, 2):
-        return []
-    return [*expressions(document, properties, dictionaries), *computed_read_only(steps, properties)]
-
-
 def static_checks(document: dict, dictionaries: Mapping) -> list[Problem]:
+    from . import checks2  # the checks format 2 adds; it reads this module's helpers
+
     properties, steps = _properties(document), _steps(document)
     return [
         *field_types(properties),
@@ -340,8 +239,12 @@ def static_checks(document: dict, dictionaries: Mapping) -> list[Problem]:
         *step_graph(steps),
         *reachability(steps),
         *conditions(document, steps, properties),
-        *format_2_checks(document, steps, properties, dictionaries),
+        *checks2.format_2_checks(document, steps, properties, dictionaries),
+        *tables.problems(properties, dictionaries),
+        *checks2.people_fields(document, steps, properties),
         *cascades_shown_with_parents(steps, properties),
+        *checks2.required_readable(document, steps, properties),
+        *checks_readers.leaks(document, properties),
     ]
 
 

@@ -14,7 +14,7 @@ from importlib import resources
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
 
-from . import checks
+from . import checks, checks2
 from .messages import N_, Msg, Problem, pointer
 from .validator import EcmaValidator, format_checker
 
@@ -85,7 +85,7 @@ def _process_shape(document: object) -> list[Problem]:
     """The meta-schema's problems, then format-2 keys in a format-1 document (which the meta-schema accepts)."""
     problems = _shape_problems(PROCESS_META, document)
     if isinstance(document, dict):
-        problems += checks.format_2_keys(document)
+        problems += checks2.format_2_keys(document)
     return problems
 
 

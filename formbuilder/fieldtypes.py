@@ -9,32 +9,40 @@ fields by kind, instead of ``if type == ...`` chains spread over modules.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from rfc3339_validator import validate_rfc3339
 from wtforms import fields
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget, NumberInput
 
 from .messages import N_
+from .moments import (  # noqa: F401 - DATE_FORMATS, LOCAL_TZ, YEARS, is_date, is_datetime: read from here too
+    DATE_FORMATS,
+    DATE_MESSAGES,
+    LOCAL_TZ,
+    YEARS,
+    DateField,
+    DateTimeLocalField,
+    FloatField,
+    IntegerField,
+    date_in,
+    datetime_in,
+    datetime_out,
+    is_date,
+    is_datetime,
+    local_moment,
+)
+from .people import department_text, user_text
+from .tablefield import table_field
+from .tables import is_table
+from .tabletext import table_text
 
-#: Date-times typed in the browser carry no zone; they are stored with this one.
-LOCAL_TZ = timezone(timedelta(hours=8))
-#: The years a ``date`` or ``date-time`` field may hold (an instant's year in UTC). Python's
-#: datetime ends at year 9999: an accepted 9999-12-31T23:00-10:00 could not even be shown.
-YEARS = (1900, 2999)
 #: How values of a list read in one line of text (a Chinese enumeration comma).
 LIST_JOIN = "、"
 #: The stars of a rating field.
 STARS = 5
-DATE_MESSAGES = {
-    "date": N_("Not a valid date (years 1900 to 2999)."),
-    "date-time": N_("Not a valid date and time (years 1900 to 2999)."),
-}
 
 
 def _text(value: Any) -> Any:
@@ -51,80 +59,6 @@ def _listed(value: Any) -> Any:
 def _files(value: Any) -> Any:
     """Uploaded files stay FileStorage objects: the caller stores them."""
     return [f for f in (value or []) if getattr(f, "filename", None)] or None
-
-
-_FULL_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def _in_years(moment: date) -> bool:
-    return YEARS[0] <= moment.year <= YEARS[1]
-
-
-def is_date(value: Any) -> bool:
-    """``format: date``: a full-date (RFC 3339) within :data:`YEARS`; other types are the schema's business."""
-    if not isinstance(value, str):
-        return True
-    try:
-        return bool(_FULL_DATE.fullmatch(value)) and _in_years(date.fromisoformat(value))
-    except ValueError:
-        return False
-
-
-def is_datetime(value: Any) -> bool:
-    """``format: date-time``: RFC 3339, readable by Python (no leap second), its UTC year within :data:`YEARS`."""
-    if not isinstance(value, str):
-        return True
-    try:
-        return validate_rfc3339(value.upper()) and _in_years(datetime.fromisoformat(value.upper()).astimezone(UTC))
-    except (ValueError, OverflowError):
-        return False
-
-
-#: What the validator checks ``format: date`` and ``date-time`` with (FormatChecker.checkers entries).
-DATE_FORMATS = {"date": (is_date, ()), "date-time": (is_datetime, ())}
-
-
-class Unreadable(str):
-    """A stored value a date field cannot hold (one stored before the bound): the form shows it as stored.
-
-    WTForms formats a date field's data with ``strftime``; this text answers with itself.
-    """
-
-    def strftime(self, format: str) -> str:
-        return str(self)
-
-
-def _date_in(value: Any) -> Any:
-    """The stored date for the form; text it cannot read stays text."""
-    if not isinstance(value, str):
-        return value
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return Unreadable(value)
-
-
-def local_moment(value: str) -> datetime:
-    """A stored instant as naive local time; ValueError for one Python cannot hold (e.g. past year 9999 here)."""
-    try:
-        moment = datetime.fromisoformat(value.upper())  # RFC 3339 allows a lower-case t and z
-        return moment.astimezone(LOCAL_TZ).replace(tzinfo=None) if moment.tzinfo is not None else moment
-    except OverflowError:
-        raise ValueError(f"out of range: {value!r}") from None
-
-
-def _datetime_in(value: Any) -> Any:
-    """The stored instant for the form, in local time; text it cannot read stays text."""
-    if not isinstance(value, str):
-        return value
-    try:
-        return local_moment(value)
-    except ValueError:
-        return Unreadable(value)
-
-
-def _datetime_out(value: Any) -> Any:
-    return value.replace(tzinfo=LOCAL_TZ).isoformat() if value else None
 
 
 def options_schema(schema: dict) -> dict:
@@ -240,6 +174,8 @@ class FieldType:
     #: The ``x-widget`` values that show the type, None for a schema without one; ``ANY_WIDGET``: the shape
     #: alone decides. Together they are the meta-schema's list of widgets (:data:`WIDGETS`).
     widgets: tuple[str | None, ...] = (None,)
+    #: The WTForms field is built from the field's schema (``field(schema, **kwargs)``): a table's columns.
+    with_schema: bool = False
     partial: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -249,6 +185,8 @@ class FieldType:
         return (not self.widgets or schema.get("x-widget") in self.widgets) and self.shape(schema)
 
     def unbound(self, schema: dict, **kwargs: Any) -> fields.Field:
+        if self.with_schema:
+            return self.field(schema, **(self.options or {}), **kwargs)
         return self.field(**(self.options or {}), **kwargs)
 
 
@@ -256,6 +194,16 @@ _checkboxes = {"widget": ListWidget(prefix_label=False), "option_widget": Checkb
 _TEXT_LIMITS = ("min_length", "max_length")
 _OPTIONS = ("source", "options", "dictionary")
 _dropdown = {"validate_choice": False}
+_PEOPLE = ("roles", "departments")
+
+
+def _plain_string(schema: dict) -> bool:
+    return schema.get("type") == "string" and not is_dropdown(schema) and schema.get("format") is None
+
+
+def _member_list(schema: dict) -> bool:
+    items = _items(schema)
+    return schema.get("type") == "array" and items.get("x-widget") == "user" and _plain_string(items)
 
 #: Every field type, in the order of the editor's "add field" picker. :func:`classify` takes the first that
 #: matches: a date or an instant with options stays a date or an instant, as it always has.
@@ -279,30 +227,30 @@ REGISTRY: tuple[FieldType, ...] = (
     FieldType(
         "number", N_("Number"),
         lambda s: s.get("type") == "number",
-        {"type": "number"}, fields.FloatField, ("placeholder", "minimum", "maximum", "multipleOf"),
+        {"type": "number"}, FloatField, ("placeholder", "minimum", "maximum", "multipleOf"),
         options={"widget": NumberInput(step="any")}, to_json=lambda value: value,
         bad_input=N_("Not a valid number."), script=True,
     ),
     FieldType(
         "integer", N_("Whole number"),
         lambda s: s.get("type") == "integer",
-        {"type": "integer"}, fields.IntegerField, ("placeholder", "minimum", "maximum"),
+        {"type": "integer"}, IntegerField, ("placeholder", "minimum", "maximum"),
         options={"widget": NumberInput()}, to_json=lambda value: value,
         bad_input=N_("Not a valid whole number."), script=True,
     ),
     FieldType(
         "date", N_("Date"),
         lambda s: s.get("type") == "string" and s.get("format") == "date",
-        {"type": "string", "format": "date"}, fields.DateField,
-        to_json=lambda value: value.isoformat() if value else None, to_form=_date_in,
+        {"type": "string", "format": "date"}, DateField,
+        to_json=lambda value: value.isoformat() if value else None, to_form=date_in,
         bad_input=DATE_MESSAGES["date"],
     ),
     FieldType(
         "datetime", N_("Date and time"),
         lambda s: s.get("type") == "string" and s.get("format") == "date-time",
-        {"type": "string", "format": "date-time"}, fields.DateTimeLocalField,
-        options={"format": ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]}, to_json=_datetime_out,
-        to_form=_datetime_in, bad_input=DATE_MESSAGES["date-time"], text=_moment_text,
+        {"type": "string", "format": "date-time"}, DateTimeLocalField,
+        options={"format": ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]}, to_json=datetime_out,
+        to_form=datetime_in, bad_input=DATE_MESSAGES["date-time"], text=_moment_text,
     ),
     FieldType(
         "select", N_("Dropdown"),
@@ -355,7 +303,31 @@ REGISTRY: tuple[FieldType, ...] = (
         to_json=lambda value: value, bad_input=N_("Not a valid whole number."), text=_star_text,
         export=_whole_number, named_by="legend", script=True, widgets=("rating",),
     ),
+    FieldType(  # member 成员 (formbuilder.people: the choices, the check, the names)
+        "user", N_("Member"), _plain_string, {"type": "string", "x-widget": "user"}, fields.SelectField,
+        _PEOPLE, options=_dropdown, has_choices=True, blank=True, text=user_text, script=True, widgets=("user",),
+    ),
+    FieldType(  # several members: an array of member schemas, as a multi-select is one of dropdowns
+        "users", N_("Members (several)"), _member_list,
+        {"type": "array", "uniqueItems": True, "items": {"type": "string", "x-widget": "user"}},
+        fields.SelectMultipleField, _PEOPLE, options=_dropdown, to_json=_listed, has_choices=True,
+        text=user_text, script=True,
+    ),
+    FieldType(  # department 部门
+        "department", N_("Department"), _plain_string, {"type": "string", "x-widget": "department"},
+        fields.SelectField, options=_dropdown, has_choices=True, blank=True, text=department_text, script=True,
+        widgets=("department",),
+    ),
 )
+#: The detail table 明细表 (formbuilder.tables: shape, column checks, cells; tablefield: the page's field).
+TABLE = FieldType(
+    "table", N_("Detail table"), is_table,
+    {"type": "array", "x-widget": "table", "items": {"type": "object", "properties": {
+        "item": {"type": "string", "title": "名称"}}}},
+    table_field, has_default=False, to_json=lambda value: value or None, text=table_text,
+    named_by="legend", script=True, widgets=("table",), with_schema=True,
+)
+REGISTRY = (*REGISTRY, TABLE)
 BY_NAME: dict[str, FieldType] = {t.name: t for t in REGISTRY}
 #: Every ``x-widget`` value a type is shown by, in the registry's order: the meta-schema lists these.
 WIDGETS: tuple[str, ...] = tuple(dict.fromkeys(w for t in REGISTRY for w in t.widgets if w is not None))

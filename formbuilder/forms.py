@@ -12,15 +12,13 @@ from typing import Any
 
 from wtforms import Form
 
+from . import people
 from .dictionaries import DictionaryIndex
 from .fieldtypes import html_attributes, options_schema
 from .messages import Msg
 from .steps import FieldSpec, StepSpec
+from .tablefield import PRESENT  # the presence marker, defined beside the table field, which reads it too
 from .validation import Outcome
-
-#: Each enabled input is paired with this hidden marker, so an unticked box or an
-#: emptied multi-select still counts as submitted while a disabled field does not.
-PRESENT = "lz_present"
 
 
 class _Inputs:
@@ -36,7 +34,13 @@ class _Inputs:
     def __contains__(self, name) -> bool:
         return name in self._formdata
 
+    def __iter__(self):
+        """The names sent (a detail table finds its rows, ``parts-0-qty``, by them)."""
+        return iter(self._formdata)
+
     def getlist(self, name: str) -> list:
+        if self._spec.file_tables and self._spec.file_schema(name.replace("-", "/")) is not None:
+            return self._formdata.getlist(name)  # a table's file cell: the keys it holds, and new files
         files = name in self._spec.attachments
         return [v for v in self._formdata.getlist(name) if isinstance(v, str) != files]
 
@@ -76,6 +80,8 @@ class StepForm(Form):
             field.lz_mode = modes[name]
         for name, source in self._option_sources:
             self._fields[name].choices = source.choices(self._current, stored.get(name), dictionaries or {})
+        for name in self.spec.tables & self._fields.keys():
+            self._fields[name].fill(dictionaries or {})
 
     def _current(self, name: str):
         """A field's value now: what the form holds, else what the ticket holds if the reader may see it.
@@ -104,7 +110,10 @@ class StepForm(Form):
 
     def input_errors(self) -> dict[str, list[Msg]]:
         """Values the browser sent that could not even be converted (e.g. 'abc' as a number)."""
-        return {f.name: [Msg(f.lz.type.bad_input)] for f in self._fields.values() if f.process_errors}
+        found = {f.name: [Msg(f.lz.type.bad_input)] for f in self._fields.values() if f.process_errors}
+        for name in self.spec.tables & self._fields.keys():
+            found.update({key: [Msg(column.type.bad_input)] for key, column in self._fields[name].input_errors()})
+        return found
 
     def show_outcome(self, outcome: Outcome, gettext) -> None:
         """Re-render after a submit: modes follow the submitted data, errors sit at their fields."""
@@ -112,11 +121,15 @@ class StepForm(Form):
         for field in self:
             field.lz_mode = modes[field.name]
         for name, messages in outcome.errors.items():
-            field = self._fields.get(name)
-            if field is None:
-                self.form_errors.extend(m.render(gettext) for m in messages)
+            field, texts = self._fields.get(name), [m.render(gettext) for m in messages]
+            table, _, cell = name.partition("/")
+            if cell and table in self.spec.tables and table in self._fields:
+                placed = all(self._fields[table].place(cell.split("/"), text) for text in texts)
+                self.form_errors.extend([] if placed else texts)
+            elif field is None:
+                self.form_errors.extend(texts)
             else:
-                field.errors = [*field.errors, *(m.render(gettext) for m in messages)]
+                field.errors = [*field.errors, *texts]
 
 
 class OptionSource:
@@ -128,11 +141,14 @@ class OptionSource:
         self.fixed = [(o["const"], o.get("title", o["const"])) for o in source["oneOf"]] if "oneOf" in source else None
         self.code = source.get("x-dictionary")
         self.parent = fspec.schema.get("x-cascade")
+        self.people, self.schema = (fspec.kind if fspec.kind in people.KINDS else None), fspec.schema
 
     def choices(self, current: Callable[[str], Any], held, dictionaries: Mapping) -> list[tuple[str, str]]:
         """Options given the values now in the form (``current`` of a field name); ``held`` stays offered."""
         if self.fixed is not None:
             return self.blank + self.fixed
+        if self.people:  # members and departments: the people index rides in ``dictionaries``
+            return self.blank + people.choices(self.people, self.schema, held, dictionaries)
         index = dictionaries.get(self.code)
         parent = current(self.parent) if self.parent else None
         keep = held if isinstance(held, str) else None

@@ -241,6 +241,17 @@ def _properties(properties: Any, schema: dict) -> Predicate | None:
     return lambda v: not isinstance(v, dict) or all(sub(v[n]) for n, sub in pairs if n in v)
 
 
+def _additional(extra: Any, schema: dict) -> Predicate | None:
+    """``additionalProperties`` beside plain ``properties`` (a detail table's rows hold their columns only)."""
+    if "patternProperties" in schema or not isinstance(schema.get("properties", {}), dict):
+        return None
+    known = frozenset(schema.get("properties", {}))
+    each = predicate(extra, root=False)
+    if each is None:
+        return None
+    return lambda v: not isinstance(v, dict) or all(each(v[k]) for k in v.keys() - known)
+
+
 def _all_of(schemas: Any, schema: dict) -> Predicate | None:
     subs = _subs(schemas)
     return None if subs is None else _all(subs)
@@ -289,6 +300,7 @@ _BUILDERS: dict[str, Callable[[Any, dict], Predicate | None]] = {
     "items": _items,
     "required": _required,
     "properties": _properties,
+    "additionalProperties": _additional,
     "allOf": _all_of,
     "anyOf": _any_of,
     "oneOf": _one_of,

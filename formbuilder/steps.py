@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import tables
 from .computed import Formulas
 from .fieldtypes import FieldType, classify, options_schema
 from .predicates import Predicate, predicate
@@ -85,6 +86,8 @@ def _mode_constraint(spec: FieldSpec, mode: str) -> dict:
 
 def _property(spec: FieldSpec) -> dict:
     schema = dict(spec.schema)
+    if spec.kind == "table":  # a row holds its columns only, as the ticket holds its fields only
+        schema["items"] = {**schema["items"], "additionalProperties": False}
     if spec.mode.possible == {"readonly"}:
         schema["readOnly"] = True
     if spec.mode.when is None and spec.mode.mode == "required":
@@ -144,6 +147,10 @@ class StepSpec:
     conditional: tuple = field(init=False, repr=False)
     dictionary_fields: tuple = field(init=False, repr=False)
     attachments: tuple[str, ...] = field(init=False, repr=False)
+    #: The detail tables (their errors are reported at cells: ``parts/2/qty``).
+    tables: frozenset[str] = field(init=False, repr=False)
+    #: Tables with attachment columns: table -> those columns.
+    file_tables: dict[str, tuple[str, ...]] = field(init=False, repr=False)
     always_editable: frozenset[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -155,6 +162,9 @@ class StepSpec:
             for name, f in self.fields.items() if options_schema(f.schema).get("x-dictionary"))
         self.always_editable = frozenset(name for name, f in self.fields.items() if f.mode.possible <= EDITABLE)
         self.attachments = tuple(name for name, f in self.fields.items() if f.kind == "attachment")
+        self.tables = frozenset(name for name, f in self.fields.items() if f.kind == "table")
+        self.file_tables = {name: cols for name in self.tables
+                            if (cols := tables.file_columns(self.fields[name].schema))}
 
     @property
     def key(self) -> str:
@@ -175,16 +185,37 @@ class StepSpec:
         return modes
 
     def take_files(self, values: dict) -> dict[str, list]:
-        """The uploaded files of this step's attachment fields, taken out of ``values``: the engine stores them.
+        """The uploaded files of this step's attachment fields and table cells, taken out of ``values``.
 
-        What stays in ``values`` is JSON; a field with no upload keeps whatever the form gave it.
+        The engine stores them. Keys are field names, or cells (``parts/2/photo``) of a table's
+        attachment column. What stays in ``values`` is JSON; a field with no upload keeps whatever
+        the form gave it, a cell the keys it held.
         """
-        return {name: values.pop(name) for name in self.attachments if values.get(name)}
+        found = {name: values.pop(name) for name in self.attachments if values.get(name)}
+        for name, cols in self.file_tables.items():
+            found.update(tables.take_files(name, cols, values.get(name)))
+        return found
 
-    @staticmethod
-    def stand_ins(files: dict[str, list], prefix: str) -> dict[str, list[str]]:
-        """A placeholder key per file (``prefix-0``...), for checks that run before any file is stored."""
-        return {name: [f"{prefix}-{i}" for i in range(len(batch))] for name, batch in files.items()}
+    def file_schema(self, slot: str) -> dict | None:
+        """The schema of the attachment field or cell ``slot`` takes files for; None if it takes none."""
+        if slot in self.attachments:
+            return self.fields[slot].schema
+        where = tables.split(slot)
+        if where is None or where[2] not in self.file_tables.get(where[0], ()):
+            return None
+        return tables.columns(self.fields[where[0]].schema)[where[2]]
+
+    def with_files(self, values: dict, slot: str, keys: list[str], stored: dict) -> dict:
+        """``values`` with the stored files' ``keys`` added to ``slot`` (after what the field already held)."""
+        if tables.split(slot) is not None:
+            return tables.add_keys(values, slot, keys)
+        return {**values, slot: list((values[slot] if slot in values else stored.get(slot)) or []) + keys}
+
+    def stand_ins(self, values: dict, files: dict[str, list], prefix: str) -> dict:
+        """``values`` with a placeholder key per file (``prefix-0``...), for checks before any file is stored."""
+        for slot, batch in files.items():
+            values = self.with_files(values, slot, [f"{prefix}-{i}" for i in range(len(batch))], {})
+        return values
 
     def offered(self, data: dict) -> list[dict]:
         """The transitions whose ``when`` holds for this data (选择下一步)."""

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 
 from jsonschema import ValidationError
 
+from . import tables
 from .dictionaries import DictionaryIndex
 from .fieldtypes import DATE_MESSAGES
 from .messages import N_, Msg
+from .people import Source, check_people
 from .steps import StepSpec
 
 REQUIRED = Msg(N_("This field is required."))
@@ -72,15 +74,37 @@ class Outcome:
         return not self.errors
 
 
+_TABLE_MESSAGES = {
+    "minItems": N_("Rows: at least %(limit)s."),
+    "maxItems": N_("Rows: at most %(limit)s."),
+    "type": N_("Each row must be an object of cells."),
+}
+
+
+def _message(error: ValidationError, table: bool = False) -> Msg:
+    if error.validator == "format":
+        text = _FORMAT_MESSAGES.get(error.validator_value, N_("Not a valid value."))
+    elif table and error.validator in _TABLE_MESSAGES and len(error.path) <= 1:
+        text = _TABLE_MESSAGES[error.validator]
+    else:
+        text = _KEYWORD_MESSAGES.get(error.validator, N_("Not a valid value."))
+    return Msg(text, {"limit": error.validator_value} if "%(limit)" in text else {})
+
+
+def table_errors(error: ValidationError, field: str) -> list[tuple[str, Msg]]:
+    """One error of a detail table's value, at its cell (``parts/2/qty``), row or the table."""
+    keys = tables.error_key(field, error.path, error.validator, error.instance, error.validator_value,
+                            error.schema.get("properties", {}))
+    whole_row = len(error.path) == 1
+    msg = {"required": REQUIRED, "additionalProperties": UNKNOWN}.get(error.validator) if whole_row else None
+    msg = msg or _message(error, table=True)
+    return [(key, msg) for key in keys]
+
+
 def schema_errors(error: ValidationError, field: str | None = None) -> list[tuple[str, Msg]]:
     """Map one jsonschema error to (field, message) pairs; ``field`` when validated on its own."""
     if field is not None or error.absolute_path:
-        if error.validator == "format":
-            text = _FORMAT_MESSAGES.get(error.validator_value, N_("Not a valid value."))
-        else:
-            text = _KEYWORD_MESSAGES.get(error.validator, N_("Not a valid value."))
-        params = {"limit": error.validator_value} if "%(limit)" in text else {}
-        return [(field if field is not None else str(error.absolute_path[0]), Msg(text, params))]
+        return [(field if field is not None else str(error.absolute_path[0]), _message(error))]
     if error.validator == "required":
         return [(name, REQUIRED) for name in error.validator_value if name not in error.instance]
     return [("", Msg(N_("Not a valid value.")))]
@@ -149,6 +173,15 @@ def _check_dictionaries(spec, stored, merged, changed, modes, dictionaries, erro
                 break
 
 
+def _check_table_options(spec, stored, merged, changed, modes, dictionaries, errors) -> None:
+    """Dictionary cells of the tables the submitter changed (and sees)."""
+    for name in spec.tables:
+        if name in changed and modes.get(name, "hidden") != "hidden" and name in merged:
+            for key, msg in tables.option_errors(name, spec.fields[name].schema, stored.get(name), merged[name],
+                                                 dictionaries):
+                errors[key].extend([] if errors[key] else [msg])
+
+
 def _anywhere(index: DictionaryIndex, value: object, *, new: bool) -> bool:
     item = index.items.get(value) if isinstance(value, str) else None
     return item is not None and (item.enabled or not new)
@@ -167,8 +200,8 @@ def _schema_errors(spec: StepSpec, view: dict) -> list[tuple[str, Msg]]:
     for key, value in view.items():
         valid = spec.field_checks.get(key)
         if valid is not None and not valid(value):
-            check = spec.field_validators[key]
-            found += [pair for error in check.iter_errors(value) for pair in schema_errors(error, key)]
+            mapped = table_errors if key in spec.tables else schema_errors
+            found += [pair for error in spec.field_validators[key].iter_errors(value) for pair in mapped(error, key)]
     return found
 
 
@@ -179,17 +212,20 @@ def validate_step(
     dictionaries: Mapping[str, DictionaryIndex],
     *,
     unreadable: frozenset[str] = frozenset(),
+    people: Source = None,
 ) -> Outcome:
     """Validate ``submitted`` on top of ``stored`` at the step ``spec``.
 
     ``unreadable``: the fields the submitter may not read (``x-readers``), hidden to them at every step.
+    ``people``: the organisation (``formbuilder.people``) that member and department values must name.
     """
     errors: dict[str, list[Msg]] = defaultdict(list)
     stored = normalize(stored or {})
     merged, changed, sent = _merge(stored, submitted, spec.template["properties"], errors)
     spec.formulas.compute(merged, dictionaries)  # conditions may read computed values
+    accepted = len(changed)
     modes = _check_modes(spec, stored, merged, changed, sent, errors, unreadable)
-    if spec.formulas.computed:  # again, over what the modes let through
+    if spec.formulas.computed and len(changed) < accepted:  # a change was locked: again, over what is let through
         spec.formulas.compute(merged, dictionaries)
         modes = spec.modes(merged, unreadable)
     view = {k: v for k, v in merged.items() if k not in spec.fields or modes[k] != "hidden"}
@@ -197,6 +233,8 @@ def validate_step(
         if msg not in errors[name]:
             errors[name].append(msg)
     _check_dictionaries(spec, stored, merged, changed, modes, dictionaries, errors)
+    _check_table_options(spec, stored, merged, changed, modes, dictionaries, errors)
+    check_people(spec, stored, merged, changed, modes, people, errors)
     for name, msg in spec.formulas.broken(merged, modes, dictionaries):
         errors[name].extend([] if errors[name] else [msg])  # a field's own error first
     return Outcome(merged, {k: v for k, v in errors.items() if v})

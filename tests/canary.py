@@ -22,6 +22,17 @@ string and are left out; dates, instants and numbers hold distinctive values
 (``purchase_date``, ``received_at``, ``refund_amount``), found only where they are
 printed as stored. Values a ticket's steps have not reached (or that no step shows,
 ``secret_note``) are written to ``ticket.data`` directly, marked ``direct`` below.
+
+The process is format 2, for its field readers: ``ledger_note`` names finance as its only readers
+(``x-readers``), is editable at the warehouse step (which wh1, no reader, handles) and at finance, and is
+marked ``x-public`` too, which must not let it out to a customer or a webhook. Who may read it is worked
+out here from the users' departments (``reads``), not asked of the code under test.
+
+Two computed fields copy a canary field (``COPIES``): ``ledger_copy`` (``{"cat": [{"var": "ledger_note"}]}``,
+with ledger_note's readers) and ``warehouse_copy`` (warehouse_note's text, no readers). Each has its
+source's step modes (read-only where the source is editable), so it is shown exactly where its source is,
+and it holds its source's text: its canary *is* the source's canary, with the same allowed readers. The
+live preview (``POST /call/preview``, ``POST /tickets/NUMBER/preview``) answers with them.
 """
 
 from __future__ import annotations
@@ -52,17 +63,22 @@ from workflows.tickets.access import ALL, can_read, visible_fields
 CODE = "canary_goods"
 END = "$end"
 STEP_NOTES = {"approve": "approve_note", "warehouse": "warehouse_note", "finance": "finance_note"}
-FREE_TEXT = ("order_no", "defect", "public_note", "reject_reason", *STEP_NOTES.values(), "secret_note")
+FREE_TEXT = ("order_no", "defect", "public_note", "reject_reason", *STEP_NOTES.values(), "secret_note",
+             "ledger_note")
 PUBLIC = frozenset({"public_note"})  # x-public: the customer's progress page, e-mails and webhooks may hold it
+READERS = {"ledger_note": "finance"}  # x-readers: field -> the one department (and its subtree) that reads it
+COPIES = {"ledger_copy": "ledger_note", "warehouse_copy": "warehouse_note"}  # computed field -> the field it copies
 
 
 def canary_process() -> dict:
     """return_goods plus a free-text note per step, an x-public note, and a note no step shows."""
     document = copy.deepcopy(example("return_goods.process.json"))
-    document.update(code=CODE, name="金丝雀退货", number_prefix="CN", web_form={"enabled": True},
+    document.update(format=2, code=CODE, name="金丝雀退货", number_prefix="CN", web_form={"enabled": True},
                     notify_customer={"created": True, "steps": ["approve", "warehouse", "finance"], "closed": True})
     properties = document["schema"]["properties"]
     properties["public_note"] = {"type": "string", "title": "公开说明", "x-public": True}
+    properties["ledger_note"] = {"type": "string", "title": "财务备注", "x-widget": "textarea", "x-public": True,
+                                 "x-readers": {"departments": [READERS["ledger_note"]]}}
     for key in (*STEP_NOTES.values(), "secret_note"):
         properties[key] = {"type": "string", "title": key, "x-widget": "textarea"}
     steps = {step["key"]: step for step in document["steps"]}
@@ -70,6 +86,13 @@ def canary_process() -> dict:
     for step, key in STEP_NOTES.items():
         steps[step]["fields"][key] = "editable"
     steps["finance"]["fields"]["category"] = "readonly"  # static check 9: a cascade child shows with its parent
+    steps["warehouse"]["fields"]["ledger_note"] = steps["finance"]["fields"]["ledger_note"] = "editable"
+    for copy_key, source in COPIES.items():  # shown where the source is, read-only (static check 8)
+        properties[copy_key] = {k: copy.deepcopy(v) for k, v in properties[source].items() if k != "x-public"} | {
+            "title": copy_key, "x-formula": {"cat": [{"var": source}]}}
+        for step in steps.values():
+            if step["fields"].get(source, "hidden") != "hidden":
+                step["fields"][copy_key] = "readonly"
     return document
 
 
@@ -180,7 +203,8 @@ class Builder:
         self.act("fin1", label, "advance", transition=END,
                  data={"refund_amount": float(value(self.world, label, "refund_amount", f"98765{index}.32")),
                        "refund_channels": ["original"],
-                       "finance_note": mark(self.world, label, "finance_note", field="finance_note")})
+                       "finance_note": mark(self.world, label, "finance_note", field="finance_note"),
+                       "ledger_note": mark(self.world, label, "ledger_note", field="ledger_note")})  # a reader
 
     def direct(self, label: str, *keys: str) -> None:
         """Write canaries for fields the ticket's steps have not reached, or that no step shows."""
@@ -188,6 +212,7 @@ class Builder:
         values = {"refund_amount": float(value(self.world, label, "refund_amount", f"87654{ord(label[0]) % 10}.21"))} \
             if "refund_amount" in keys else {}
         values |= {k: mark(self.world, label, k, field=k) for k in keys if k != "refund_amount"}
+        values |= {key: values[source] for key, source in COPIES.items() if source in values}  # as computed
         Ticket.update(data={**ticket.data, **values}).where(Ticket.id == ticket.id).execute()
 
     def note(self, who: str, label: str) -> None:
@@ -202,13 +227,13 @@ def _handled_tickets(b: Builder) -> None:
     b.act("fin1", "W", "return", comment=mark(b.world, "W", "return", kind="ticket"))
     collab.add_cc(b.users["agent"], b.world.numbers["W"], "fin2")
     b.note("wh1", "W")
-    b.direct("W", "finance_note", "refund_amount", "secret_note")
+    b.direct("W", "finance_note", "refund_amount", "secret_note", "ledger_note")
     for label, index in (("F", 2), ("C", 3)):
         b.create(label, index)
         b.approve(label)
         b.warehouse(label, index)
     b.note("fin1", "F")
-    b.direct("F", "finance_note", "secret_note")
+    b.direct("F", "finance_note", "secret_note", "ledger_note")
     b.finance("C", 3)
     b.direct("C", "secret_note")
 
@@ -216,14 +241,14 @@ def _handled_tickets(b: Builder) -> None:
 def _early_tickets(b: Builder) -> None:
     """A and X at approval, R rejected there; X is fin_lead's ticket for W's customer."""
     b.create("A", 4)
-    b.direct("A", "approve_note", "secret_note")
+    b.direct("A", "approve_note", "secret_note", "ledger_note")
     b.create("R", 5)
     b.act("admin", "R", "advance", transition=END, data={
         "approval": "reject", "reject_reason": mark(b.world, "R", "reject_reason", field="reject_reason"),
         "approve_note": mark(b.world, "R", "approve_note", field="approve_note")})
-    b.direct("R", "secret_note")
+    b.direct("R", "secret_note", "ledger_note")
     b.create("X", 6, who="fin_lead", details={"name": "", "phone": b.world.phones["W"]})
-    b.direct("X", "secret_note")
+    b.direct("X", "secret_note", "ledger_note")
 
 
 def build_canary_world(app) -> CanaryWorld:
@@ -302,6 +327,16 @@ def allowed_fields(user: User, ticket: Ticket) -> set[str] | None:
     return meet(visible_fields(user, ticket), cc_cap(user, ticket), close_cap(user, ticket))
 
 
+def reads(user: User, key: str) -> bool:
+    """Whether ``user`` may ever read the field ``key``: no readers named, an admin, or in the readers' subtree."""
+    department = user.department
+    codes = set()
+    while department is not None:
+        codes.add(department.code)
+        department = department.parent
+    return key not in READERS or user.role == "admin" or READERS[key] in codes
+
+
 def forbidden_for(world: CanaryWorld, username: str | None) -> list[Canary]:
     """Every canary ``username`` (None: not logged in) must never receive."""
     if username is None:
@@ -321,6 +356,8 @@ def forbidden_for(world: CanaryWorld, username: str | None) -> list[Canary]:
             return readable[c.ticket] or tickets[c.ticket].id in notified
         if c.kind == "ticket":
             return readable[c.ticket]
+        if c.field in READERS and not reads(user, c.field):  # x-readers: not even a supervisor of the handler
+            return False
         return fields[c.ticket] is ALL or c.field in fields[c.ticket]
 
     return [c for c in world.canaries if not allowed(c)]

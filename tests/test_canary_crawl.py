@@ -13,7 +13,14 @@ body and on any 5xx. A separate "customer" principal opens the signed progress
 and rating links. Outputs that are not HTTP answers are checked against the
 rule their module documents: webhook payloads (``workflows.subscribers.webhooks``: metadata
 and ``x-public`` fields) and the customer's queued e-mails (``workflows.subscribers.mail``:
-number, status, step, process, link, the customer's name).
+number, status, step, process, link, the customer's name). A field with readers (``x-readers``,
+``canary.READERS``) reaches its readers only, on every one of these paths, whatever else its
+reader's part in the ticket, or its ``x-public``, would give.
+
+The live preview of computed fields (``POST /tickets/NUMBER/preview`` for every ticket, ``POST
+/call/preview`` for the canary process) is posted by every principal with the step's editable fields
+holding what the ticket stores (``preview_requests``): its answers are checked like every other, so a
+computed copy of a field (``canary.COPIES``) reaches only those who may see that field.
 
 ``ROUTES`` names every endpoint of the url map: how to build its URLs, or why it
 is not fetched. A new endpoint fails ``test_every_endpoint_is_in_the_crawl``
@@ -43,6 +50,8 @@ from canary import (
 from flask import url_for
 from test_permission_matrix import PRINCIPALS, QUERIES, login, url_values, world_factory
 
+from formbuilder.forms import PRESENT
+from workflows.processes import documents as docs
 from workflows.storage import db as lzdb
 from workflows.storage.models import EmailMessage, Ticket, WebhookDelivery
 from workflows.tickets import engine
@@ -121,6 +130,7 @@ def notification_ids(cw: CanaryWorld) -> list[int]:
 MATRIX = "matrix"  # the URL the permission matrix builds from its world (admin pages, processes, tokens)
 POST_ONLY = "POST only (a write): the permission matrix checks who may; error bodies are in error_requests"
 WRITES = "POST/PATCH only (a write of admin or customer data, no ticket data in the answer)"
+PREVIEW = "POST only (the live preview, no write): preview_requests, every ticket and the call page, every principal"
 ROUTES: dict[str, URLs | str] = {
     # Pages
     "home.index": home, "tickets.detail": each("/tickets/{}", numbers),
@@ -155,6 +165,7 @@ ROUTES: dict[str, URLs | str] = {
     "profile.change_password": WRITES, "customers.edit": WRITES, "customers.remove_phone": WRITES,
     "customers.merge": WRITES, "api.edit": WRITES, "api.put_dictionary": WRITES, "api.put_draft": WRITES,
     "api.publish": WRITES, "api.check": WRITES,
+    "calls.preview_call": PREVIEW, "tickets.preview_step": PREVIEW,
     "static": "static files", "admin.static": "static files",
     # The audit log (a read-only Flask-Admin ModelView): its list with a search, a filter, a sort and a page; its
     # other GET routes as the matrix builds them (the disabled ones redirect), its POST routes refuse every write.
@@ -217,13 +228,17 @@ def error_requests(cw: CanaryWorld, versions: dict[str, int]) -> list[tuple[str,
 
     Every advance also sends ``as_described: maybe`` (no such option) and no next
     handler, so none can succeed whoever sends it. Hidden field: W's
-    ``approve_note`` (shown at approval only), as a wrong guess and as its value.
+    ``approve_note`` (shown at approval only), as a wrong guess and as its value; so is
+    ``ledger_note``, editable at W's step but read by finance only.
     """
     w, c = cw.numbers["W"], cw.numbers["C"]
     hidden = next(x.text for x in cw.canaries if x.ticket == "W" and x.field == "approve_note")
+    ledger = next(x.text for x in cw.canaries if x.ticket == "W" and x.field == "ledger_note")
     base = {"action": "advance", "transition": "finance", "as_described": "maybe"}
     cases = [{**base, "version": versions["W"], "approve_note": "WRONG-GUESS"},
              {**base, "version": versions["W"], "approve_note": hidden},
+             {**base, "version": versions["W"], "ledger_note": "WRONG-GUESS"},
+             {**base, "version": versions["W"], "ledger_note": ledger},
              {**base, "version": versions["W"], "received_at": "not-a-time"},
              {**base, "version": versions["W"] - 1}, {**base, "version": versions["W"], "transition": "nowhere"}]
     out = [("POST", f"/tickets/{w}/act", {"data": case}) for case in cases]
@@ -237,6 +252,38 @@ def error_requests(cw: CanaryWorld, versions: dict[str, int]) -> list[tuple[str,
     return out
 
 
+def form_value(value: object) -> str | list[str] | None:
+    """A stored value as a step form sends it: text, a number as text, a ticked box, a list of codes."""
+    if isinstance(value, bool):
+        return "y" if value else None
+    if isinstance(value, int | float | str):
+        return str(value)
+    return value if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
+
+
+def preview_form(version, step: str, data: dict) -> dict:
+    """The step's editable fields (by the document, readers or not) holding what ``data`` stores, files left out
+    as the page leaves them out; a closed ticket (no step) sends nothing."""
+    if step not in {s["key"] for s in version.document["steps"]}:
+        return {}
+    spec = docs.compiled(version, step).spec
+    names = [k for k, mode in spec.modes(data).items()
+             if mode in ("editable", "required") and spec.fields[k].type.name != "attachment"]
+    return {k: v for k in names if (v := form_value(data.get(k))) is not None} | {PRESENT: names}
+
+
+def preview_requests(cw: CanaryWorld) -> list[tuple[str, str, dict]]:
+    """The live preview of every ticket's step form, and of the canary process's call page (a new ticket)."""
+    out = []
+    for number in numbers(cw):
+        ticket = engine.load(number)
+        out.append(("POST", f"/tickets/{number}/preview",
+                    {"data": preview_form(ticket.process_version, ticket.step, ticket.data)}))
+    version = docs.get_version(CODE)
+    return out + [("POST", f"/call/preview?process={CODE}",
+                   {"data": preview_form(version, version.document["steps"][0]["key"], {})})]
+
+
 class Crawl:
     """One principal's requests; ``problems`` collects every leak and 5xx, one line each."""
 
@@ -244,6 +291,7 @@ class Crawl:
         self.client, self.cw, self.principal, self.forbidden, self.tickets = client, cw, principal, forbidden, tickets
         self.username, self.problems, self.requests = PRINCIPALS.get(principal), [], 0
         self.seen: set[str] = set()  # every canary text found, allowed or not: the crawl reached the data
+        self.previewed: set[str] = set()  # those found in a live preview's answer
 
     def fetch(self, method: str, url: str, endpoint: str, **body) -> str:
         response = self.client.open(url, method=method, headers=headers_for(self.cw, self.username, url),
@@ -256,11 +304,14 @@ class Crawl:
         self.seen |= {c.text for c in self.cw.canaries if c.text in text}
         return text
 
-    def run(self, app, versions: dict[str, int]) -> None:
+    def run(self, app, versions: dict[str, int], previews: list[tuple[str, str, dict]]) -> None:
         for endpoint, url in get_urls(app, self.cw):
             self.fetch("GET", url, endpoint)
         for method, url, body in error_requests(self.cw, versions):
             self.fetch(method, url, "error-body", **body)
+        for method, url, body in previews:
+            text = self.fetch(method, url, "preview", **body)
+            self.previewed |= {c.text for c in self.cw.canaries if c.text in text}
 
 
 def crawl_customer(client, cw: CanaryWorld, tickets: dict) -> list[str]:
@@ -301,16 +352,23 @@ def outbound_problems(cw: CanaryWorld, tickets: dict) -> list[str]:
 
 
 def hidden_field_answers_alike(client, cw: CanaryWorld, versions: dict[str, int]) -> list[str]:
-    """Issue 16, defect 2: a hidden field's wrong guess and its stored value get the same answer (as wh1, API)."""
-    w = cw.numbers["W"]
-    hidden = next(x.text for x in cw.canaries if x.ticket == "W" and x.field == "approve_note")
-    answers = []
-    for guess in ("WRONG-GUESS", hidden):
-        payload = {"action": "advance", "transition": "finance", "version": versions["W"],
-                   "data": {"as_described": "maybe", "approve_note": guess}}
-        response = client.post(f"/api/v1/tickets/{w}/actions", json=payload, headers=headers_for(cw, "wh1", "/api/"))
-        answers.append((response.status_code, (response.get_json() or {}).get("fields", {}).get("approve_note")))
-    return [] if answers[0] == answers[1] else [f"wh1: hidden-field oracle on W.approve_note: {answers}"]
+    """Issue 16, defect 2: a hidden field's wrong guess and its stored value get the same answer (as wh1, API).
+
+    ``ledger_note`` is editable at W's step but wh1 may not read it: refused alike, and as the hidden field is.
+    """
+    w, problems, refusals = cw.numbers["W"], [], []
+    for key in ("approve_note", "ledger_note"):
+        stored = next(x.text for x in cw.canaries if x.ticket == "W" and x.field == key)
+        answers = []
+        for guess in ("WRONG-GUESS", stored):
+            payload = {"action": "advance", "transition": "finance", "version": versions["W"],
+                       "data": {"as_described": "maybe", key: guess}}
+            response = client.post(f"/api/v1/tickets/{w}/actions", json=payload,
+                                   headers=headers_for(cw, "wh1", "/api/"))
+            answers.append((response.status_code, (response.get_json() or {}).get("fields", {}).get(key)))
+        problems += [] if answers[0] == answers[1] else [f"wh1: hidden-field oracle on W.{key}: {answers}"]
+        refusals.append(answers[0])
+    return problems + ([] if refusals[0] == refusals[1] else [f"wh1: W.ledger_note not refused as hidden: {refusals}"])
 
 
 # --- Tests --------------------------------------------------------------------------------------------------------
@@ -324,11 +382,17 @@ def test_every_endpoint_is_in_the_crawl(app):
 
 
 def reached(crawls: dict[str, Crawl], cw: CanaryWorld) -> list[str]:
-    """Positive controls: the admin's crawl met every field canary, wh1's met W's warehouse note."""
+    """Positive controls: the admin's crawl met every field canary, wh1's met W's warehouse note, fin1's (a reader
+    who handled W's finance step) W's ledger note; the previews computed the copies: W's ledger note for the
+    admin, W's warehouse note for wh1 (who holds W), F's ledger note for fin1 (who holds F)."""
     fields = {c.text for c in cw.canaries if c.kind in ("field", "file")}
-    note = next(c.text for c in cw.canaries if c.ticket == "W" and c.field == "warehouse_note")
+    canary = {(c.ticket, c.field): c.text for c in cw.canaries if c.field in ("warehouse_note", "ledger_note")}
+    note, ledger = canary["W", "warehouse_note"], canary["W", "ledger_note"]
     missing = sorted(fields - crawls["admin"].seen) + ([] if note in crawls["assignee"].seen else [note])
-    return [f"the crawl never met {text}: it does not reach the data" for text in missing]
+    missing += [] if ledger in crawls["other_team"].seen else [ledger]
+    previewed = [("admin", ledger), ("assignee", note), ("other_team", canary["F", "ledger_note"])]
+    return [f"the crawl never met {text}: it does not reach the data" for text in missing] + [
+        f"{who}'s previews never computed {text}" for who, text in previewed if text not in crawls[who].previewed]
 
 
 def snapshot(cw: CanaryWorld) -> dict[str, int]:
@@ -342,14 +406,14 @@ def test_no_canary_reaches_a_principal_who_may_not_see_it(app, client, monkeypat
     with app.app_context(), lzdb.database.connection_context():
         tickets, versions = world_tickets(cw), snapshot(cw)
         forbidden = {p: forbidden_for(cw, u) for p, u in PRINCIPALS.items()}
-        problems = outbound_problems(cw, tickets)
+        problems, previews = outbound_problems(cw, tickets), preview_requests(cw)
     crawls = {}
     for principal, username in PRINCIPALS.items():
         client.post("/logout")
         if username:
             login(client, username)
         crawls[principal] = Crawl(client, cw, principal, forbidden[principal], tickets)
-        crawls[principal].run(app, versions)
+        crawls[principal].run(app, versions, previews)
         problems += crawls[principal].problems
     client.post("/logout")
     problems += crawl_customer(client, cw, tickets) + hidden_field_answers_alike(client, cw, versions)

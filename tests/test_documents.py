@@ -52,14 +52,14 @@ BAD_SHAPES = [
     ("format", 3, "/format: 3 is not one of [1, 2]"),
     ("code", "Return-Goods", '/code: "Return-Goods" does not match "^[a-z][a-z0-9_]{1,63}$"'),
     ("steps/0/assignee/type", "robot", '/steps/0/assignee/type: "robot" is not one of '
-     '["creator", "previous", "user", "role", "department", "choose"]'),
+     '["creator", "previous", "user", "role", "department", "choose", "field"]'),
     ("steps/1/assignee/pick", "random", '/steps/1/assignee/pick: "random" is not one of '
      '["manual", "round_robin", "least_loaded"]'),
     ("steps/1/sla/minutes", 0, "/steps/1/sla/minutes: must be at least 0"),
     ("steps/1/colour", "red", "/steps/1/colour: unknown key"),
     ("schema/properties/order_no/x-widget", "slider",
      '/schema/properties/order_no/x-widget: "slider" is not one of '
-     '["text", "textarea", "select", "radio", "checkbox", "checkboxes", "rating"]'),
+     '["text", "textarea", "select", "radio", "checkbox", "checkboxes", "rating", "user", "department", "table"]'),
     ("schema/properties/order_no/pattern", "([", '/schema/properties/order_no/pattern: is not a valid "regex"'),
     ("priority/default", "medium", '/priority/default: "medium" is not one of ["urgent", "high", "normal", "low"]'),
     ("steps/1/fields/reject_reason", {"mode": "required"},

@@ -8,14 +8,16 @@ pick its type.
 from __future__ import annotations
 
 import pytest
+from test_member_fields import DEPARTMENT, MEMBER, MEMBERS
 from test_rating_field import RATING
+from test_tables import PARTS
 from test_validation import FIELD_TYPES
 
 from formbuilder.documents import PROCESS_META
 from formbuilder.fieldtypes import REGISTRY, WIDGETS, classify
 
 ENUM = PROCESS_META.schema["$defs"]["field"]["properties"]["x-widget"]["enum"]
-EXAMPLES = [RATING, *(case[0] for case in FIELD_TYPES.values())]
+EXAMPLES = [RATING, MEMBER, MEMBERS, DEPARTMENT, PARTS, *(case[0] for case in FIELD_TYPES.values())]
 
 
 def without_widget(schema: dict) -> dict:

@@ -7,13 +7,13 @@ from test_validation import FIELD_TYPES, spec_for
 from werkzeug.datastructures import MultiDict
 from wtforms import fields
 
-from formbuilder import cache, compiled_step, validate_step
+from formbuilder import cache, compiled_step, fieldtypes, validate_step
 from formbuilder.forms import PRESENT
 
 EXPECTED_FIELDS = {
     "text": fields.StringField, "email": fields.EmailField, "textarea": fields.TextAreaField,
-    "integer": fields.IntegerField, "number": fields.FloatField, "date": fields.DateField,
-    "datetime": fields.DateTimeLocalField, "select": fields.SelectField, "select-dictionary": fields.SelectField,
+    "integer": fieldtypes.IntegerField, "number": fieldtypes.FloatField, "date": fieldtypes.DateField,
+    "datetime": fieldtypes.DateTimeLocalField, "select": fields.SelectField, "select-dictionary": fields.SelectField,
     "radio": fields.RadioField, "multiselect": fields.SelectMultipleField, "checkboxes": fields.SelectMultipleField,
     "checkbox": fields.BooleanField, "attachment": fields.MultipleFileField, "cascade": fields.SelectField,
 }
@@ -29,6 +29,14 @@ def form_for(schema, mode, dictionaries, data=None, formdata=None):
 def test_each_type_gets_its_field_class(kind, dictionaries):
     _, form = form_for(FIELD_TYPES[kind][0], "editable", dictionaries)
     assert type(form.fx) is EXPECTED_FIELDS[kind]
+
+
+@pytest.mark.parametrize("kind", ["integer", "number", "date", "datetime"])
+def test_a_number_or_date_left_blank_is_no_value_not_a_bad_one(kind, dictionaries):
+    formdata = MultiDict([("fx", " "), ("lz_present", "fx")])
+    _, form = form_for(FIELD_TYPES[kind][0], "editable", dictionaries, formdata=formdata)
+    assert form.input_errors() == {} and form.submitted(formdata) == {"fx": None}
+    assert issubclass(EXPECTED_FIELDS[kind], getattr(fields, EXPECTED_FIELDS[kind].__name__))
 
 
 def test_hidden_fields_are_not_in_the_form(dictionaries):
@@ -124,3 +132,11 @@ def test_each_step_is_compiled_once(process_doc):
     assert first is again and cache.builds[(("return_goods", 7), "approve")] == 1
 
 
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("1200", 1200), ("1200.00", 1200), ("19.99", 19.99), ("-3", -3)])
+def test_a_whole_number_typed_in_a_number_field_is_stored_as_one(typed, stored, dictionaries):
+    formdata = MultiDict([("fx", typed), ("lz_present", "fx")])
+    _, form = form_for(FIELD_TYPES["number"][0], "editable", dictionaries, formdata=formdata)
+    value = form.submitted(formdata)["fx"]
+    assert value == stored and type(value) is type(stored)

@@ -122,6 +122,7 @@ EXPECTED: dict[str, Rule] = {
     "inbox.mark_read": OWN_NOTIFICATION, "profile.revoke": OWN_TOKEN, "calls.submit": CREATE,
     "reports.index": REPORTS, "reports.export_csv": REPORTS, "reports.export_xlsx": REPORTS,
     "tickets.detail": READER, "tickets.note": READER, "tickets.act": ACTOR, "tickets.add_cc": CC_EDITOR,
+    "calls.preview_call": CREATE, "tickets.preview_step": ACTOR,  # the live preview of computed fields
     "tagging.add": TAGGER, "tagging.remove": TAGGER, "tickets.download": FILE_READER,
     "customers.detail": CUSTOMER, "customers.edit": CUSTOMER_EDIT, "customers.remove_phone": CUSTOMER_EDIT,
     "customers.merge": CUSTOMER_MERGE,

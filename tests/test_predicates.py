@@ -50,6 +50,7 @@ def keyword_of(inner):
         st.tuples(st.just("items"), inner),
         st.tuples(st.just("required"), st.lists(st.sampled_from(NAMES), max_size=2, unique=True)),
         st.tuples(st.just("properties"), st.dictionaries(st.sampled_from(NAMES), inner, max_size=2)),
+        st.tuples(st.just("additionalProperties"), inner),  # a detail table's rows: false beside properties
         st.tuples(st.sampled_from(["allOf", "anyOf", "oneOf"]), st.lists(inner, min_size=1, max_size=3)),
         st.tuples(st.sampled_from(["not", "if", "then", "else"]), inner),
         st.tuples(st.sampled_from(["title", "default", "readOnly", "x-dictionary"]), scalars),

@@ -10,15 +10,18 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from workflows.people import roster
 from workflows.processes import documents as docs
 from workflows.reporting.queries import caller_history, customer_by_phone
 from workflows.storage.models import Customer, Process, Ticket
 from workflows.tickets import engine
+from workflows.tickets import preview as computing
+from workflows.tickets.access import unreadable
 from workflows.tickets.assignment import Context, offered
 from workflows.tickets.errors import EngineError, Forbidden
 
 from .common.labels import CHANNELS, PRIORITIES
-from .common.submit import submit
+from .common.submit import preview, submit
 
 bp = Blueprint("calls", __name__)
 
@@ -50,7 +53,8 @@ def page(version, form=None, status: int = 200, values: dict | None = None):
     first = version.document["steps"][0] if version else None
     if version is not None and form is None:
         form = docs.compiled(version, first["key"]).form_class(None, data={},
-                                                               dictionaries=docs.dictionary_indexes())
+                                                               dictionaries=roster.with_people(docs.dictionary_indexes()),
+                                                               unreadable=unreadable(current_user.user, version))
     customer, tickets, count = caller(values.get("phone"))
     return render_template("calls/register.html", processes=processes, version=version, step=first, form=form,
                            people=choices(version, first) if version else {}, values=values, customer=customer,
@@ -81,7 +85,8 @@ def submit_call():
         abort(404)
     try:
         ticket, submission = submit(docs.compiled(version, version.document["steps"][0]["key"]), {},
-                                    lambda data, files: _create(version, data, files), refusals=(EngineError,))
+                                    lambda data, files: _create(version, data, files), refusals=(EngineError,),
+                                    unreadable=unreadable(current_user.user, version))
     except Forbidden:
         abort(403)
     if ticket is None:
@@ -89,6 +94,18 @@ def submit_call():
             flash(submission.message)
         return page(version, submission.form, submission.status, request.form)
     return redirect(url_for("calls.register", created=ticket.number, process=version.document["code"]))
+
+
+@bp.post("/call/preview")
+@login_required
+def preview_call():
+    """The call form's computed fields as typed so far (the page's live preview)."""
+    version = chosen_version()
+    if version is None:
+        abort(404)
+    compiled = docs.compiled(version, version.document["steps"][0]["key"])
+    return preview(compiled, {}, lambda values: computing.for_call(current_user.user, version, values),
+                   unreadable(current_user.user, version))
 
 
 def _create(version, data: dict, files: dict):

@@ -13,17 +13,21 @@ from flask_babel import format_datetime, format_timedelta, gettext
 from flask_login import current_user, login_required
 
 from formbuilder.display import display
+from formbuilder.tables import is_table
+from formbuilder.tabletext import row_changes, table_grid, table_text
+from workflows.people import roster
 from workflows.processes import documents as docs
 from workflows.storage import uploads
 from workflows.storage.models import Attachment, Ticket, TicketCC, User
 from workflows.tickets import collab, engine
-from workflows.tickets.access import can_read, may_act
+from workflows.tickets import preview as computing
+from workflows.tickets.access import can_read, may_act, unreadable
 from workflows.tickets.assignment import Context, offered
 from workflows.tickets.errors import Conflict, EngineError, Forbidden, Invalid, NotFound
 from workflows.tickets.present import ticket_view
 
 from .common.labels import CHANNELS, PRIORITIES
-from .common.submit import submit
+from .common.submit import preview, submit
 from .public import links as customer_links
 
 bp = Blueprint("tickets", __name__)
@@ -85,41 +89,63 @@ def handler_choices(ticket: Ticket, step: dict) -> dict[str, list[User]]:
 def field_rows(ticket: Ticket, data: dict, dictionaries, files: dict[str, Attachment]) -> list[dict]:
     """Visible fields in template order, with their display value and files (the ticket's, by key)."""
     properties = ticket.process_version.document["schema"]["properties"]
-    return [{"name": name, "label": schema.get("title", name), "text": display(schema, data[name], dictionaries),
+    names = {key: a.filename for key, a in files.items()}
+    return [{"name": name, "label": schema.get("title", name),
+             "text": field_text(schema, data[name], dictionaries, names),
+             "grid": table_grid(schema, data[name], dictionaries, names) if is_table(schema) else None,
              "files": [files[k] for k in data[name] if k in files] if schema.get("type") == "array"
              and schema.get("items", {}).get("format") == "attachment" else []}
             for name, schema in properties.items() if name in data]
 
 
-def timeline(ticket: Ticket, history: list[dict], dictionaries) -> list[dict]:
+def field_text(schema: dict, value, dictionaries, names: dict[str, str]) -> str:
+    """A field's display text; a detail table's attachment cells read as their file names."""
+    return table_text(schema, value, dictionaries, names) if is_table(schema) else display(schema, value, dictionaries)
+
+
+def field_diffs(properties: dict, changes: dict, dictionaries, names: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(label, old, new) per changed field in the form's order (not the diff's); a table, one per changed row."""
+    diffs = []
+    for key in (k for k in properties if k in changes):
+        schema, (old, new) = properties[key], changes[key]
+        if is_table(schema):
+            diffs += row_changes(schema, old, new, dictionaries, key=key, files=names, gettext=gettext)
+        else:
+            diffs.append((schema.get("title", key), display(schema, old, dictionaries),
+                          display(schema, new, dictionaries)))
+    return diffs
+
+
+def timeline(ticket: Ticket, history: list[dict], dictionaries, files: dict[str, Attachment] | None = None
+             ) -> list[dict]:
     properties = ticket.process_version.document["schema"]["properties"]
     steps = {s["key"]: s["name"] for s in ticket.process_version.document["steps"]}
+    names = {key: a.filename for key, a in (files or {}).items()}
     for event in history:
         event["step_names"] = (steps.get(event["from_step"], event["from_step"]), steps.get(event["to_step"]))
         if event["action"] == "tag":  # no field changes: the tag, and the rule that changed it if any
             event["tag"], event["diffs"] = event["changes"].get("tag") or {}, []
             continue
-        order = [k for k in properties if k in event["changes"]]  # the form's order, not the diff's
-        event["diffs"] = [(properties[k].get("title", k), display(properties[k], event["changes"][k][0], dictionaries),
-                           display(properties[k], event["changes"][k][1], dictionaries)) for k in order]
+        event["diffs"] = field_diffs(properties, event["changes"], dictionaries, names)
     return history
 
 
 def render(ticket: Ticket, form=None, status: int = 200):
     view = ticket_view(me(), ticket, gettext("Closed"))
-    dictionaries = docs.dictionary_indexes()
+    dictionaries = roster.with_people(docs.dictionary_indexes())  # member and department names
     acting = may_act(me(), ticket)
     step = next((s for s in ticket.process_version.document["steps"] if s["key"] == ticket.step), None)
     if acting and form is None:
         compiled = docs.compiled(ticket.process_version, ticket.step)
-        form = compiled.form_class(None, data=ticket.data, dictionaries=dictionaries)
+        form = compiled.form_class(None, data=ticket.data, dictionaries=dictionaries,
+                                   unreadable=unreadable(me(), ticket.process_version))
     cc = User.select().join(TicketCC, on=(TicketCC.user == User.id)).where(TicketCC.ticket == ticket)
     users = list(User.select().where(User.active == True).order_by(User.username))  # noqa: E712
     files = {a.key: a for a in Attachment.select().where(Attachment.ticket == ticket)}
     return render_template(
         "tickets/detail.html", ticket=ticket, view=view, step=step, acting=acting, form=form,
         rows=field_rows(ticket, view["data"], dictionaries, files),
-        events=timeline(ticket, view["history"], dictionaries),
+        events=timeline(ticket, view["history"], dictionaries, files),
         choices=handler_choices(ticket, step) if acting and step else {}, cc=list(cc), users=users,
         transfer_to=engine.transfer_candidates(ticket, step) if acting and step and step.get("allow_transfer") else [],
         names={u.username: u.name for u in users},
@@ -138,7 +164,8 @@ def advance(ticket: Ticket):
     transition = request.form.get("transition")
     done, submission = submit(docs.compiled(ticket.process_version, ticket.step), ticket.data, lambda data, files: (
         engine.act(me(), ticket.number, "advance", version=request.form.get("version", type=int), data=data,
-                   files=files, transition=transition, assignee=request.form.get(f"assignee_{transition}") or None)))
+                   files=files, transition=transition, assignee=request.form.get(f"assignee_{transition}") or None)),
+        unreadable=unreadable(me(), ticket.process_version))
     if done is None:
         if submission.message:
             flash(submission.message)
@@ -167,6 +194,18 @@ def act(number: str):
         return redirect(url_for(".detail", number=number))
     flash(gettext("Done: the ticket was updated."))
     return redirect(url_for(".detail", number=number))
+
+
+@bp.post("/tickets/<number>/preview")
+@login_required
+def preview_step(number: str):
+    """The step form's computed fields as typed so far (the page's live preview); for who may act only."""
+    ticket = readable(number)
+    if not may_act(me(), ticket):  # asked before the step is compiled: a closed ticket's step is $end
+        abort(403)
+    compiled = docs.compiled(ticket.process_version, ticket.step)
+    return preview(compiled, ticket.data, lambda values: computing.for_ticket(me(), ticket, values),
+                   unreadable(me(), ticket.process_version))
 
 
 @bp.post("/tickets/<number>/notes")

@@ -20,9 +20,11 @@ from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from formbuilder import validate_step
 from workflows.intake import channels
+from workflows.people import roster
 from workflows.processes import documents as docs
 from workflows.storage import uploads
 from workflows.tickets import engine, feedback
+from workflows.tickets.access import unreadable_outside
 from workflows.tickets.errors import EngineError
 
 from .common.submit import submit
@@ -52,7 +54,13 @@ def _version(code: str):
 
 def _step_form(version, formdata=None):
     first = version.document["steps"][0]["key"]
-    return docs.compiled(version, first).form_class(formdata, data={}, dictionaries=docs.dictionary_indexes())
+    return docs.compiled(version, first).form_class(formdata, data={}, dictionaries=docs.dictionary_indexes(),
+                                                    unreadable=_unreadable(version))
+
+
+def _unreadable(version) -> frozenset[str]:
+    """The customer is no reader: every field with ``x-readers`` is left out (as the engine answers the system user)."""
+    return unreadable_outside(version)
 
 
 def _page(version, contact, form, status: int = 200, error: str | None = None):
@@ -89,11 +97,12 @@ def _limit() -> tuple[int, int]:
 
 def _submit(version, contact):
     """Check everything first so the customer sees every error at once, then create through the engine."""
-    compiled = docs.compiled(version, version.document["steps"][0]["key"])
+    compiled, hidden = docs.compiled(version, version.document["steps"][0]["key"]), _unreadable(version)
     ticket, submission = submit(
         compiled, {}, lambda data, files: _create(version, contact, data, files),
-        check=lambda sub: validate_step(compiled.spec, {}, sub.placeholders(), docs.dictionary_indexes()).errors,
-        ready=contact.validate(), refusals=(EngineError,))
+        check=lambda sub: validate_step(compiled.spec, {}, sub.placeholders(), docs.dictionary_indexes(),
+                                        unreadable=hidden, people=roster.lazy()).errors,
+        ready=contact.validate(), refusals=(EngineError,), unreadable=hidden)
     if ticket is None:
         return _page(version, contact, submission.form, 422, submission.message or None)
     return _thanks(version, ticket)

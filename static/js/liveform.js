@@ -154,6 +154,33 @@
     refreshChoices(form);
   }
 
+  // Computed fields (x-formula): the server computes them, as it will when the form is sent, from
+  // the form as typed so far (data-lz-preview: where to ask). Files are not sent along.
+  function askServer(form, box) {
+    var url = box.getAttribute("data-lz-preview");
+    if (!url) return;
+    clearTimeout(box.lzPreviewTimer);
+    box.lzPreviewTimer = setTimeout(function () {
+      var body = new FormData(form), files = [];
+      body.forEach(function (value, key) { if (value instanceof File) files.push(key); });
+      files.forEach(function (key) { body["delete"](key); });
+      var asked = box.lzPreviewAsked = (box.lzPreviewAsked || 0) + 1;
+      fetch(url, { method: "POST", body: body, credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (answer) { if (answer && asked === box.lzPreviewAsked) showComputed(box, answer.fields); })
+        .catch(function () { /* the page keeps what it shows; the server computes on submit anyway */ });
+    }, 200);
+  }
+
+  function showComputed(box, fields) {
+    box.querySelectorAll("[data-lz-computed]").forEach(function (field) {
+      var name = field.getAttribute("data-lz-field"), value = fields[name];
+      var input = field.querySelector("input:not([type=hidden]), textarea");
+      if (input && name in fields) input.value = value === null || value === undefined ? "" : String(value);
+    });
+    box.setAttribute("data-lz-previewed", String(box.lzPreviewAsked));
+  }
+
   // The field scripts sit beside this file: .../js/liveform.js -> .../js/fields/<type>.js.
   var here = document.currentScript.src;
   var FOLDER = here.slice(0, here.lastIndexOf("/") + 1) + "fields/";
@@ -180,8 +207,8 @@
       var own = FIELDS[field.getAttribute("data-lz-type")];
       if (own && own.init) own.init(field, form);
     });
-    form.addEventListener("change", function () { refresh(form); });
-    form.addEventListener("input", function () { refresh(form); });
+    form.addEventListener("change", function () { refresh(form); askServer(form, box); });
+    form.addEventListener("input", function () { refresh(form); askServer(form, box); });
     refresh(form);
   }
 

@@ -12,8 +12,9 @@ a number, opens a ticket of ``--process`` with channel ``email``, through
 ``engine.create`` like every ticket; a stranger's "reply" says in the new
 ticket's note which ticket it quoted, and the quoted ticket is not touched
 (see docs/mail.md). The subject fills the first single-line text field of the
-first step and the body its first multi-line text field (each cut to the
-field's ``maxLength``); if the step requires anything else the message is
+first step and the body its first multi-line text field, passing over fields with
+readers (``x-readers``), which intake may not set (each cut to the field's
+``maxLength``); if the step requires anything else the message is
 refused, naming those fields. The customer is found or created by the sender's
 address (name: the display name) and the address is also kept in the note.
 Attachments are stored like uploads, linked to the ticket (no field) and
@@ -48,6 +49,7 @@ from workflows.storage import uploads
 from workflows.storage.db import database
 from workflows.storage.models import Attachment, Ticket
 from workflows.tickets import engine
+from workflows.tickets.access import unreadable_outside
 from workflows.tickets.errors import EngineError, Invalid
 
 mail_cli = AppGroup("mail", help="E-mail intake (邮件接入).")
@@ -192,9 +194,13 @@ def append(ticket: Ticket, mail: Mail) -> str:
 
 
 def mapped_fields(version) -> tuple[str | None, str | None]:
-    """The first step's first editable single-line and multi-line text fields."""
+    """The first step's first editable single-line and multi-line text fields that intake may set.
+
+    A field with readers (``x-readers``) is hidden to the system user intake acts as: the engine would
+    refuse the message for it, so it is passed over for the next text field.
+    """
     spec = docs.compiled(version, version.document["steps"][0]["key"]).spec
-    modes = spec.modes({})
+    modes = spec.modes({}, unreadable_outside(version))
     open_fields = [k for k, f in spec.fields.items() if modes.get(k) in ("editable", "required")]
     text = next((k for k in open_fields if spec.fields[k].type.name == "text"), None)
     area = next((k for k in open_fields if spec.fields[k].type.name == "textarea"), None)

@@ -19,10 +19,12 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from formbuilder.display import text_of
 from formbuilder.fieldtypes import classify
+from formbuilder.tabletext import table_export
+from workflows.people import roster
 from workflows.processes import documents as docs
 from workflows.reporting.queries import Filters, overseen_ids, step_names, ticket_list
 from workflows.storage.models import Attachment, Ticket, User
-from workflows.tickets.access import ALL, filter_data, sees_all, visible_fields
+from workflows.tickets.access import every_field, filter_data, sees_all, unreadable, visible_fields
 
 BATCH = 500
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -54,12 +56,19 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def field_columns(filters: Filters) -> dict[str, dict]:
-    """key -> schema of the process's fields, from its latest version, when the filter names one process."""
+def field_columns(filters: Filters, user: User) -> dict[str, dict]:
+    """key -> schema of the process's fields, from its latest version, when the filter names one process.
+
+    A field ``user`` may never read (``x-readers``) has no column at all, not an empty one: its name
+    is no business of theirs either.
+    """
     if not filters.process:
         return {}
     version = docs.latest_version(filters.process)
-    return dict(version.document["schema"]["properties"]) if version else {}
+    if version is None:
+        return {}
+    hidden = unreadable(user, version)
+    return {k: v for k, v in version.document["schema"]["properties"].items() if k not in hidden}
 
 
 def header(vocabulary: Vocabulary, columns: Mapping[str, dict]) -> list[str]:
@@ -73,7 +82,7 @@ def export_rows(user: User, scope: str, filters: Filters, vocabulary: Vocabulary
 
     Raises Forbidden/EngineError before the first row when the scope is not the user's.
     """
-    columns, batch = field_columns(filters), batch or BATCH
+    columns, batch = field_columns(filters, user), batch or BATCH
     page = ticket_list(user, scope, filters, None, sort, batch)
     fields_of = _FieldRule(user)
     yield header(vocabulary, columns)
@@ -104,15 +113,20 @@ class _FieldRule:
 
     ``oversees(reader, member)`` holds exactly for the members ``queries.overseen_ids`` lists (and for
     everyone, for admins), so those tickets skip the per-ticket look-ups; the rest ask access itself.
+    The fields the reader may not read (``x-readers``) are known once per process version.
     """
 
     def __init__(self, user: User):
         self.user = user
         self.overseen = None if user.role == "admin" else overseen_ids(user)
+        self.unreadable: dict[int, frozenset[str]] = {}
 
     def __call__(self, ticket: Ticket) -> set[str] | None:
         if self.overseen is None or sees_all(self.user, ticket, self.overseen.__contains__):
-            return ALL
+            version = ticket.process_version
+            if version.id not in self.unreadable:
+                self.unreadable[version.id] = unreadable(self.user, version)
+            return every_field(self.user, ticket, self.unreadable[version.id])
         return visible_fields(self.user, ticket)
 
 
@@ -123,7 +137,7 @@ def _field_cells(tickets: list[Ticket], columns: Mapping[str, dict], fields_of: 
     data = dict(Ticket.select(Ticket.id, Ticket.data).where(Ticket.id.in_(ids)).tuples()) if ids else {}
     files = dict(Attachment.select(Attachment.key, Attachment.filename).where(Attachment.ticket.in_(ids)).tuples()
                  ) if ids else {}
-    dictionaries, cells = docs.dictionary_indexes(), {}
+    dictionaries, cells = roster.with_people(docs.dictionary_indexes()), {}
     for ticket in tickets:
         ticket.data = data.get(ticket.id) or {}
         shown = filter_data(ticket.data, fields_of(ticket))
@@ -134,10 +148,13 @@ def _field_cells(tickets: list[Ticket], columns: Mapping[str, dict], fields_of: 
 
 
 def flatten(schema: dict, value: object, dictionaries, files: Mapping[str, str], yes_no: tuple[str, str]) -> str:
-    """One stored value as one cell: yes/no for booleans, else the type's export value (attachments: their
-    file names, ratings: the number), else its text (labels for codes, lists joined with "、")."""
+    """One stored value as one cell: yes/no for booleans, a detail table's rows one a line, else the type's
+    export value (attachments: their file names, ratings: the number), else its text (labels for codes,
+    lists joined with "、")."""
     if value is True or value is False:
         return yes_no[0] if value else yes_no[1]
     kind = classify(schema)
+    if kind is not None and kind.name == "table":  # its cell needs the schema: a numbered row a line
+        return table_export(schema, value, dictionaries, files, yes_no)
     cell = kind.export(value, files) if kind is not None and kind.export is not None else None
     return text_of(kind, schema, value, dictionaries) if cell is None else cell  # total: any value reads as text

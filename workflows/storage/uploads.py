@@ -266,10 +266,11 @@ def problems(spec, files: dict[str, list]) -> dict[str, list[Msg]]:
     """
     errors: dict[str, list[Msg]] = {}
     for name, batch in files.items():
-        if name not in spec.attachments:
+        schema = spec.file_schema(name)  # an attachment field, or a cell of a table's attachment column
+        if schema is None:
             errors[name] = [Msg(N_("This field does not take files."))]
             continue
-        found = [v.problem for v in (examine(u, spec.fields[name].schema) for u in batch) if v.problem is not None]
+        found = [v.problem for v in (examine(u, schema) for u in batch) if v.problem is not None]
         if found:
             errors[name] = found
     return errors

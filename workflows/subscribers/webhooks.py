@@ -17,8 +17,8 @@ receivers drop repeats by the ``X-Liuzhuan-Delivery`` id).
 The body is JSON: ``{"id", "event", "occurred_at", "ticket": {...}}`` plus the
 event's extras (``actor``, ``rating``). ``ticket`` holds metadata only (number,
 process, step, status, priority, channel, handler and creator usernames, times)
-and ``data`` with the fields the process marks ``"x-public": true`` (the same
-rule as the customer's progress page); other fields, comments, notes, customer
+and ``data`` with the fields the process marks ``"x-public": true`` and that name no
+readers (``x-readers``; the same rule as the customer's progress page); other fields, comments, notes, customer
 details and attachments never leave. It is stored as the exact text whose UTF-8
 bytes are signed: ``X-Liuzhuan-Signature: sha256=<hex HMAC-SHA256(secret, body)>``
 with the endpoint's secret at send time (so a rotated secret applies at once).
@@ -40,6 +40,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
+from formbuilder import readers
 from workflows.storage import audit
 from workflows.storage.db import database
 from workflows.storage.models import Ticket, User, WebhookDelivery, WebhookEndpoint, utcnow
@@ -74,10 +75,13 @@ def _is_attachment(schema: dict) -> bool:
 
 
 def public_data(ticket: Ticket) -> dict:
-    """The values of the fields marked ``"x-public": true``; attachments stay behind the login."""
+    """The values of the fields marked ``"x-public": true``; attachments stay behind the login.
+
+    A field with ``x-readers`` never goes, even if also ``x-public``: a receiver is no reader.
+    """
     properties = ticket.process_version.document["schema"]["properties"]
     return {key: ticket.data[key] for key, schema in properties.items()
-            if schema.get("x-public") is True and key in (ticket.data or {}) and not _is_attachment(schema)}
+            if readers.is_public(schema) and key in (ticket.data or {}) and not _is_attachment(schema)}
 
 
 def ticket_summary(ticket: Ticket) -> dict:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from formbuilder import readers
+from workflows.intake.channels import SYSTEM_USERNAME
 from workflows.people.org import manager_chain, subtree
 from workflows.processes import documents as docs
-from workflows.storage.models import Ticket, TicketCC, TicketEvent, User
+from workflows.storage.models import Department, ProcessVersion, Ticket, TicketCC, TicketEvent, User
 
 ALL = None  # visible_fields() result meaning "every field"
 CREATORS = ("admin", "supervisor", "agent")  # the roles that register calls and create tickets
@@ -79,16 +81,56 @@ def sees_all(reader: User, ticket: Ticket, overseen: Callable[[int | None], bool
     return is_admin(reader) or (ticket.status == "open" and overseen(ticket.assignee_id))
 
 
+def department_codes(department_id: int | None) -> frozenset[str]:
+    """The code of a department and of every department above it: a listed department reads with its subtree."""
+    tree = {d: (parent, code) for d, parent, code in Department.select(Department.id, Department.parent,
+                                                                        Department.code).tuples()}
+    codes: set[str] = set()
+    while department_id in tree and tree[department_id][1] not in codes:
+        department_id, code = tree[department_id]
+        codes.add(code)
+    return frozenset(codes)
+
+
+def unreadable(user: User, version: ProcessVersion) -> frozenset[str]:
+    """The fields of ``version`` that ``user`` may never receive (format 2 ``x-readers``, ``docs/visibility.md``).
+
+    Admins read everything. The channels' system user (web form, mail intake) has no reader role:
+    every restricted field is unreadable there. A process without readers costs no query.
+    """
+    template = version.document["schema"]
+    if not readers.restricted(template) or is_admin(user):
+        return frozenset()
+    if user.username == SYSTEM_USERNAME:
+        return unreadable_outside(version)
+    return readers.unreadable(template, user.role, department_codes(user.department_id))
+
+
+def unreadable_outside(version: ProcessVersion) -> frozenset[str]:
+    """Every field of ``version`` that names readers: what the public web form and mail intake may not set."""
+    return readers.unreadable(version.document["schema"], None)
+
+
+def every_field(reader: User, ticket: Ticket, hidden: frozenset[str] | None = None) -> set[str] | None:
+    """The "sees all" answer: :data:`ALL`, or every field but those ``reader`` may not read.
+
+    ``hidden``: :func:`unreadable` when the caller knows it already (bulk readers such as exports).
+    """
+    hidden = unreadable(reader, ticket.process_version) if hidden is None else hidden
+    return set(ticket.process_version.document["schema"]["properties"]) - hidden if hidden else ALL
+
+
 def visible_fields(reader: User, ticket: Ticket) -> set[str] | None:
     """Field keys ``reader`` may see; :data:`ALL` for admins and for supervisors of the current handler.
 
     Fields follow steps (``docs/visibility.md``): a reader sees the fields shown at the steps
     they handled, the creation step if they created the ticket, the current step if they hold
     it; a supervisor of the creator sees what the creator sees. Being CC'd, @mentioned, writing
-    a note or a tag adds no step, so adding yourself to a ticket never widens what you see.
+    a note or a tag adds no step, so adding yourself to a ticket never widens what you see. Fields
+    the reader may not read (``x-readers``) are left out of every answer, the "all" one included.
     """
     if sees_all(reader, ticket, lambda member: oversees(reader, member)):
-        return ALL
+        return every_field(reader, ticket)
     version, steps = ticket.process_version, set(handled_steps(reader, ticket))
     if reader.id == ticket.creator_id or oversees(reader, ticket.creator_id):
         steps.add(version.document["steps"][0]["key"])
@@ -97,7 +139,7 @@ def visible_fields(reader: User, ticket: Ticket) -> set[str] | None:
     fields: set[str] = set()
     for key in steps & {s["key"] for s in version.document["steps"]}:
         fields |= set(docs.compiled(version, key).spec.visible(ticket.data))
-    return fields
+    return fields - unreadable(reader, version)
 
 
 def _is_cc(reader: User, ticket: Ticket) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from peewee import JOIN, Case, fn
 
+from formbuilder.fieldtypes import classify
 from formbuilder.messages import N_, Msg
 from workflows.people.org import ROLES
 from workflows.storage.models import AssignmentCursor, Department, Ticket, User
@@ -40,6 +41,8 @@ class Context:
     creator: User
     sender: User
     ticket_id: int | None = None  # the ticket being moved does not count as its holder's load
+    #: The ticket with its data as the action leaves it (``assignee.type: "field"`` reads the named field).
+    ticket: Ticket | None = None
 
 
 def _active() -> object:
@@ -68,6 +71,8 @@ def candidates(rule: dict, ctx: Context) -> list[User]:
         return [ctx.sender]
     if kind == "user":
         return BY_USERNAME.rows(str(value))
+    if kind == "field":
+        return _from_field(str(value), ctx)
     if kind == "role" or (kind == "choose" and value in ROLES):
         return BY_ROLE.rows(value)
     if kind == "department" or (kind == "choose" and value):
@@ -75,14 +80,34 @@ def candidates(rule: dict, ctx: Context) -> list[User]:
     return list(_active())
 
 
+def _field_kind(name: str, ctx: Context) -> str | None:
+    """"user" or "department": the kind of the member or department field ``name``, else None."""
+    schema = ctx.ticket.process_version.document["schema"]["properties"].get(name) if ctx.ticket else None
+    found = classify(schema) if schema is not None else None
+    return found.name if found is not None and found.name in ("user", "department") else None
+
+
+def _from_field(name: str, ctx: Context) -> list[User]:
+    """The active user a member field holds, or the active members of the department a department field holds.
+
+    Without the ticket (a page listing whom to pick before anything is sent) there is nobody.
+    """
+    kind, value = _field_kind(name, ctx), ctx.ticket.data.get(name) if ctx.ticket is not None else None
+    if kind is None or not isinstance(value, str):
+        return []
+    return BY_USERNAME.rows(value) if kind == "user" else IN_DEPARTMENT.rows(value)
+
+
 def offered(rule: dict, ctx: Context) -> list[User]:
     """Whom the sender may pick from, when the rule lets them pick."""
-    return candidates(rule, ctx) if _picks(rule) == "manual" else []
+    return candidates(rule, ctx) if _picks(rule, ctx) == "manual" else []
 
 
-def _picks(rule: dict) -> str:
+def _picks(rule: dict, ctx: Context | None = None) -> str:
     if rule["type"] == "choose":
         return "manual"
+    if rule["type"] == "field":  # a department field: round robin unless the step says otherwise
+        return rule.get("pick", "round_robin") if ctx and _field_kind(rule["value"], ctx) == "department" else "fixed"
     return rule.get("pick", "manual") if rule["type"] in ("role", "department") else "fixed"
 
 
@@ -92,7 +117,7 @@ def resolve(rule: dict, ctx: Context, chosen: str | None = None) -> User:
     people = candidates(rule, ctx)
     if not people:
         raise AssignmentError(Msg(NO_CANDIDATE, params))
-    pick = _picks(rule)
+    pick = _picks(rule, ctx)
     if pick == "fixed":
         return people[0]
     if pick == "manual":

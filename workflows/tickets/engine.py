@@ -16,11 +16,10 @@ from peewee import Field, ForeignKeyField
 from formbuilder import Msg, validate_step
 from formbuilder.messages import N_
 from workflows.intake import channels
-from workflows.people import customers
+from workflows.people import customers, roster
 from workflows.processes import documents as docs
 from workflows.storage import uploads
 from workflows.storage.models import (
-    Attachment,
     Customer,
     ProcessVersion,
     Ticket,
@@ -31,7 +30,8 @@ from workflows.storage.models import (
 )
 from workflows.storage.prepared import Prepared
 from workflows.tickets import events
-from workflows.tickets.access import can_act, can_read, is_admin, may_create, oversees
+from workflows.tickets import files as ticket_files
+from workflows.tickets.access import can_act, can_read, is_admin, may_create, oversees, unreadable
 from workflows.tickets.assignment import AssignmentError, Context, candidates, resolve
 from workflows.tickets.errors import Conflict, EngineError, Forbidden, Invalid, NotFound
 from workflows.tickets.numbers import next_number
@@ -113,51 +113,11 @@ def _move(ticket: Ticket, transition: dict, actor: User, chosen: str | None, now
         _close(ticket, now)
         return
     target = _step(ticket.process_version, transition["to"])
-    ctx = Context(ticket.process_version.document["code"], target, ticket.creator, actor, ticket.id)
+    ctx = Context(ticket.process_version.document["code"], target, ticket.creator, actor, ticket.id, ticket)
     try:
         _enter(ticket, target, resolve(target["assignee"], ctx, chosen), now)
     except AssignmentError as error:
         errors["assignee"] = [error.msg]
-
-
-def _store_files(spec, actor: User, files: dict | None, before: dict, data: dict) -> tuple[dict, dict]:
-    """The submitted files stored (inside the action: a failure deletes them), their keys after the kept ones.
-
-    Returns the data with the keys, and the problems of the files that were not stored: every
-    file is checked first (one upload rule, :func:`uploads.problems`), so all are reported at once.
-    """
-    if not files:
-        return data, {}
-    problems = uploads.problems(spec, files)
-    data = dict(data)
-    for name, batch in files.items():
-        if name not in problems:
-            keys = [uploads.store(actor, upload, spec.fields[name].schema, name).key for upload in batch]
-            data[name] = list((data[name] if name in data else before.get(name)) or []) + keys
-    return data, problems
-
-
-def _attachments(spec, actor: User, ticket: Ticket, before: dict, after: dict, errors: dict) -> list:
-    """New attachment keys must be the actor's own unlinked uploads (or already this ticket's)."""
-    claimed = []
-    for name in spec.attachments:
-        if name in errors:  # a value of the wrong shape is refused already
-            continue
-        fspec = spec.fields[name]
-        new = set(after.get(name) or []) - set(before.get(name) or [])
-        rows = list(Attachment.select().where(Attachment.key.in_(new))) if new else []
-        mine = [a for a in rows if a.uploaded_by_id == actor.id and a.ticket_id in (None, ticket.id)]
-        problems = [Msg(N_("Not a valid attachment."))] if len(mine) != len(new) else []
-        problems += filter(None, (uploads.fits(a, fspec.schema) for a in mine))  # its type and size, here
-        if problems:
-            errors.setdefault(name, []).extend(problems)
-        claimed += [(a, name) for a in mine]
-    return claimed
-
-
-def _link(claimed: list, ticket: Ticket) -> None:
-    for attachment, name in claimed:
-        Attachment.update(ticket=ticket, field=name).where(Attachment.id == attachment.id).execute()
 
 
 def _diff(before: dict, after: dict) -> dict:
@@ -195,15 +155,16 @@ def create(actor: User, process: str, data: dict, *, priority: str | None = None
     document, first = version.document, version.document["steps"][0]
     spec = docs.compiled(version, first["key"]).spec
     with uploads.action():
-        data, problems = _store_files(spec, actor, files, {}, data)
-        outcome = validate_step(spec, {}, data, docs.dictionary_indexes())
-        errors = {**outcome.errors, **problems}
+        data, problems = ticket_files.store(spec, actor, files, {}, data)
+        hidden = unreadable(actor, version)
+        outcome = validate_step(spec, {}, data, docs.dictionary_indexes(), unreadable=hidden, people=roster.lazy())
+        errors = {**outcome.errors, **problems, **_unreadable_required(spec, outcome.data, hidden)}
         channels.check(channel, errors)
         errors.update(customers.intake_errors(customer) if customer is not None else {})  # all problems at once
         now = utcnow()
         ticket = Ticket(process_version=version, step=first["key"], creator=actor, data=outcome.data, channel=channel,
                         priority=_priority(document, priority, errors), created_at=now, updated_at=now)
-        claimed = _attachments(spec, actor, ticket, {}, outcome.data, errors)
+        claimed = ticket_files.claim(spec, actor, ticket, {}, outcome.data, errors)
         chosen = _transition(spec, outcome.data, transition, errors)
         if chosen is not None and not errors:
             _move(ticket, chosen, actor, assignee, now, errors)
@@ -212,9 +173,21 @@ def create(actor: User, process: str, data: dict, *, priority: str | None = None
         ticket.number = next_number(document.get("number_prefix", "GD"), now)
         ticket.customer = _customer(customer)
         ticket.save(force_insert=True)
-        _link(claimed, ticket)
+        ticket_files.link(claimed, ticket)
         _record(ticket, "create", actor, None, now, from_step=first["key"], diff=_diff({}, outcome.data))
         return ticket
+
+
+def _unreadable_required(spec, data: dict, hidden: frozenset[str]) -> dict:
+    """A step that requires a field the actor may not read is for its readers to complete.
+
+    Hidden to the actor, the field is not required of them by ``validate_step``; letting them
+    pass would skip the requirement (a supervisor of the handler who is no reader). Refused
+    whatever the field holds, so the answer tells nothing of its value.
+    """
+    if any(spec.modes(data).get(name) == "required" for name in hidden):
+        return {"step": [Msg(N_("This step requires a field you may not read: one of its readers must complete it."))]}
+    return {}
 
 
 def _save(ticket: Ticket, expected: int, now: datetime) -> None:
@@ -235,10 +208,12 @@ def _value(ticket: Ticket, field: Field) -> object:
 def _advance(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
     step, entered, before = ticket.step, ticket.entered_at, ticket.assignee_id
     spec = docs.compiled(ticket.process_version, step).spec
-    data, problems = _store_files(spec, actor, request.get("files"), ticket.data, request.get("data") or {})
-    outcome = validate_step(spec, ticket.data, data, docs.dictionary_indexes())
-    errors = {**outcome.errors, **problems}
-    claimed = _attachments(spec, actor, ticket, ticket.data, outcome.data, errors)
+    data, problems = ticket_files.store(spec, actor, request.get("files"), ticket.data, request.get("data") or {})
+    hidden = unreadable(actor, ticket.process_version)
+    outcome = validate_step(spec, ticket.data, data, docs.dictionary_indexes(), unreadable=hidden,
+                            people=roster.lazy())
+    errors = {**outcome.errors, **problems, **_unreadable_required(spec, outcome.data, hidden)}
+    claimed = ticket_files.claim(spec, actor, ticket, ticket.data, outcome.data, errors)
     chosen = _transition(spec, outcome.data, request.get("transition"), errors)
     old_data, ticket.data = ticket.data, outcome.data
     if chosen is not None and not errors:
@@ -246,7 +221,7 @@ def _advance(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
     if errors:
         raise Invalid(Msg(N_("Nothing was saved: see the fields.")), errors)
     _save(ticket, request["version"], now)
-    _link(claimed, ticket)
+    ticket_files.link(claimed, ticket)
     action = "close" if ticket.status == "closed" else "advance"
     _record(ticket, action, actor, before, now, entered, from_step=step, diff=_diff(old_data, ticket.data),
             comment=request.get("comment"))
@@ -304,7 +279,7 @@ def transfer_candidates(ticket: Ticket, step: dict) -> list[User]:
         return list(User.select().where(User.active == True).order_by(User.username))  # noqa: E712
     entry = _entry(ticket)
     sender = entry.actor if entry is not None else ticket.creator
-    ctx = Context(ticket.process_version.document["code"], step, ticket.creator, sender, ticket.id)
+    ctx = Context(ticket.process_version.document["code"], step, ticket.creator, sender, ticket.id, ticket)
     return candidates(step["assignee"], ctx)
 
 

@@ -16,9 +16,10 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from peewee import IntegrityError
 
-from formbuilder import Msg
+from formbuilder import Msg, readers
 from formbuilder.display import display
 from formbuilder.messages import N_
+from workflows.people import roster
 from workflows.processes import documents as docs
 from workflows.storage.db import database
 from workflows.storage.models import Rating, Ticket, TicketEvent, utcnow
@@ -137,13 +138,14 @@ def _steps(ticket: Ticket) -> list[tuple[str | None, datetime]]:
 def public_fields(ticket: Ticket, yes_no: tuple[str, str] = ("Yes", "No")) -> list[tuple[str, str]]:
     """The fields the ticket's own process version marks ``"x-public": true``, with display labels.
 
-    Attachments are left out: their files are for signed-in readers only.
+    Attachments are left out: their files are for signed-in readers only. So is a field with
+    ``x-readers``, even if also ``x-public``: the customer is no reader.
     """
     properties = ticket.process_version.document["schema"]["properties"]
-    dictionaries, shown = docs.dictionary_indexes(), []
+    dictionaries, shown = roster.with_people(docs.dictionary_indexes()), []
     for key, schema in properties.items():
         value = ticket.data.get(key)
-        if schema.get("x-public") is not True or value in (None, "", []) or _is_attachment(schema):
+        if not readers.is_public(schema) or value in (None, "", []) or _is_attachment(schema):
             continue
         text = (yes_no[0] if value else yes_no[1]) if isinstance(value, bool) else display(schema, value, dictionaries)
         shown.append((schema.get("title", key), text))
