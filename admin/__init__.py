@@ -15,8 +15,10 @@ from flask_login import current_user
 from workflows.tickets.access import is_admin
 
 from .audit import AuditView
+from .columns import ColumnsMixin
 from .dictionaries import DictionariesView
 from .editor import EditorMixin
+from .formulas import FormulasMixin
 from .mail import MailView
 from .org import DepartmentsView, TokensView, UsersView
 from .processes import ProcessesView
@@ -42,7 +44,7 @@ class IndexView(AdminOnly, AdminIndexView):
     pass
 
 
-class Processes(AdminOnly, EditorMixin, StepsMixin, ProcessesView):
+class Processes(AdminOnly, EditorMixin, ColumnsMixin, FormulasMixin, StepsMixin, ProcessesView):
     pass
 
 

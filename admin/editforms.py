@@ -38,7 +38,8 @@ PRIORITY_CHOICES = options([("urgent", _l("Urgent")), ("high", _l("High")), ("no
                             ("low", _l("Low"))])
 ASSIGNEE_TYPES = options([("creator", _l("The ticket's creator")), ("previous", _l("Whoever sent it here")),
                   ("user", _l("A user")), ("role", _l("A role")), ("department", _l("A department")),
-                  ("choose", _l("The sender chooses anyone"))])
+                  ("choose", _l("The sender chooses anyone")),
+                  ("field", _l("The member or department a field holds"))])
 PICKS = options([("", _l("—")), ("manual", _l("The sender picks")), ("round_robin", _l("Round robin")),
          ("least_loaded", _l("Fewest open tickets"))])
 
@@ -106,6 +107,19 @@ class FieldForm(Form):
     accept = StringField(_l("Accepted types, e.g. image/*, .pdf"))
     max_mb = FloatField(_l("Maximum size per file (MB)"), [Optional(), NumberRange(min=0.001)])
     public = BooleanField(_l("Shown to the customer on the progress page"))
+    roles = SelectMultipleField(_l("Only users of these roles (none: any role)"), choices=[], validate_choice=False,
+                                widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    departments = SelectMultipleField(_l("Only users of these departments, with their sub-departments (none: any)"),
+                                      choices=[], validate_choice=False)
+    min_rows = IntegerField(_l("Minimum number of rows"), [Optional(), NumberRange(min=0)])
+    max_rows = IntegerField(_l("Maximum number of rows"), [Optional(), NumberRange(min=1)])
+    formula = TextAreaField(_l("Computed (formula, JSON Logic)"), render_kw={"rows": 4, "spellcheck": "false"})
+    reader_roles = SelectMultipleField(_l("Only these may see it: roles"), choices=[], validate_choice=False,
+                                       widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    reader_departments = SelectMultipleField(_l("Only these may see it: departments, with their sub-departments"),
+                                             choices=[], validate_choice=False, widget=ListWidget(prefix_label=False),
+                                             option_widget=CheckboxInput())
+    column_required = BooleanField(_l("Required in every row"))
 
     def settings(self) -> dict:
         """The settings as ``fieldkinds.build`` takes them (whole floats become integers)."""
@@ -130,8 +144,19 @@ class StepForm(Form):
     name = StringField(_l("Step name"), [InputRequired(), Length(max=200)])
     assignee_type = SelectField(_l("Handled by"), choices=ASSIGNEE_TYPES)
     assignee_value = StringField(_l("User, role or department"))
+    assignee_field = SelectField(_l("The member or department field"), choices=[], validate_choice=False)
     pick = SelectField(_l("How the handler is picked"), choices=PICKS)
     allow_return = BooleanField(_l("Can be returned to the previous step (退回)"))
     allow_transfer = BooleanField(_l("Can be transferred to someone else (转交)"))
     sla_minutes = IntegerField(_l("Time limit (minutes)"), [Optional(), NumberRange(min=1)])
     transitions = FieldList(FormField(TransitionForm), min_entries=1)
+
+
+class RuleForm(Form):
+    """One cross-field rule (``x-rules``): its field, its check, and its message in both languages."""
+
+    field = SelectField(_l("Field"), [InputRequired()], choices=[], validate_choice=False)
+    check = TextAreaField(_l("Check (JSON Logic, true when the value is valid)"), [InputRequired()],
+                          render_kw={"rows": 4, "spellcheck": "false"})
+    message_zh = StringField(_l("Message in Chinese"), [InputRequired(), Length(max=500)])
+    message_en = StringField(_l("Message in English"), [InputRequired(), Length(max=500)])

@@ -17,12 +17,14 @@ from flask_admin import expose
 from flask_babel import gettext
 from flask_login import current_user
 
-from formbuilder import editing, fieldkinds
+from formbuilder import editing, editing2, fieldkinds
 from formbuilder.diagram import flow_svg
+from formbuilder.tables import COLUMN_KINDS
 from workflows.processes import documents as docs
-from workflows.storage.models import Dictionary, Process
+from workflows.storage.models import Department, Dictionary, Process
 
 from .editforms import BasicsForm, FieldForm, NewProcessForm, options
+from .org import ROLE_CHOICES
 from .places import linked
 
 
@@ -42,15 +44,32 @@ def draft_of(code: str) -> tuple[Process, dict]:
 def change(code: str, action: str, edit: Callable[[dict], dict]) -> list:
     """Apply ``edit`` to the draft through the document store (saved with its audit entry, one transaction).
 
-    Returns the static-check problems left in the draft (they block publishing only).
+    Returns the static-check problems left in the draft (they block publishing only). A format-1
+    draft the edit gives a format-2 key becomes format 2 in the same change, and the flash says so.
     """
     draft_of(code)  # 404 for an unknown process
+    raised = []
 
     def fresh(before: dict) -> None:
         if request.form.get("rev") != revision(before):
             raise Stale
 
-    return docs.edit_draft(code, current_user.user, action, edit, fresh)
+    def upgrading(before: dict) -> dict:
+        after, up = editing2.upgraded(edit(before))
+        raised.append(up)
+        return after
+
+    problems = docs.edit_draft(code, current_user.user, action, upgrading, fresh)
+    if any(raised):
+        flash(gettext('The draft now uses format 2 ("format": 2), which this setting needs; '
+                      "everything else means what it did."), "info")
+    return problems
+
+
+def department_choices() -> list[tuple[str, str]]:
+    """The departments a member field may be narrowed to, by code."""
+    return [(code, f"{name} ({code})") for code, name in
+            Department.select(Department.code, Department.name).order_by(Department.code).tuples()]
 
 
 def dictionary_choices() -> list[tuple[str, str]]:
@@ -61,6 +80,16 @@ def dictionary_choices() -> list[tuple[str, str]]:
 def ordering(key: str, move: Callable, remove: Callable) -> dict[str, Callable[[dict], dict]]:
     """The up, down and delete edits of the field or step ``key``, by their URL word."""
     return {"up": lambda d: move(d, key, -1), "down": lambda d: move(d, key, 1), "delete": lambda d: remove(d, key)}
+
+
+def _put_field(doc: dict, key: str, schema: dict, new: bool, steps: list[str]) -> dict:
+    """Add or replace a field; a computed one is made read-only where a step had it editable (check 8)."""
+    out = editing.put_field(doc, key, schema, new=new)
+    if "x-formula" not in schema:
+        return out
+    out, changed = editing2.computed_read_only(out, key)
+    steps[:] = changed
+    return out
 
 
 class EditorMixin:
@@ -137,6 +166,8 @@ class EditorMixin:
         return self._field_page(code, fieldkinds.kind_of(schema) or abort(404), key)
 
     def _field_page(self, code: str, kind: str, key: str | None):
+        if key and kind == "table" and {"column", "add_column"} & set(request.args):
+            return self._column_page(code, key)
         _, doc = draft_of(code)
         old = doc["schema"]["properties"].get(key) if key else None
         form = FieldForm(request.form) if request.method == "POST" else FieldForm(
@@ -146,8 +177,11 @@ class EditorMixin:
             try:
                 name = key or form.key.data
                 schema = fieldkinds.merge(old, fieldkinds.build(kind, form.settings()))
-                problems = change(code, "process.edit",
-                                  lambda d: editing.put_field(d, name, schema, new=key is None))
+                steps: list[str] = []
+                problems = change(code, "process.edit", lambda d: _put_field(d, name, schema, key is None, steps))
+                if steps:
+                    flash(gettext("A computed field is read-only: it is now read-only at %(steps)s, where it was "
+                                  "editable or required.", steps="、".join(steps)), "info")
                 return self._done(code, problems, gettext("Field saved."))
             except (Stale, docs.DocumentError, editing.EditError) as error:
                 return self._refused(code, lambda p: self._render_field(code, doc, kind, key, form, p), error)
@@ -165,14 +199,18 @@ class EditorMixin:
     @staticmethod
     def _field_choices(form: FieldForm, doc: dict, key: str | None) -> None:
         form.dictionary.choices = options([("", "—"), *dictionary_choices()])
+        form.roles.choices, form.departments.choices = list(ROLE_CHOICES), options(department_choices())
+        form.reader_roles.choices, form.reader_departments.choices = list(ROLE_CHOICES), options(department_choices())
         form.cascade.choices = options([("", "—")] + [(name, f"{schema.get('title', name)} ({name})") for name, schema
                                                       in doc["schema"]["properties"].items() if name != key])
 
     def _render_field(self, code: str, doc: dict, kind: str, key: str | None, form: FieldForm,
                       problems: list | None = None):
         return self.render("admin/editor_field.html", doc=doc, code=code, kind=kind, key=key, form=form,
-                           rev=revision(doc), shown=fieldkinds.shown(kind), kinds=fieldkinds.KINDS,
-                           problems=problems or [])
+                           rev=revision(doc), shown=[*fieldkinds.shown(kind), *fieldkinds.READER_SETTINGS],
+                           kinds=fieldkinds.KINDS, problems=problems or [], kind_of=fieldkinds.kind_of,
+                           column_kinds=COLUMN_KINDS,
+                           **self._field_extras(doc, code, key))
 
     @expose("/<code>/fields/<key>/<move>", methods=("POST",))
     def field_action(self, code: str, key: str, move: str):

@@ -18,13 +18,33 @@ def place(path: str, code: str, draft: dict | None) -> str | None:
     head = parts[0] if parts else ""
     if head == "schema" and len(parts) > 2 and parts[1] == "properties":
         if parts[2] in draft.get("schema", {}).get("properties", {}):
-            return url_for(".edit_field", code=code, key=parts[2])
+            return _field_place(parts, code, draft)
     if head == "steps" and len(parts) > 1 and parts[1].isascii() and parts[1].isdigit():
         return _step_place(parts, code, draft)
     if head == "schema":
         return url_for(".json_view", code=code)
+    if head == "x-rules":
+        return _rule_place(parts, code, draft)
     anchor = "basics" if head in BASICS else "fields"
     return url_for(".editor", code=code) + "#" + anchor
+
+
+def _field_place(parts: list[str], code: str, draft: dict) -> str:
+    """A field's page, or a table column's (``/schema/properties/T/items/properties/C/...``)."""
+    schema = draft["schema"]["properties"][parts[2]]
+    column = parts[5] if len(parts) > 5 and parts[3:5] == ["items", "properties"] else None
+    if column and isinstance(schema, dict) and column in schema.get("items", {}).get("properties", {}):
+        return url_for(".edit_field", code=code, key=parts[2], column=column)
+    return url_for(".edit_field", code=code, key=parts[2])
+
+
+def _rule_place(parts: list[str], code: str, draft: dict) -> str:
+    """A cross-field rule's form on the rules page (the list when the rule is not there)."""
+    rules = draft.get("x-rules") if isinstance(draft.get("x-rules"), list) else []
+    index = parts[1] if len(parts) > 1 and parts[1].isascii() and parts[1].isdigit() else None
+    if index is not None and int(index) < len(rules):
+        return url_for(".rules_page", code=code, rule=int(index)) + "#rule-form"
+    return url_for(".rules_page", code=code)
 
 
 def _step_place(parts: list[str], code: str, draft: dict) -> str:

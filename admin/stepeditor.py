@@ -13,7 +13,7 @@ from flask import abort, request, url_for
 from flask_admin import expose
 from flask_babel import gettext
 
-from formbuilder import conditions, editing, strictjson
+from formbuilder import conditions, editing, fieldkinds, strictjson
 from formbuilder.editing import EditError
 from formbuilder.fieldtypes import options_schema
 from workflows.people.org import ROLES
@@ -104,7 +104,10 @@ class StepsMixin:
 def _step_data(doc: dict, step: dict) -> dict:
     assignee = step.get("assignee", {})
     rows = [_transition_row(doc, t) for t in step.get("transitions", [])]
-    return {"name": step.get("name"), "assignee_type": assignee.get("type"), "assignee_value": assignee.get("value"),
+    by_field = assignee.get("type") == "field"
+    return {"name": step.get("name"), "assignee_type": assignee.get("type"),
+            "assignee_value": None if by_field else assignee.get("value"),
+            "assignee_field": assignee.get("value") if by_field else "",
             "pick": assignee.get("pick", ""), "allow_return": step.get("allow_return", False),
             "allow_transfer": step.get("allow_transfer", False),
             "sla_minutes": step.get("sla", {}).get("minutes"), "transitions": rows}
@@ -122,14 +125,23 @@ def _step_choices(form: StepForm, doc: dict, rows: int) -> None:
     targets = [(s["key"], f"{s.get('name', s['key'])} ({s['key']})") for s in doc["steps"]]
     fields = [("", gettext("— always —"))] + [(n, s.get("title") or n) for n, s in
                                                  doc["schema"]["properties"].items()]
+    form.assignee_field.choices = options([("", "—"), *people_fields(doc)])
     for entry in form.transitions:
         entry.to.choices = options([("", "—"), *targets, ("$end", gettext("End (close the ticket)"))])
         entry.field.choices = options(fields)
 
 
+def people_fields(doc: dict) -> list[tuple[str, str]]:
+    """The fields a step may be handed by (``assignee.type: "field"``): single members and departments."""
+    return [(name, f"{schema.get('title') or name} ({name})") for name, schema in doc["schema"]["properties"].items()
+            if fieldkinds.kind_of(schema) in ("user", "department")]
+
+
 def _assignee(form: StepForm, base: list) -> dict:
     kind, value, pick = form.assignee_type.data, (form.assignee_value.data or "").strip(), form.pick.data
     path = base + ["assignee", "value"]
+    if kind == "field":
+        return _field_assignee(form, path, pick)
     if kind in ("user", "role", "department") and not value:
         raise EditError(path, gettext("Say which %(kind)s handles this step.", kind=kind))
     if value and not _exists(kind, value):
@@ -140,6 +152,15 @@ def _assignee(form: StepForm, base: list) -> dict:
     if pick and kind in ("role", "department"):
         assignee["pick"] = pick
     return assignee
+
+
+def _field_assignee(form: StepForm, path: list, pick: str) -> dict:
+    """The user a member field holds, or one of the department a department field holds, picked by ``pick``."""
+    if not form.assignee_field.data:
+        raise EditError(path, gettext("Choose the member or department field that says who handles this step."))
+    if form.assignee_field.data not in {choice.value for choice in form.assignee_field.choices}:
+        raise EditError(path, gettext("No member or department field '%(value)s'.", value=form.assignee_field.data))
+    return {"type": "field", "value": form.assignee_field.data, **({"pick": pick} if pick else {})}
 
 
 def _exists(kind: str, value: str) -> bool:
