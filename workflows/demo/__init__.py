@@ -1,4 +1,4 @@
-"""The demo organisation and its own copies of the return-goods documents."""
+"""The demo organisation, its own copies of the return-goods documents, and the format-2 repair process."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from workflows.processes import documents as docs
 from workflows.storage.models import Department, User
 
 DICTIONARIES = ("channel.dictionary.json", "product.dictionary.json")
-PROCESSES = ("return_goods.process.json",)
+#: return_goods (format 1, as ../shared/examples has it) and repair (format 2: docs/examples/repair.process.json).
+PROCESSES = ("return_goods.process.json", "repair.process.json")
 PASSWORD = "demo12345"
 # code, name, manager
 DEPARTMENTS = (
     ("service", "客服中心", "supervisor"),
     ("warehouse", "仓库", "wh_lead"),
     ("finance", "财务", "fin_lead"),
+    ("repair", "维修部", "eng_lead"),
 )
 # username, role, department, name
 USERS = (
@@ -30,6 +32,9 @@ USERS = (
     ("fin1", "handler", "finance", "财务小周"),
     ("fin2", "handler", "finance", "财务小吴"),
     ("fin_lead", "supervisor", "finance", "财务主管孙"),
+    ("eng1", "handler", "repair", "工程师马师傅"),
+    ("eng2", "handler", "repair", "工程师高师傅"),
+    ("eng_lead", "supervisor", "repair", "维修主管钱"),
 )
 
 
@@ -55,7 +60,7 @@ def seed_org() -> list[str]:
 
 
 def seed_documents() -> list[str]:
-    """Import the demo dictionaries and publish the return-goods process."""
+    """Import the demo dictionaries and publish the return-goods and repair processes."""
     lines = []
     for name in DICTIONARIES:
         document = _load(name)
