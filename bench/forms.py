@@ -16,6 +16,11 @@ Three kinds of iteration are timed:
 Blocks of the two sides alternate; each ratio is the median of the paired block
 ratios (dynamic / static, target <= 1.10). The last line is ``ratio: X.XX`` (``request``).
 
+A second case, ``table render`` / ``table submit`` / ``table request`` (``bench/tableform.py``), times a
+format-2 step with a 20-row detail table and two computed fields against a hand-written
+``FieldList(FormField(...))`` form whose view computes the totals with ``Decimal``; its ``request``
+ratio is printed as ``table ratio: X.XX`` before the last line.
+
 Run ``python -m bench.forms [N]`` from the project root (not as ``python bench/forms.py``: the
 script's folder would come first on the path, and ``bench/http.py`` would shadow the stdlib's ``http``).
 """
@@ -30,6 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, Template
 from werkzeug.datastructures import MultiDict
@@ -37,6 +43,7 @@ from wtforms import Form
 from wtforms.fields import DateField, MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp
 
+from bench import tableform
 from bench.results import Figure
 from formbuilder import CompiledStep, DictionaryIndex, compiled_step, validate_step
 
@@ -152,9 +159,9 @@ def make_environment() -> Environment:
     return app.jinja_env
 
 
-def build_case() -> Case:
+def build_case(env: Environment | None = None) -> Case:
     """Compile the step and both templates once, outside the loop, as the product caches them."""
-    env = make_environment()
+    env = env or make_environment()
     compiled = compiled_step(KEY, _load("return_goods.process.json"), STEP)
     return Case(make_formdata(), load_dictionaries(), compiled,
                 env.from_string(DYNAMIC_SOURCE), env.from_string(STATIC_SOURCE))
@@ -198,7 +205,9 @@ def submit_static(case: Case) -> bool:
     return RegisterForm(case.formdata, case.dictionaries).validate()
 
 
-MODES: dict[str, tuple[Callable[[Case], object], Callable[[Case], object]]] = {
+#: Per mode, the (dynamic, static) iteration of a case (this module's :class:`Case` or ``tableform.TableCase``).
+Modes = dict[str, tuple[Callable[[Any], object], Callable[[Any], object]]]
+MODES: Modes = {
     "render": (render_dynamic, render_static),
     "submit": (submit_dynamic, submit_static),
     "request": (run_dynamic, run_static),
@@ -218,7 +227,7 @@ def check(case: Case) -> None:
                 raise SystemExit(f"{side}: rendered form lacks {', '.join(missing)}")
 
 
-def timed(run: Callable[[Case], object], case: Case, n: int) -> float:
+def timed(run: Callable[[Any], object], case: object, n: int) -> float:
     """Seconds for ``n`` runs, collected first so the other side's garbage is not billed here."""
     gc.collect()
     start = time.perf_counter()
@@ -227,28 +236,30 @@ def timed(run: Callable[[Case], object], case: Case, n: int) -> float:
     return time.perf_counter() - start
 
 
-def one_round(case: Case, n: int, static_first: bool, mode: str = "request") -> tuple[list[float], list[float]]:
+def one_round(case: object, n: int, static_first: bool, mode: str = "request",
+              modes: Modes = MODES, block: int = BLOCK) -> tuple[list[float], list[float]]:
     """Per-block seconds per iteration of each side; blocks alternate so a load spike on a shared machine hits both."""
-    sides = dict(zip(("dynamic", "static"), MODES[mode], strict=True))
+    sides = dict(zip(("dynamic", "static"), modes[mode], strict=True))
     blocks: dict[str, list[float]] = {"dynamic": [], "static": []}
     order = ("static", "dynamic") if static_first else ("dynamic", "static")
-    for done in range(0, n, BLOCK):
-        size = min(BLOCK, n - done)
+    for done in range(0, n, block):
+        size = min(block, n - done)
         for side in order:
             blocks[side].append(timed(sides[side], case, size) / size)
     return blocks["dynamic"], blocks["static"]
 
 
-def measure(case: Case, n: int, rounds: int = ROUNDS, mode: str = "request") -> tuple[list[float], list[float]]:
+def measure(case: object, n: int, rounds: int = ROUNDS, mode: str = "request",
+            modes: Modes = MODES, block: int = BLOCK) -> tuple[list[float], list[float]]:
     """Per-block seconds per iteration of each side over all rounds, paired block by block.
 
     Who goes first alternates between rounds to cancel drift.
     """
-    one_round(case, max(n // 10, 1), False, mode)  # warm-up: caches, lazy imports, specialised bytecode
+    one_round(case, max(n // 10, 1), False, mode, modes, block)  # warm-up: caches, lazy imports, specialised bytecode
     dynamic: list[float] = []
     static: list[float] = []
     for i in range(rounds):
-        dyn, sta = one_round(case, n, i % 2 == 1, mode)
+        dyn, sta = one_round(case, n, i % 2 == 1, mode, modes, block)
         dynamic += dyn
         static += sta
     return dynamic, static
@@ -263,27 +274,49 @@ def paired_ratio(dynamic: list[float], static: list[float]) -> float:
     return statistics.median(d / s for d, s in zip(dynamic, static, strict=True))
 
 
-def bench(n: int, rounds: int = ROUNDS) -> list[Figure]:
+def _figures(case: object, modes: Modes, prefix: str, n: int, rounds: int, block: int = BLOCK) -> list[Figure]:
     """One figure per mode: medians of both sides and their paired ratio (target <= 1.10)."""
-    case = build_case()
-    check(case)
     figures = []
-    for mode in MODES:
-        dynamic, static = measure(case, n, rounds, mode)
+    for mode in modes:
+        dynamic, static = measure(case, n, rounds, mode, modes, block)
         value = (f"{statistics.median(dynamic) * 1e6:.0f} us vs {statistics.median(static) * 1e6:.0f} us "
                  f"({n} x {rounds} per side)")
-        figures.append(Figure("forms", "-", mode, value, paired_ratio(dynamic, static), 1.10))
+        figures.append(Figure("forms", "-", prefix + mode, value, paired_ratio(dynamic, static), 1.10))
     return figures
+
+
+def table_iterations(n: int) -> int:
+    """The table case's iterations per round for the register case's ``n``: a fifth, in whole blocks.
+
+    A table request costs about ten register requests, so its blocks are smaller (``tableform.BLOCK``)
+    to pair as many blocks as the register case does in less time.
+    """
+    return max(2 * tableform.BLOCK, n // 5 // tableform.BLOCK * tableform.BLOCK)
+
+
+def bench(n: int, rounds: int = ROUNDS) -> list[Figure]:
+    """The register case's figures (``render``, ``submit``, ``request``), then the table case's (``table ...``)."""
+    env = make_environment()
+    case = build_case(env)
+    check(case)
+    table = tableform.build_case(env, case.dictionaries)
+    tableform.check(table)
+    return [*_figures(case, MODES, "", n, rounds),
+            *_figures(table, tableform.MODES, "table ", table_iterations(n), rounds, tableform.BLOCK)]
 
 
 def main(argv: list[str]) -> None:
     n = int(argv[1]) if len(argv) > 1 else DEFAULT_N
     print(f"N: {n} iterations x {ROUNDS} rounds per side, interleaved in blocks of {BLOCK}; ratio is the median"
           " of paired block ratios (dynamic / static)")
+    print(f"table case: {tableform.ROWS} rows, {table_iterations(n)} iterations x {ROUNDS} rounds per side in blocks"
+          f" of {tableform.BLOCK}")
     figures = bench(n)
     for figure in figures:
         print(figure.line())
-    print(f"ratio: {figures[-1].ratio:.2f}")
+    ratios = {figure.name: figure.ratio for figure in figures}
+    print(f"table ratio: {ratios['table request']:.2f}")
+    print(f"ratio: {ratios['request']:.2f}")
 
 
 if __name__ == "__main__":
