@@ -1,8 +1,6 @@
 """How a detail table (明细表) reads on the pages and in exports, on both databases.
 
-These need the registry's table entry (``"table"`` in ``formbuilder.fieldtypes.REGISTRY`` with
-``text=tabletext.table_text``) and a process with a table publishable (``"table"`` out of
-``documents.NOT_ENFORCED_WIDGETS``): until both land, they fail. The pure reading is
+The registry's table entry reads a table with ``tabletext.table_text``; the pure reading is
 ``test_table_text.py``. The table's data is changed through the engine, as the API would, so these
 tests read what is stored whatever the step form posts.
 
