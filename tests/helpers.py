@@ -69,3 +69,18 @@ def assert_retried_now(client, log_url: str, row, error: str, button: str, actio
     assert again.status == "pending" and again.next_attempt_at > utcnow() - timedelta(minutes=1)
     assert AuditEntry.get().action == action
     assert "pending: 1" in client.get(log_url.rsplit("/", 1)[0] + "/").get_data(as_text=True)
+
+
+def logged_in(app, username: str):
+    """A test client of ``app`` logged in as ``username`` through the real form (the demo password)."""
+    from conftest import PASSWORD
+
+    client = app.test_client()
+    assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
+    return client
+
+
+def fieldset(html: str, name: str) -> str:
+    """The step form's fieldset of field ``name`` in a page."""
+    start = html.index(f'data-lz-field="{name}"')
+    return html[html.rindex("<fieldset", 0, start):html.index("</fieldset>", start)]

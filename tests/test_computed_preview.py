@@ -6,8 +6,10 @@ The browser test that sees a total change while rows are typed is ``test_repair_
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
-from conftest import PASSWORD
+from helpers import logged_in
 from test_tables import ROWS, fix_process
 
 from formbuilder.forms import PRESENT
@@ -26,11 +28,7 @@ def fix(app, users):
             docs.import_dictionary(example(f"{code}.dictionary.json"))
         docs.save_process(fix_process(review_mode="editable"), publish=True)
 
-    def as_user(username: str):
-        client = app.test_client()
-        assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
-        return client
-    return as_user
+    return partial(logged_in, app)
 
 
 ROW_FORM = {"summary": "修冰箱", "parts-0-part": "fan", "parts-0-qty": "2", "parts-0-price": "35.5",

@@ -15,6 +15,7 @@ import io
 import re
 
 import pytest
+from helpers import fieldset
 from test_admin_editor import post_back
 from werkzeug.datastructures import MultiDict
 
@@ -335,11 +336,6 @@ def login(app, username: str):
     client = app.test_client()
     assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
     return client
-
-
-def fieldset(html: str, name: str) -> str:
-    start = html.index(f'data-lz-field="{name}"')
-    return html[html.rindex("<fieldset", 0, start):html.index("</fieldset>", start)]
 
 
 def test_the_page_form_offers_names_refuses_at_the_field_and_shows_names(repair, app):

@@ -11,9 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from functools import partial
 
 import pytest
-from conftest import PASSWORD
+from helpers import fieldset, logged_in
 from test_admin_editor import post_back
 from test_forms import form_for
 from test_validation import FIELD_TYPES, spec_for
@@ -138,16 +139,7 @@ def visit(app, users):
     with app.app_context(), database.connection_context():
         docs.save_process(VISIT, publish=True)
 
-    def as_user(username: str):
-        client = app.test_client()
-        assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
-        return client
-    return as_user
-
-
-def fieldset(html: str, name: str) -> str:
-    start = html.index(f'data-lz-field="{name}"')
-    return html[html.rindex("<fieldset", 0, start):html.index("</fieldset>", start)]
+    return partial(logged_in, app)
 
 
 def rated_ticket(agent_client, stars: str = "4") -> str:

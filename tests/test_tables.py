@@ -10,9 +10,11 @@ from __future__ import annotations
 import copy
 import io
 import re
+from functools import partial
 
 import pytest
 from conftest import PASSWORD, example
+from helpers import fieldset, logged_in
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import FileStorage, MultiDict
@@ -264,16 +266,7 @@ def fix(app, users):
             docs.import_dictionary(example(f"{code}.dictionary.json"))
         docs.save_process(fix_process(), publish=True)
 
-    def as_user(username: str):
-        client = app.test_client()
-        assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
-        return client
-    return as_user
-
-
-def fieldset(html: str, name: str) -> str:
-    start = html.index(f'data-lz-field="{name}"')
-    return html[html.rindex("<fieldset", 0, start):html.index("</fieldset>", start)]
+    return partial(logged_in, app)
 
 
 def test_the_call_page_offers_an_editable_table_with_a_row_template(fix):
