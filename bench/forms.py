@@ -33,11 +33,10 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, Template
+from jinja2 import Environment
 from werkzeug.datastructures import MultiDict
 from wtforms import Form
 from wtforms.fields import DateField, MultipleFileField, SelectField, StringField, TextAreaField
@@ -45,7 +44,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp
 
 from bench import tableform
 from bench.results import Figure
-from formbuilder import CompiledStep, DictionaryIndex, compiled_step, validate_step
+from formbuilder import DictionaryIndex, compiled_step, validate_step
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,15 +122,8 @@ class RegisterForm(Form):
         _set_choices(self.model, _choices(product, self.category.data) if self.category.data else BLANK)
 
 
-@dataclass(frozen=True)
-class Case:
-    """Everything both sides share, built once so the loop times only per-request work."""
-
-    formdata: MultiDict
-    dictionaries: dict[str, DictionaryIndex]
-    compiled: CompiledStep
-    dynamic_template: Template
-    static_template: Template
+#: Everything both sides share, built once so the loop times only per-request work (the same for both cases).
+Case = tableform.TableCase
 
 
 def _load(name: str) -> dict:

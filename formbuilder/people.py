@@ -193,7 +193,7 @@ def check_people(spec, stored: dict, merged: dict, changed: set, modes: dict, pe
     Like dictionary options: only fields the submitter sees and changed are checked, and a value the
     ticket already held stays valid. Without an index every new value is refused (never unchecked).
     """
-    names = [n for n, f in spec.fields.items() if f.kind in KINDS and n in changed and n in merged
+    names = [n for n in spec.people_fields if n in changed and n in merged
              and n not in errors and modes.get(n, "hidden") != "hidden"]
     if not names:
         return

@@ -12,6 +12,7 @@ from typing import Any
 from . import tables
 from .computed import Formulas
 from .fieldtypes import FieldType, classify, options_schema
+from .people import KINDS as PEOPLE_KINDS
 from .predicates import Predicate, predicate
 from .validator import compile_schema
 
@@ -149,6 +150,8 @@ class StepSpec:
     attachments: tuple[str, ...] = field(init=False, repr=False)
     #: The detail tables (their errors are reported at cells: ``parts/2/qty``).
     tables: frozenset[str] = field(init=False, repr=False)
+    #: The member and department fields (their values are checked against the organisation).
+    people_fields: tuple[str, ...] = field(init=False, repr=False)
     #: Tables with attachment columns: table -> those columns.
     file_tables: dict[str, tuple[str, ...]] = field(init=False, repr=False)
     always_editable: frozenset[str] = field(init=False, repr=False)
@@ -163,6 +166,7 @@ class StepSpec:
         self.always_editable = frozenset(name for name, f in self.fields.items() if f.mode.possible <= EDITABLE)
         self.attachments = tuple(name for name, f in self.fields.items() if f.kind == "attachment")
         self.tables = frozenset(name for name, f in self.fields.items() if f.kind == "table")
+        self.people_fields = tuple(name for name, f in self.fields.items() if f.kind in PEOPLE_KINDS)
         self.file_tables = {name: cols for name in self.tables
                             if (cols := tables.file_columns(self.fields[name].schema))}
 

@@ -233,8 +233,10 @@ def validate_step(
         if msg not in errors[name]:
             errors[name].append(msg)
     _check_dictionaries(spec, stored, merged, changed, modes, dictionaries, errors)
-    _check_table_options(spec, stored, merged, changed, modes, dictionaries, errors)
-    check_people(spec, stored, merged, changed, modes, people, errors)
-    for name, msg in spec.formulas.broken(merged, modes, dictionaries):
+    if spec.tables:
+        _check_table_options(spec, stored, merged, changed, modes, dictionaries, errors)
+    if spec.people_fields:
+        check_people(spec, stored, merged, changed, modes, people, errors)
+    for name, msg in spec.formulas.broken(merged, modes, dictionaries) if spec.formulas.rules else ():
         errors[name].extend([] if errors[name] else [msg])  # a field's own error first
     return Outcome(merged, {k: v for k, v in errors.items() if v})
