@@ -135,8 +135,17 @@ class TableField(FieldList):
                 for c in self.columns if self.entries[position].form[c.name].process_errors]
 
 
+#: The most rows a posted form is read with when the table sets no ``maxItems``: binding costs per row,
+#: and a forged form could name a million (the request size limit bounds the bytes, not the rows).
+ROWS_READ = 1000
+
+
 def table_field(schema: dict, **kwargs: Any) -> TableField:
-    """The unbound table field of a step form class (``FieldType.unbound`` of the "table" type)."""
+    """The unbound table field of a step form class (``FieldType.unbound`` of the "table" type).
+
+    One row past ``maxItems`` is read, so a form with too many rows is refused ("at most"), not cut short.
+    """
     row, cols = row_class(schema)
     kwargs.pop("default", None)
-    return TableField(FormField(row), columns=cols, min_entries=0, **kwargs)
+    limit = schema["maxItems"] + 1 if isinstance(schema.get("maxItems"), int) else ROWS_READ
+    return TableField(FormField(row), columns=cols, min_entries=0, max_entries=limit, **kwargs)

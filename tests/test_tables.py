@@ -375,3 +375,15 @@ def test_a_closed_ticket_shows_its_table_as_a_table_with_labels(fix, app):
         "#", "品类", "型号", "配件", "数量", "单价", "日期", "已付", "照片"]
     assert re.findall(r'<td data-label="配件" class="lz-cell">([^<]*)</td>', grid) == ["风扇", "水泵"]
     assert '<td data-label="型号" class="lz-cell">200 升</td>' in grid and ">✓<" in grid
+
+
+def test_a_form_with_more_rows_than_allowed_is_refused_not_cut_short(dictionaries):
+    cells = [item for i in range(7) for item in ((f"parts-{i}-part", "fan"), (f"parts-{i}-qty", "1"))]
+    form = form_of(posted(*cells), dictionaries=dictionaries)
+    assert len(form.submitted(posted(*cells))["parts"]) == 6  # maxItems 5, and one more to refuse
+    outcome = validate_step(form.spec, {}, form.submitted(posted(*cells)), dictionaries)
+    assert errors(outcome) == {"parts": ["Rows: at most %(limit)s."]}
+    forged = [(f"parts-{i * 1000}-qty", "1") for i in range(1500)]
+    document = fix_process()
+    del document["schema"]["properties"]["parts"]["maxItems"]
+    assert len(form_of(posted(*forged), document=document).parts.entries) == 1000  # tablefield.ROWS_READ
