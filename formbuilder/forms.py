@@ -80,7 +80,7 @@ class StepForm(Form):
             field.lz_mode = modes[name]
         for name, source in self._option_sources:
             self._fields[name].choices = source.choices(self._current, stored.get(name), dictionaries or {})
-        for name in self.spec.tables & self._fields.keys():
+        for name in self.spec.tables & self._fields.keys() if self.spec.tables else ():
             self._fields[name].fill(dictionaries or {})
 
     def _current(self, name: str):
@@ -111,7 +111,7 @@ class StepForm(Form):
     def input_errors(self) -> dict[str, list[Msg]]:
         """Values the browser sent that could not even be converted (e.g. 'abc' as a number)."""
         found = {f.name: [Msg(f.lz.type.bad_input)] for f in self._fields.values() if f.process_errors}
-        for name in self.spec.tables & self._fields.keys():
+        for name in self.spec.tables & self._fields.keys() if self.spec.tables else ():
             found.update({key: [Msg(column.type.bad_input)] for key, column in self._fields[name].input_errors()})
         return found
 

@@ -184,7 +184,7 @@ class StepSpec:
         for name, holds, mode in self.conditional:
             if not holds(data):
                 modes[name] = mode.otherwise
-        for name in unreadable & modes.keys():
+        for name in unreadable & modes.keys() if unreadable else ():
             modes[name] = "hidden"
         return modes
 

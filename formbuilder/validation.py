@@ -134,7 +134,8 @@ def _check_modes(spec: StepSpec, stored: dict, merged: dict, changed: set, sent:
     An empty value clears nothing and is no error. Locked keys fall back to their stored
     values, and modes are worked out again until no further key is locked by that.
     """
-    modes, locked, editable = spec.modes(merged, unreadable), set(), spec.always_editable - unreadable
+    editable = spec.always_editable - unreadable if unreadable else spec.always_editable
+    modes, locked = spec.modes(merged, unreadable), set()
     while True:
         newly = {k for k in (changed | sent) - editable - locked
                  if modes.get(k, "hidden") in ("hidden", "readonly")}
@@ -222,7 +223,8 @@ def validate_step(
     errors: dict[str, list[Msg]] = defaultdict(list)
     stored = normalize(stored or {})
     merged, changed, sent = _merge(stored, submitted, spec.template["properties"], errors)
-    spec.formulas.compute(merged, dictionaries)  # conditions may read computed values
+    if spec.formulas.computed:
+        spec.formulas.compute(merged, dictionaries)  # conditions may read computed values
     accepted = len(changed)
     modes = _check_modes(spec, stored, merged, changed, sent, errors, unreadable)
     if spec.formulas.computed and len(changed) < accepted:  # a change was locked: again, over what is let through
