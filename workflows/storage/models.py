@@ -145,6 +145,21 @@ class Ticket(BaseModel):
     # first_response_in_min / close_in_min): reports find a p90 by walking an index in duration order.
     first_response_seconds = IntegerField(null=True)
     resolution_seconds = IntegerField(null=True)
+    # Format 2 (issue 19). Pending: since when, and until when (the worker resumes it then).
+    pending_since = DateTimeField(null=True)
+    pending_until = DateTimeField(null=True)
+    # SLA warning (sla.warn) and the step's timeout: when due, and when the warning was sent.
+    warn_at = DateTimeField(null=True)
+    warned_at = DateTimeField(null=True)
+    timeout_at = DateTimeField(null=True)
+    # The earliest time the SLA worker has something to do for this ticket (warn, overdue, timeout,
+    # the end of a wait), kept by workflows.tickets.timing: the sweep reads an index range, not every ticket.
+    next_check_at = DateTimeField(null=True)
+    # Child tickets (spawn): the parent, and whether the parent waits at its step until this one closes.
+    parent = ForeignKeyField("self", null=True, backref="children", on_delete="SET NULL")
+    holds_parent = BooleanField(default=False)
+    # A duplicate merged into another ticket keeps its row and number and points at the kept one.
+    merged_into = ForeignKeyField("self", null=True, backref="merged", on_delete="SET NULL")
 
     class Meta:
         indexes = (
@@ -156,6 +171,8 @@ class Ticket(BaseModel):
             (("closed_at", "creator"), False),
             (("creator", "first_response_seconds", "created_at"), False),  # p90 per creator, no sort
             (("creator", "resolution_seconds", "created_at"), False),
+            (("next_check_at",), False),  # the SLA worker's sweep: only what is due
+            (("parent", "id"), False),
         )
 
     def timed(self) -> None:
@@ -496,3 +513,53 @@ class LoginAttempt(BaseModel):
 
 
 MODELS.append(LoginAttempt)
+
+
+class Calendar(BaseModel):
+    """A working-time calendar document (format 2's third kind, ``workflows.calendars``)."""
+
+    code = CharField(max_length=64, unique=True)
+    name = CharField(max_length=200)
+    document = DocumentField()
+    revision = IntegerField(default=1)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class Signature(BaseModel):
+    """One signer's part of a countersign step (会签/或签) for one stay of the ticket at that step.
+
+    ``entered_at`` is the ticket's ``entered_at`` when the signers were given the step: it tells
+    one round from the next when the ticket comes back. ``state``: ``waiting``, ``signed`` or
+    ``released`` (the step was decided before this signer signed); a transferred part is the
+    old row released and a new one waiting for the new signer.
+    """
+
+    ticket = ForeignKeyField(Ticket, backref="signatures", on_delete="CASCADE")
+    step = CharField(max_length=64)
+    entered_at = DateTimeField()
+    signer = ForeignKeyField(User, backref="signatures")
+    state = CharField(max_length=16, default="waiting")
+    decision = CharField(max_length=200, null=True)
+    data = JSONField(default=dict)
+    comment = TextField(null=True)
+    signed_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("ticket", "entered_at", "signer"), False), (("signer", "state", "ticket"), False))
+
+
+class TicketLink(BaseModel):
+    """Two related tickets (关联), stored once per pair with the smaller id first; ``kind``: related or merged."""
+
+    ticket = ForeignKeyField(Ticket, backref="links", on_delete="CASCADE")
+    other = ForeignKeyField(Ticket, backref="linked_from", on_delete="CASCADE")
+    kind = CharField(max_length=16, default="related")
+    created_by = ForeignKeyField(User, null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("ticket", "other"), True), (("other", "ticket"), False))
+
+
+MODELS.extend([Calendar, Signature, TicketLink])

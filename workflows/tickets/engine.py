@@ -9,9 +9,7 @@ transaction; any error rolls all of it back.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
-from peewee import Field, ForeignKeyField
+from datetime import datetime
 
 from formbuilder import Msg, validate_step
 from formbuilder.messages import N_
@@ -26,7 +24,6 @@ from workflows.storage.models import (
     TicketEvent,
     User,
     utcnow,
-    whole_seconds,
 )
 from workflows.storage.prepared import Prepared
 from workflows.tickets import events
@@ -34,12 +31,19 @@ from workflows.tickets import files as ticket_files
 from workflows.tickets.access import can_act, can_read, is_admin, may_create, oversees, unreadable
 from workflows.tickets.assignment import AssignmentError, Context, candidates, resolve
 from workflows.tickets.errors import Conflict, EngineError, Forbidden, Invalid, NotFound
+from workflows.tickets.moves import END, REQUIRED
+from workflows.tickets.moves import close as _close
+from workflows.tickets.moves import comment_of as _comment
+from workflows.tickets.moves import diff as _diff
+from workflows.tickets.moves import enter as _enter
+from workflows.tickets.moves import entry as _entry
+from workflows.tickets.moves import record as _record
+from workflows.tickets.moves import save as _save
+from workflows.tickets.moves import step_of as _step
 from workflows.tickets.numbers import next_number
 
-END = "$end"
 PRIORITIES = ("urgent", "high", "normal", "low")
 ACTIONS = ("advance", "return", "transfer", "close", "reopen")
-REQUIRED = Msg(N_("This field is required."))
 
 __all__ = ["EngineError", "Invalid", "Forbidden", "NotFound", "Conflict", "create", "act", "load"]
 
@@ -60,10 +64,6 @@ def load(number: str) -> Ticket:
     if ticket is None:
         raise NotFound(Msg(N_("No ticket %(number)s."), {"number": number}))
     return ticket
-
-
-def _step(version: ProcessVersion, key: str) -> dict:
-    return next(s for s in version.document["steps"] if s["key"] == key)
 
 
 def _priority(document: dict, priority: str | None, errors: dict) -> str:
@@ -95,18 +95,6 @@ def _customer(customer: dict | None) -> Customer | None:
     return customers.intake(customer)
 
 
-def _enter(ticket: Ticket, step: dict, assignee: User | None, now: datetime) -> None:
-    """Put the ticket at ``step`` with its handler; the step's SLA starts now."""
-    ticket.step, ticket.assignee, ticket.entered_at, ticket.overdue_at = step["key"], assignee, now, None
-    ticket.due_at = now + timedelta(minutes=step["sla"]["minutes"]) if "sla" in step else None
-    ticket.status, ticket.closed_at = "open", None
-
-
-def _close(ticket: Ticket, now: datetime) -> None:
-    ticket.step, ticket.status, ticket.assignee, ticket.closed_at = END, "closed", None, now
-    ticket.due_at = ticket.overdue_at = None
-
-
 def _move(ticket: Ticket, transition: dict, actor: User, chosen: str | None, now: datetime, errors: dict) -> None:
     """Follow ``transition``: close, or enter the target step with its resolved handler."""
     if transition["to"] == END:
@@ -118,25 +106,6 @@ def _move(ticket: Ticket, transition: dict, actor: User, chosen: str | None, now
         _enter(ticket, target, resolve(target["assignee"], ctx, chosen), now)
     except AssignmentError as error:
         errors["assignee"] = [error.msg]
-
-
-def _diff(before: dict, after: dict) -> dict:
-    keys = sorted(set(before) | set(after))
-    return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
-
-
-def _record(ticket: Ticket, action: str, actor: User, before: int | None, now: datetime,
-            entered: datetime | None = None, **fields) -> None:
-    """Write the action's history row, then announce it to the subscribers, all in the action's transaction.
-
-    ``before`` is the handler before the action; ``entered`` when the ticket entered the step
-    the action leaves, for the row's dwell time.
-    """
-    if action in TicketEvent.LEAVES:
-        fields["dwell_seconds"] = whole_seconds(entered, now)
-    record = TicketEvent.create(ticket=ticket, action=action, actor=actor, to_step=ticket.step, created_at=now,
-                                assignee_before=before, assignee_after=ticket.assignee_id, **fields)
-    events.ticket_acted.send(events.Acted(ticket, action, actor, before, now, record))
 
 
 def create(actor: User, process: str, data: dict, *, priority: str | None = None, customer: dict | None = None,
@@ -190,19 +159,9 @@ def _unreadable_required(spec, data: dict, hidden: frozenset[str]) -> dict:
     return {}
 
 
-def _save(ticket: Ticket, expected: int, now: datetime) -> None:
-    """Write the ticket only if nobody changed it since it was read (optimistic lock)."""
-    ticket.version, ticket.updated_at = expected + 1, now
-    ticket.timed()
-    # Only what this action changed: the SLA sweep marks tickets without a version bump.
-    values = {field: _value(ticket, field) for field in ticket.dirty_fields}
-    if Ticket.update(values).where(Ticket.id == ticket.id, Ticket.version == expected).execute() != 1:
-        raise Conflict(Msg(N_("The ticket was changed by someone else: reload it and try again.")))
-
-
-def _value(ticket: Ticket, field: Field) -> object:
-    """The value to write for ``field``; a foreign key's id, so that no related row is loaded for it."""
-    return getattr(ticket, field.object_id_name if isinstance(field, ForeignKeyField) else field.name)
+#: Checks a ticket must pass to leave its step by a transition (format 2: open ``wait`` children hold it);
+#: each takes (ticket, transition) and returns errors by field.
+LEAVING: list = []
 
 
 def _advance(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
@@ -215,6 +174,8 @@ def _advance(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
     errors = {**outcome.errors, **problems, **_unreadable_required(spec, outcome.data, hidden)}
     claimed = ticket_files.claim(spec, actor, ticket, ticket.data, outcome.data, errors)
     chosen = _transition(spec, outcome.data, request.get("transition"), errors)
+    for guard in LEAVING:
+        errors.update(guard(ticket, chosen) if chosen is not None else {})
     old_data, ticket.data = ticket.data, outcome.data
     if chosen is not None and not errors:
         _move(ticket, chosen, actor, request.get("assignee"), now, errors)
@@ -225,20 +186,6 @@ def _advance(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
     action = "close" if ticket.status == "closed" else "advance"
     _record(ticket, action, actor, before, now, entered, from_step=step, diff=_diff(old_data, ticket.data),
             comment=request.get("comment"))
-
-
-def _entry(ticket: Ticket) -> TicketEvent | None:
-    """How the ticket reached its current step: the last create/advance into it."""
-    return (TicketEvent.select().where(TicketEvent.ticket == ticket, TicketEvent.to_step == ticket.step,
-                                       TicketEvent.action.in_(("create", "advance")))
-            .order_by(TicketEvent.id.desc()).first())
-
-
-def _comment(request: dict) -> str:
-    comment = (request.get("comment") or "").strip()
-    if not comment:
-        raise Invalid(Msg(N_("Nothing was saved: see the fields.")), {"comment": [REQUIRED]})
-    return comment
 
 
 def _return(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
@@ -302,6 +249,18 @@ def _reopen(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
 
 
 HANDLERS = {"advance": _advance, "close": _advance, "return": _return, "transfer": _transfer, "reopen": _reopen}
+#: The statuses each action applies to; the format 2 actions add theirs (``register``).
+STATUSES = {"advance": ("open",), "close": ("open",), "return": ("open",), "transfer": ("open", "pending"),
+            "reopen": ("closed",)}
+#: Who may take an action other than the ticket's handler's ``can_act`` (reopen; the format 2 actions add theirs).
+MAY: dict = {}
+
+
+def register(action: str, handler, statuses: tuple[str, ...], may=None) -> None:
+    """Add an action kept in its own module (``signing``, ``pending``, ``children``) to the one entry point."""
+    HANDLERS[action], STATUSES[action] = handler, statuses
+    if may is not None:
+        MAY[action] = may
 
 
 def _may_reopen(actor: User, ticket: Ticket) -> bool:
@@ -312,6 +271,7 @@ def _may_reopen(actor: User, ticket: Ticket) -> bool:
     return is_admin(actor) or (actor.role == "supervisor" and oversees(actor, closing.actor_id))
 
 
+MAY["reopen"] = _may_reopen
 REFUSED = {"reopen": N_("Only a supervisor of its last handler or an admin may reopen a ticket.")}
 
 
@@ -325,7 +285,7 @@ def _check(ticket: Ticket, actor: User, action: str, version) -> None:
         raise EngineError(Msg(N_("Unknown action %(action)s."), {"action": action}))
     if not isinstance(version, int) or isinstance(version, bool):
         raise Invalid(Msg(N_("Nothing was saved: see the fields.")), {"version": [REQUIRED]})
-    may = _may_reopen(actor, ticket) if action == "reopen" else can_act(actor, ticket)
+    may = MAY.get(action, can_act)(actor, ticket)
     refused = Forbidden(Msg(REFUSED.get(action, N_("You are not the handler of this ticket."))))
     if not (may or can_read(actor, ticket)):
         raise refused
@@ -333,19 +293,23 @@ def _check(ticket: Ticket, actor: User, action: str, version) -> None:
         raise Conflict(Msg(N_("The ticket was changed by someone else: reload it and try again.")))
     if not may:
         raise refused
-    if (ticket.status == "closed") != (action == "reopen"):
+    if ticket.status not in STATUSES[action]:
         raise Conflict(Msg(N_("This action does not apply to a ticket that is %(status)s."),
                            {"status": ticket.status}))
 
 
 def act(actor: User, number: str, action: str, *, version: int, data: dict | None = None,
         transition: str | None = None, assignee: str | None = None, comment: str | None = None,
-        files: dict | None = None) -> Ticket:
-    """Apply one action to the ticket ``number`` as read at ``version``; ``files`` as for :func:`create`."""
+        files: dict | None = None, **options) -> Ticket:
+    """Apply one action to the ticket ``number`` as read at ``version``; ``files`` as for :func:`create`.
+
+    ``options`` are the format 2 actions' own inputs (``until`` of a wait, ``other`` of a link or
+    a merge, ``spawn`` of a child ticket), handed to the action's handler in its request.
+    """
     if action == "close":
         transition = END
     request = {"data": data, "transition": transition, "assignee": assignee, "comment": comment, "version": version,
-               "files": files}
+               "files": files, **options}
     with uploads.action():
         ticket = load(number)
         _check(ticket, actor, action, version)
