@@ -173,6 +173,15 @@ def advance(ticket: Ticket):
     return None
 
 
+#: The form inputs of the format 2 actions, by action: a wait's ``until``, a link's or merge's ``other``,
+#: a spawn's ``spawn`` (the index of the step's ``spawn`` entry); the engine checks each.
+OPTIONS: dict[str, tuple[str, ...]] = {}
+
+
+def action_options(action: str) -> dict:
+    return {name: request.form.get(name) or None for name in OPTIONS.get(action, ())}
+
+
 @bp.post("/tickets/<number>/act")
 @login_required
 def act(number: str):
@@ -185,7 +194,8 @@ def act(number: str):
                 return page
         else:
             engine.act(me(), number, action, version=request.form.get("version", type=int),
-                       comment=request.form.get("comment"), assignee=request.form.get("assignee") or None)
+                       comment=request.form.get("comment"), assignee=request.form.get("assignee") or None,
+                       **action_options(action))
     except Forbidden:
         abort(403)
     except (Conflict, Invalid, EngineError) as error:
