@@ -2,8 +2,9 @@
 
 Run as many as you like, on one host or several (same database, clocks in sync):
 claiming is a conditional UPDATE (see :mod:`workflows.subscribers.webhooks`), so no delivery is
-sent twice. ``--sla`` also runs the SLA sweep once a minute, which is safe to run
-in several workers too (the sweep marks each overdue entry once). SIGTERM lets the
+sent twice. ``--sla`` also runs the SLA sweep once a minute (warnings, overdue marks and
+escalations, timeouts, the end of waits: ``workflows.tickets.sla``), which is safe to run in
+several workers too (each ticket is claimed before anything fires). SIGTERM lets the
 current batch finish before the worker exits.
 """
 
@@ -43,7 +44,9 @@ def run_once(name: str, batch: int, with_sla: bool, last_sweep: float) -> tuple[
         counts = webhooks.deliver_due(name, batch)
         counts.update({f"mail_{key}": value for key, value in mail.send_due(name, batch).items()})
         if with_sla and time.monotonic() - last_sweep >= SWEEP_EVERY:
-            counts["overdue"] = len(sla.sweep())
+            swept = sla.sweep()
+            counts.update({"overdue": len(swept), **{f"sla_{k}": len(v) for k, v in swept.by_kind.items()
+                                                     if k != "overdue"}})
             last_sweep = time.monotonic()
     return counts, last_sweep
 
@@ -62,7 +65,9 @@ def _summary(counts: dict[str, int]) -> str:
     text = "webhooks: {delivered} delivered, {pending} to retry, {failed} failed".format(**counts)
     if any(counts.get(f"mail_{key}") for key in ("sent", "pending", "failed")):
         text += "; e-mails: {mail_sent} sent, {mail_pending} to retry, {mail_failed} failed".format(**counts)
-    return text + (f"; {counts['overdue']} ticket(s) newly overdue" if "overdue" in counts else "")
+    text += f"; {counts['overdue']} ticket(s) newly overdue" if "overdue" in counts else ""
+    others = [f"{value} {key[4:]}" for key, value in counts.items() if key.startswith("sla_") and value]
+    return text + ("; SLA: " + ", ".join(others) if others else "")
 
 
 @click.command("worker")
@@ -75,6 +80,9 @@ def worker_command(once: bool, with_sla: bool, idle: float, batch: int):
     """Send queued webhook deliveries and e-mails (retried with back-off); several workers may run at once."""
     name, stop, last_sweep = worker_id(), threading.Event(), -SWEEP_EVERY
     _stop_on_sigterm(stop)
+    if with_sla:
+        with database.connection_context():
+            sla.catch_up()  # tickets written without a next check (before migration 0016), once
     while not stop.is_set():
         counts, last_sweep = (run_once if once else _survive)(name, batch, with_sla, last_sweep)
         if once or any(counts.values()):
