@@ -65,6 +65,8 @@ IN_DEPARTMENT = Prepared(_in_department, str)
 
 def candidates(rule: dict, ctx: Context) -> list[User]:
     kind, value = rule["type"], rule.get("value")
+    if isinstance(value, list):  # format 2: several departments or roles are candidates together
+        return _union([candidates({**rule, "value": one}, ctx) for one in value])
     if kind == "creator":
         return [ctx.creator]
     if kind == "previous":
@@ -78,6 +80,12 @@ def candidates(rule: dict, ctx: Context) -> list[User]:
     if kind == "department" or (kind == "choose" and value):
         return IN_DEPARTMENT.rows(str(value))
     return list(_active())
+
+
+def _union(groups: list[list[User]]) -> list[User]:
+    """Everyone in any of ``groups``, once, ordered by id as every candidate list is (picks stay deterministic)."""
+    people = {user.id: user for group in groups for user in group}
+    return [people[uid] for uid in sorted(people)]
 
 
 def _field_kind(name: str, ctx: Context) -> str | None:
@@ -149,8 +157,10 @@ def _following(scope: str, *ids: int):
 
 
 def _lightest(scope: str, moving: int, *ids: int):
-    """Set the cursor to the one of ``ids`` with the fewest open tickets besides ``moving``, then lowest id."""
-    open_ = (Ticket.assignee == User.id) & (Ticket.status == "open") & (Ticket.id != moving)
+    """Set the cursor to the one of ``ids`` with the fewest open tickets besides ``moving``, then lowest id.
+
+    A pending ticket (waiting for its customer) is still its handler's work, so it counts as open."""
+    open_ = (Ticket.assignee == User.id) & (Ticket.status != "closed") & (Ticket.id != moving)
     lightest = (User.select(User.id).join(Ticket, JOIN.LEFT_OUTER, on=open_).where(User.id.in_(ids))
                 .group_by(User.id).order_by(fn.COUNT(Ticket.id), User.id).limit(1))
     return (AssignmentCursor.update(last_user=lightest).where(AssignmentCursor.scope == scope)
