@@ -133,13 +133,18 @@ def _closure(start: Iterable, edges: Mapping) -> set:
     return seen
 
 
+def _worker_moves(step: dict) -> list:
+    """Format 2's moves the SLA worker takes: a ``timeout``'s and an escalation's target (docs/sla.md)."""
+    timeout, sla = _dict(step.get("timeout")), _dict(step.get("sla"))
+    return [timeout.get("to"), _dict(sla.get("escalate")).get("to")]
+
+
 def _edges(steps) -> tuple[dict, dict]:
     """Transitions between text keys, forwards and backwards (other keys are the meta-schema's problem)."""
     forward: dict = {}
     backward: dict = {}
     for _, step in steps:
-        for _, transition in _transitions(step):
-            target = transition.get("to")
+        for target in [t.get("to") for _, t in _transitions(step)] + _worker_moves(step):
             if isinstance(target, str):
                 forward.setdefault(step["key"], set()).add(target)
                 backward.setdefault(target, set()).add(step["key"])
@@ -228,8 +233,10 @@ def cascades_shown_with_parents(steps, properties: dict) -> Iterable[Problem]:
                                   {"parent": parent}))
 
 
-def static_checks(document: dict, dictionaries: Mapping) -> list[Problem]:
-    from . import checks2  # the checks format 2 adds; it reads this module's helpers
+def static_checks(document: dict, dictionaries: Mapping, *, calendars: Iterable[str] | None = None,
+                  processes: Mapping[str, dict] | None = None) -> list[Problem]:
+    """Every check; ``calendars`` and ``processes`` (code -> document) are what exists, None when not known."""
+    from . import checks2, checks_flows  # the checks format 2 adds; they read this module's helpers
 
     properties, steps = _properties(document), _steps(document)
     return [
@@ -245,6 +252,8 @@ def static_checks(document: dict, dictionaries: Mapping) -> list[Problem]:
         *cascades_shown_with_parents(steps, properties),
         *checks2.required_readable(document, steps, properties),
         *checks_readers.leaks(document, properties),
+        *checks_flows.flow_checks(document, steps, properties, dictionaries, calendars=calendars,
+                                  processes=processes),
     ]
 
 

@@ -1,16 +1,16 @@
 """The static checks format 2 adds (7, 8, 10, 12) and the refusal of format-2 keys in format 1.
 
 Numbered as in ``../shared/design/process-format.md``; ``checks.static_checks`` runs them with
-checks 1-6 and 9 and reports every problem at once. Check 11 comes with the keys it checks
-(issue 19); detail tables' own checks are ``tables.problems``, readers leaking through formulas
-and rules ``checks_readers``.
+checks 1-6 and 9 and reports every problem at once. The step keys of issue 19 (check 10's part for
+``sign``, check 11, their refusal in format 1) are ``checks_flows``; detail tables' own checks are
+``tables.problems``, readers leaking through formulas and rules ``checks_readers``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from . import logic, readers
+from . import checks_flows, logic, readers
 from .checks import _dict, _edges, _possible, _properties
 from .fieldtypes import classify
 from .messages import N_, Msg, Problem, pointer
@@ -44,6 +44,7 @@ def format_2_keys(document: dict) -> Iterable[Problem]:
               if (widget := _widget(_dict(schema))) in WIDGETS_2]
     for path, key in found:
         yield Problem(pointer(path), Msg(N_('%(key)s needs "format": 2'), {"key": key}))
+    yield from checks_flows.format_1_step_keys(document)
 
 
 def _widget(schema: dict) -> object:
@@ -156,16 +157,23 @@ def people_fields(document: dict, steps, properties: dict) -> Iterable[Problem]:
     if not _is_format(document, 1):
         for i, step in steps:
             if _dict(step.get("assignee")).get("type") == "field":
-                yield from _assignee_field(i, step, steps, properties)
+                yield from _assignee_field(["steps", i, "assignee"], step["assignee"], step.get("key"), steps,
+                                           properties)
         return
     for i, step in steps:  # the widgets themselves are refused in format 1 by format_2_keys (WIDGETS_2)
         if _dict(step.get("assignee")).get("type") == "field":
             yield Problem(pointer(["steps", i, "assignee", "type"]), Msg(NEEDS_2, {"key": 'assignee type "field"'}))
 
 
-def _assignee_field(i: int, step: dict, steps, properties: dict) -> Iterable[Problem]:
-    """Check 10: ``value`` names a single member or a department field that is filled before the step."""
-    path, name, pick = ["steps", i, "assignee"], step["assignee"].get("value"), step["assignee"].get("pick")
+def _assignee_field(path: list, rule: dict, key: object, steps, properties: dict) -> list[Problem]:
+    """Check 10: ``value`` names a single member or a department field that is filled before the step ``key``.
+
+    For a step's ``assignee`` and for its countersign's signers (``sign.of``, ``checks_flows``)."""
+    return list(_field_rule(path, rule, key, steps, properties))
+
+
+def _field_rule(path: list, rule: dict, key: object, steps, properties: dict) -> Iterable[Problem]:
+    name, pick = rule.get("value"), rule.get("pick")
     kind = classify(properties[name]) if isinstance(name, str) and isinstance(properties.get(name), dict) else None
     if not isinstance(name, str):
         return  # the meta-schema's problem
@@ -174,7 +182,7 @@ def _assignee_field(i: int, step: dict, steps, properties: dict) -> Iterable[Pro
     elif kind is None or kind.name not in PEOPLE_WIDGETS:
         yield Problem(pointer(path + ["value"]), Msg(N_("'%(field)s' is not a member field or a department field"),
                                                      {"field": name}))
-    elif step.get("key") in _entered_empty(steps, name, properties):
+    elif key in _entered_empty(steps, name, properties):
         yield Problem(pointer(path + ["value"]), Msg(N_(
             "'%(field)s' may be empty when this step is reached: require it at every step before, or compute it"),
             {"field": name}))

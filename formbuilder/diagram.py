@@ -9,6 +9,10 @@ end node. A transition to the next box is a straight arrow, labelled above the
 row; every other transition (skipping ahead, going back, to itself, or a second
 one to the next box) is a curve below the row, one level deeper per curve, so
 no two curve labels share a line.
+
+Format 2 (``diagram_marks``): a step's countersign, SLA and pause mark are drawn on its box (taller
+then), its timeout and escalation are curves of their own dashed styles among the others, and its
+child processes are small boxes in a lane under the curves.
 """
 
 from __future__ import annotations
@@ -16,15 +20,18 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
+from collections.abc import Mapping
 
 from markupsafe import escape
 
+from . import diagram_marks as marks
 from .conditions import display, from_schema
 
 END = "$end"
 PAD = 16
 BOX_W = 124
 BOX_H = 44
+TALL = 64              # a box with format 2 marks under its name
 GAP = 56
 PITCH = BOX_W + GAP
 LABELS_H = 40          # room above the row for the labels of straight arrows
@@ -106,34 +113,76 @@ def _label(x: float, y: float, transition: dict, width: float, fields: dict) -> 
     return out
 
 
-def flow_svg(document: dict, current: str | None = None, end_label: str = "结束",
-             current_label: str = "当前") -> str:
-    """The steps and transitions of ``document`` as an SVG; the node ``current`` (a step key or "$end") marked."""
-    steps = [s for s in document.get("steps", []) if isinstance(s, dict) and "key" in s]
-    fields = (document.get("schema") or {}).get("properties") or {}
-    nodes = [(str(s["key"]), str(s.get("name") or s["key"])) for s in steps] + [(END, end_label)]
-    index = {key: i for i, (key, _) in enumerate(nodes)}
-    ident = "lz-flow-" + hashlib.sha1(json.dumps([document, current], ensure_ascii=False, sort_keys=True,
-                                                 default=str).encode()).hexdigest()[:8]
+def _fields(document: dict) -> dict:
+    """The well-formed field schemas (a draft being edited may hold anything else: it is left out)."""
+    schema = document.get("schema")
+    found = schema.get("properties") if isinstance(schema, dict) else None
+    return {name: field for name, field in found.items() if _well_formed(field)} if isinstance(found, dict) else {}
 
+
+def _well_formed(field: object) -> bool:
+    """A field whose options (if any) are objects, as the conditions' labels read them."""
+    options = field.get("items", field) if isinstance(field, dict) and field.get("type") == "array" else field
+    if not isinstance(field, dict) or not isinstance(options, dict):
+        return False
+    listed = options.get("oneOf", [])
+    return isinstance(listed, list) and all(isinstance(o, dict) for o in listed)
+
+
+def _curves(steps: list[dict], index: dict, w: Mapping) -> tuple[list, list]:
+    """(straight, curves): each (from, to, label dict, kind, tooltip); kind "" is a person's transition."""
     straight, curves, seen = [], [], set()
     for step in steps:
-        for transition in step.get("transitions", []) or []:
+        transitions = step.get("transitions")
+        for transition in transitions if isinstance(transitions, list) else []:
             if not isinstance(transition, dict) or str(transition.get("to")) not in index:
                 continue
             a, b = index[str(step["key"])], index[str(transition["to"])]
             if b == a + 1 and (a, b) not in seen:
                 seen.add((a, b))
-                straight.append((a, b, transition))
+                straight.append((a, b, transition, "", ""))
             else:
-                curves.append((a, b, transition))
+                curves.append((a, b, transition, "", ""))
+        for target, kind, label, tooltip in marks.extra_edges(step, w):
+            if target in index:
+                curves.append((index[str(step["key"])], index[target], label, kind, tooltip))
     curves.sort(key=lambda c: (abs(c[1] - c[0]), c[0]))
+    return straight, curves
+
+
+def _curve_style(a: int, b: int, kind: str) -> tuple[str, str, str]:
+    """(classes, stroke, dash attribute) of a curve: back and skip as before, timeouts and escalations their own."""
+    if kind:
+        cls, dash, colour, _ = marks.EDGE_STYLES[kind]
+        return f"lz-flow-edge {cls}", colour, f' stroke-dasharray="{dash}"'
+    return f'lz-flow-edge lz-flow-{"back" if b <= a else "skip"}', "#6c757d", \
+        (' stroke-dasharray="5 3"' if b <= a else "")
+
+
+def flow_svg(document: dict, current: str | None = None, end_label: str = "结束",
+             current_label: str = "当前", pending: bool = False, words: Mapping[str, str] | None = None) -> str:
+    """The steps and transitions of ``document`` as an SVG; the node ``current`` (a step key or "$end") marked.
+
+    ``pending``: the ticket waits at ``current`` (its pause mark is filled); ``words``: translations of
+    ``diagram_marks.WORDS``."""
+    steps = document.get("steps")
+    steps = [s for s in steps if isinstance(s, dict) and "key" in s] if isinstance(steps, list) else []
+    fields = _fields(document)
+    w = marks.words(words)
+    box_h = TALL if marks.marked(steps) else BOX_H
+    nodes = [(str(s["key"]), str(s.get("name") or s["key"])) for s in steps] + [(END, end_label)]
+    index = {key: i for i, (key, _) in enumerate(nodes)}
+    ident = "lz-flow-" + hashlib.sha1(json.dumps([document, current], ensure_ascii=False, sort_keys=True,
+                                                 default=str).encode()).hexdigest()[:8]
+
+    straight, curves = _curves(steps, index, w)
 
     row_top = PAD + LABELS_H
-    row_mid = row_top + BOX_H / 2
-    row_bottom = row_top + BOX_H
+    row_mid = row_top + box_h / 2
+    row_bottom = row_top + box_h
     width = PAD * 2 + len(nodes) * BOX_W + (len(nodes) - 1) * GAP
-    height = row_bottom + (len(curves) * LEVEL + 32 if curves else 0) + PAD
+    lane_top = row_bottom + (len(curves) * LEVEL + 32 if curves else 0)
+    height = lane_top + marks.spawn_lane(steps) + PAD
 
     def left(i: int) -> float:
         return PAD + i * PITCH
@@ -155,14 +204,14 @@ def flow_svg(document: dict, current: str | None = None, end_label: str = "结�
     ]
     arrow = f'marker-end="url(#{ident}-arrow)"'
 
-    for a, b, transition in straight:
+    for a, b, transition, _, _ in straight:
         x1, x2 = left(a) + BOX_W, left(b)
         out.append(f'<g class="lz-flow-edge"><line x1="{x1:.0f}" y1="{row_mid:.0f}" x2="{x2 - 1:.0f}"'
                    f' y2="{row_mid:.0f}" stroke="#6c757d" stroke-width="1.5" {arrow}/>')
         out += _label((x1 + x2) / 2, row_top - 20, transition, PITCH - 8, fields)
         out.append("</g>")
 
-    for level, (a, b, transition) in enumerate(curves, start=1):
+    for level, (a, b, transition, kind, tooltip) in enumerate(curves, start=1):
         depth = 18 + level * LEVEL
         x1 = centre(a) + (10 if b >= a else -10)
         x2 = centre(b) + (-10 if b >= a else 10)
@@ -170,29 +219,49 @@ def flow_svg(document: dict, current: str | None = None, end_label: str = "结�
             x1, x2 = centre(a) + 14, centre(a) - 14
         bottom = row_bottom + depth
         control = row_bottom + depth * 4 / 3  # a cubic's lowest point is 3/4 of its control depth
-        dashed = ' stroke-dasharray="5 3"' if b <= a else ""
-        out.append(f'<g class="lz-flow-edge lz-flow-{"back" if b <= a else "skip"}">'
+        cls, stroke, dashed = _curve_style(a, b, kind)
+        title = f"<title>{escape(tooltip)}</title>" if tooltip else ""
+        out.append(f'<g class="{cls}">{title}'
                    f'<path d="M{x1:.0f},{row_bottom:.0f} C{x1:.0f},{control:.0f} {x2:.0f},{control:.0f}'
-                   f' {x2:.0f},{row_bottom + 1:.0f}" fill="none" stroke="#6c757d" stroke-width="1.5"{dashed} {arrow}/>')
+                   f' {x2:.0f},{row_bottom + 1:.0f}" fill="none" stroke="{stroke}" stroke-width="1.5"{dashed}'
+                   f' {arrow}/>')
         span = max(abs(x2 - x1), BOX_W)
         out += _label((x1 + x2) / 2, bottom + 13, transition, span, fields)
         out.append("</g>")
 
     for i, (key, name) in enumerate(nodes):
-        marked = key == current
-        end = key == END
-        cls = "lz-flow-node" + (" lz-flow-end" if end else "") + (" lz-current" if marked else "")
-        fill = "#d0e4ff" if marked else ("#f1f3f5" if end else "#fff")
-        stroke = "#1f6feb" if marked else "#adb5bd"
-        rx = BOX_H / 2 if end else 8
-        tooltip = name if end else f"{name} ({key})"
-        current_attr = ' aria-current="step"' if marked else ""
-        bold = ' font-weight="700"' if marked else ""
-        out.append(f'<g class="{cls}"{current_attr}><title>{escape(tooltip)}</title>'
-                   f'<rect x="{left(i):.0f}" y="{row_top:.0f}" width="{BOX_W}" height="{BOX_H}" rx="{rx:.0f}"'
-                   f' fill="{fill}" stroke="{stroke}" stroke-width="{3 if marked else 1.5}"/>')
-        out.append(f'<text x="{centre(i):.0f}" y="{row_mid + 5:.0f}" font-size="14" text-anchor="middle"'
-                   f' fill="{"#0b3d91" if marked else "#212529"}"{bold}>'
-                   f'{escape(clip(name, BOX_W - 14, 14))}</text></g>')
+        step = steps[i] if i < len(steps) else {}
+        out += _node(left(i), row_top, box_h, key, name, key == current, step, fields, w)
+        if step.get("allow_wait") is True or (key == current and pending):
+            out.append(marks.wait_mark(left(i) + BOX_W, row_top, w, pending=key == current and pending))
+        out += marks.spawn_boxes(step, left(i), BOX_W, row_bottom, lane_top + 12, w, clip)
     out.append("</svg>")
     return "".join(out)
+
+
+def _node(x: float, top: float, box_h: float, key: str, name: str, marked: bool, step: dict, fields: dict,
+          w: Mapping) -> list[str]:
+    """One step's box: its name first (the page's tests and scripts read the node's first text), then the
+    format 2 lines in a sibling group, so a node still holds exactly one text."""
+    end = key == END
+    cls = "lz-flow-node" + (" lz-flow-end" if end else "") + (" lz-current" if marked else "")
+    fill = "#d0e4ff" if marked else ("#f1f3f5" if end else "#fff")
+    stroke = "#1f6feb" if marked else "#adb5bd"
+    rx = BOX_H / 2 if end else 8
+    tooltip = "\n".join([name if end else f"{name} ({key})", *marks.details(step, fields, w)])
+    current_attr = ' aria-current="step"' if marked else ""
+    bold = ' font-weight="700"' if marked else ""
+    lines = marks.lines(step, fields, w)
+    name_y = top + (22 if lines else box_h / 2 + 5)
+    out = [f'<g class="{cls}"{current_attr}><title>{escape(tooltip)}</title>'
+           f'<rect x="{x:.0f}" y="{top:.0f}" width="{BOX_W}" height="{box_h}" rx="{rx:.0f}"'
+           f' fill="{fill}" stroke="{stroke}" stroke-width="{3 if marked else 1.5}"/>'
+           f'<text x="{x + BOX_W / 2:.0f}" y="{name_y:.0f}" font-size="14" text-anchor="middle"'
+           f' fill="{"#0b3d91" if marked else "#212529"}"{bold}>'
+           f'{escape(clip(name, BOX_W - 14, 14))}</text></g>']
+    if lines:
+        out.append('<g class="lz-flow-marks">' + "".join(
+            f'<text class="{line_cls}" x="{x + BOX_W / 2:.0f}" y="{top + 38 + 14 * k:.0f}" font-size="10.5"'
+            f' text-anchor="middle" fill="{"#6a2c91" if k == 0 and "sign" in step else "#555"}">'
+            f'{escape(clip(text, BOX_W - 12, 10.5))}</text>' for k, (line_cls, text) in enumerate(lines)) + "</g>")
+    return out

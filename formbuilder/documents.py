@@ -89,11 +89,16 @@ def _process_shape(document: object) -> list[Problem]:
     return problems
 
 
-def check_process(document: object, dictionaries: Mapping[str, object]) -> list[Problem]:
-    """All problems of a process document; ``dictionaries`` maps code -> index."""
+def check_process(document: object, dictionaries: Mapping[str, object], *, calendars: Iterable[str] | None = None,
+                  processes: Mapping[str, dict] | None = None) -> list[Problem]:
+    """All problems of a process document; ``dictionaries`` maps code -> index.
+
+    ``calendars`` (codes) and ``processes`` (code -> document) are what exists for check 11; None skips
+    that part (a caller without the database)."""
     problems = _process_shape(document)
     if isinstance(document, dict):
-        problems += [p for p in checks.static_checks(document, dictionaries) if p not in problems]
+        found = checks.static_checks(document, dictionaries, calendars=calendars, processes=processes)
+        problems += [p for p in found if p not in problems]
     return sorted(problems, key=_order)
 
 

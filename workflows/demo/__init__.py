@@ -1,17 +1,21 @@
-"""The demo organisation, its own copies of the return-goods documents, and the format-2 repair process."""
+"""The demo organisation, its own copies of the return-goods documents, the format-2 repair and IT change processes."""
 
 from __future__ import annotations
 
 import json
 from importlib import resources
 
+from workflows.calendars import store as calendars
 from workflows.people import org
 from workflows.processes import documents as docs
 from workflows.storage.models import Department, User
 
 DICTIONARIES = ("channel.dictionary.json", "product.dictionary.json")
-#: return_goods (format 1, as ../shared/examples has it) and repair (format 2: docs/examples/repair.process.json).
-PROCESSES = ("return_goods.process.json", "repair.process.json")
+#: Working-time calendars (docs/calendars.md), seeded before the processes whose SLAs name them.
+CALENDARS = ("cn_workdays.calendar.json",)
+#: return_goods (format 1, as ../shared/examples has it), repair and it_change (format 2: docs/examples/, whose
+#: it_change counts its SLA and timeout on the cn_workdays calendar: stored before it is published).
+PROCESSES = ("return_goods.process.json", "repair.process.json", "it_change.process.json")
 PASSWORD = "demo12345"
 # code, name, manager
 DEPARTMENTS = (
@@ -19,6 +23,13 @@ DEPARTMENTS = (
     ("warehouse", "仓库", "wh_lead"),
     ("finance", "财务", "fin_lead"),
     ("repair", "维修部", "eng_lead"),
+    # it_change (docs/flows.md): one signer in each of network, dba and security (会签 all), a CAB of three
+    # managers (或签 any), the implementers and their manager (SLA escalation notifies them).
+    ("network", "网络组", "net1"),
+    ("dba", "数据库组", "dba1"),
+    ("security", "信息安全组", "sec1"),
+    ("cab", "变更委员会", "cab1"),
+    ("itops", "运维组", "ops_lead"),
 )
 # username, role, department, name
 USERS = (
@@ -35,6 +46,15 @@ USERS = (
     ("eng1", "handler", "repair", "工程师马师傅"),
     ("eng2", "handler", "repair", "工程师高师傅"),
     ("eng_lead", "supervisor", "repair", "维修主管钱"),
+    ("net1", "handler", "network", "网络工程师林"),
+    ("dba1", "handler", "dba", "DBA 郑工"),
+    ("sec1", "handler", "security", "安全工程师何"),
+    ("cab1", "supervisor", "cab", "CAB 经理冯"),
+    ("cab2", "supervisor", "cab", "CAB 经理陈"),
+    ("cab3", "supervisor", "cab", "CAB 经理褚"),
+    ("ops1", "handler", "itops", "运维小杨"),
+    ("ops2", "handler", "itops", "运维小朱"),
+    ("ops_lead", "supervisor", "itops", "运维主管秦"),
 )
 
 
@@ -60,13 +80,18 @@ def seed_org() -> list[str]:
 
 
 def seed_documents() -> list[str]:
-    """Import the demo dictionaries and publish the return-goods and repair processes."""
+    """Import the demo dictionaries and publish the return-goods, repair and IT change processes."""
     lines = []
     for name in DICTIONARIES:
         document = _load(name)
         if docs.dictionary_indexes().get(document["code"]) is None:
             docs.import_dictionary(document)
             lines.append(f"dictionary {document['code']} imported")
+    for name in CALENDARS:
+        document = _load(name)
+        if calendars.get(document["code"]) is None:
+            calendars.save_calendar(document, None, "calendar.import")
+            lines.append(f"calendar {document['code']} imported")
     for name in PROCESSES:
         _, version = docs.save_process(_load(name), publish=True, actor="demo")
         lines.append(f"process {version.process.code} version {version.number} published")
