@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from flask import abort, current_app, redirect, request, url_for
 from flask_admin import expose
@@ -29,6 +30,8 @@ from workflows.people import roster
 from workflows.processes import documents as docs
 from workflows.storage import uploads
 from workflows.storage.models import Process
+
+from . import dryrun_flows as flows
 
 END = "$end"
 RETURN = "return"
@@ -160,6 +163,10 @@ def chosen(spec, go: str, sample: dict) -> dict | None:
 def move(walk: Walk, source: str, target: str, sample: dict, trail: list[dict]) -> dict | None:
     """The trail entry of moving from ``source`` to ``target``, or None when the engine would refuse it."""
     step, go = walk.step(source), request.form.get("lz_go", "")
+    if go in ("timeout", "escalate"):  # a move the simulated clock made due (admin.dryrun_flows)
+        label = flows.timed(step, flows.state_of(request.form), go, target)
+        return None if label is None else {"step": source, "name": step["name"], "transition": label,
+                                           "to": target, "returned": False}
     if go == RETURN:
         allowed = bool(step.get("allow_return")) and previous(trail, source) == target
         label = gettext("Return to the previous step")
@@ -209,6 +216,8 @@ class DryRunMixin:
     def _walk(self, walk: Walk, step: str):
         if request.method == "POST" and "lz_go" in request.form:
             return self._arrive(walk, step)
+        if request.method == "POST" and request.form.get("lz_flow") and step in walk.keys:
+            return self._flow_action(walk, step)
         if step not in walk.keys:
             abort(404)
         sample, trail = carried(walk.document["schema"]) if request.method == "POST" else ({}, [])
@@ -226,10 +235,18 @@ class DryRunMixin:
         if target == END:
             final = rows(walk.document["schema"], sample, roster.with_people(docs.dictionary_indexes()))
             return self._page(walk, closed=True, trail=[*trail, entry], final=final)
-        return self._step_page(walk, target, sample, [*trail, entry])
+        return self._step_page(walk, target, sample, [*trail, entry], state=flows.arrived(flows.state_of(request.form)))
+
+    def _flow_action(self, walk: Walk, key: str):
+        """A countersign, wait, resume or clock action of the flow panels: a new flow state, nothing saved."""
+        sample, trail = carried(walk.document["schema"])
+        state, problem = flows.act(walk.document, walk.step(key), sample, flows.state_of(request.form), request.form)
+        page = self._step_page(walk, key, sample, trail, state=state, flow_problem=problem)
+        return (page, 422) if problem else page
 
     def _step_page(self, walk: Walk, key: str, sample: dict, trail: list[dict], *,
-                   posted: bool = False, refused: bool = False):
+                   posted: bool = False, refused: bool = False, state: dict | None = None,
+                   flow_problem: str | None = None):
         compiled = walk.compile(key)
         spec, dictionaries = compiled.spec, roster.with_people(docs.dictionary_indexes())
         sample = cleaned(spec, sample)
@@ -237,11 +254,29 @@ class DryRunMixin:
         # The admin reads every field (x-readers included): nothing is unreadable in the dry run.
         form = compiled.form_class(formdata, data=sample, dictionaries=dictionaries, unreadable=frozenset())
         outcome = self._dry_run(form, formdata, spec, sample, dictionaries) if posted else None
+        current = outcome.data if outcome is not None and outcome.ok else sample
         return self._page(walk, step=spec.step, form=form, spec=spec, outcome=outcome, dictionaries=dictionaries,
                           effective=json.dumps(spec.schema, ensure_ascii=False, indent=2), refused=refused,
                           trail=trail, carry=split(spec, sample), trail_json=json.dumps(trail, ensure_ascii=False),
                           seen=rows(spec.template, spec.visible(sample), dictionaries),
-                          moves=self._moves(walk, spec, outcome), back=self._back(walk, spec, sample, trail))
+                          moves=[] if spec.step.get("sign") else self._moves(walk, spec, outcome),
+                          back=self._back(walk, spec, sample, trail),
+                          **self._flow_panels(walk, spec, current, state or flows.state_of(request.form), flow_problem))
+
+    def _flow_panels(self, walk: Walk, spec, sample: dict, state: dict, problem: str | None) -> dict:
+        """The format-2 panels (``admin/dryrun_flows.html``): countersign, clock, wait, child tickets."""
+        sign = flows.sign_panel(walk.document, spec.step, sample, state)
+        decided = flows.decided(spec.step, sample, sign)
+        clock = flows.clock(spec.step, state)
+        timed = [{"label": m.get("label") or (gettext("Timeout") if m["kind"] == "timeout" else gettext("Escalate")),
+                  "to": m["to"], "name": walk.name(m["to"]), "url": walk.url(m["to"]),
+                  "go": "timeout" if m["kind"] == "timeout" else "escalate", **split(spec, sample)}
+                 for m in (clock or {}).get("marks", []) if m["reached"] and m.get("to")]
+        signed = [] if not sign or sign["tally"]["result"] is None else self._moves(
+            walk, spec, SimpleNamespace(ok=True, data=decided))
+        return {"sign": sign, "clock": clock, "timed": timed, "sign_moves": signed, "flow_problem": problem,
+                "children": flows.children(walk.document, spec.step, sample), "flows_json": flows.dumped(state),
+                "flow_carry": split(spec, sample)}
 
     def _page(self, walk: Walk, **context):
         return self.render("admin/preview.html", walk=walk, title=walk.document["name"], code=walk.code,

@@ -20,6 +20,7 @@ from workflows.people.org import ROLES
 from workflows.processes import documents as docs
 from workflows.storage.models import Department, User
 
+from . import stepflows
 from .editforms import StepForm, options
 from .editor import Stale, change, draft_of, ordering, revision
 from .matrix import cells_from_form, cells_of, condition_from, picked_when
@@ -56,8 +57,11 @@ class StepsMixin:
         _step_choices(form, doc, len(step.get("transitions", [])) + 1 if request.method == "GET" else 0)
         if request.method == "POST":
             try:
-                settings = self._step_settings(form, doc, index)
-                problems = change(code, "process.edit", lambda d: editing.update_step(d, key, settings))
+                flows = stepflows.posted(doc, index) if doc.get("format", 1) >= 2 else None
+                if flows is not None:
+                    stepflows.fill_assignee(form)
+                settings, found = self._step_settings(form, doc, index), stepflows.known() if flows else None
+                problems = change(code, "process.edit", lambda d: _updated(d, key, settings, flows, found))
                 return self._done(code, problems, gettext("Step saved."), ".edit_step", key=key)
             except (Stale, docs.DocumentError, EditError) as error:
                 return self._refused(code, lambda p: self._render_step(code, doc, step, form, p), error)
@@ -66,7 +70,8 @@ class StepsMixin:
     def _render_step(self, code: str, doc: dict, step: dict, form: StepForm, problems: list | None = None):
         return self.render("admin/editor_step.html", code=code, doc=doc, step=step, form=form, rev=revision(doc),
                            problems=problems or [], candidates=_candidates(),
-                           options=_field_options(doc), operators=conditions.OPERATORS)
+                           options=_field_options(doc), operators=conditions.OPERATORS,
+                           **stepflows.context(doc, step, problems or []))
 
     @staticmethod
     def _step_settings(form: StepForm, doc: dict, index: int) -> dict:
@@ -101,12 +106,19 @@ class StepsMixin:
                            modes=editing.MODES, json_url=url_for(".json_view", code=code))
 
 
+def _updated(doc: dict, key: str, settings: dict, flows: dict | None, found) -> dict:
+    """The step's settings, and at format 2 its flow keys (``admin.stepflows``), in one edit."""
+    updated = editing.update_step(doc, key, settings)
+    return updated if flows is None else stepflows.apply(doc, updated, key, flows, found)
+
+
 def _step_data(doc: dict, step: dict) -> dict:
     assignee = step.get("assignee", {})
     rows = [_transition_row(doc, t) for t in step.get("transitions", [])]
     by_field = assignee.get("type") == "field"
+    several = isinstance(assignee.get("value"), list)  # shown in the format-2 section's list
     return {"name": step.get("name"), "assignee_type": assignee.get("type"),
-            "assignee_value": None if by_field else assignee.get("value"),
+            "assignee_value": None if by_field or several else assignee.get("value"),
             "assignee_field": assignee.get("value") if by_field else "",
             "pick": assignee.get("pick", ""), "allow_return": step.get("allow_return", False),
             "allow_transfer": step.get("allow_transfer", False),
