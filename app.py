@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import admin
 import api
 from api import docs as api_docs
-from web import auth, calls, customers, exports, health, home, inbox, public, tagging, tickets, webform
+from web import auth, bulk, calls, customers, exports, health, home, inbox, public, tagging, tickets, webform
 from web import profile as profile_pages
 from web import reports as report_pages
 from web.common import headers as security_headers
@@ -95,6 +95,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(webform.bp)  # /forms/<code>: the public web form of opted-in processes
     app.register_blueprint(profile_pages.bp)  # /profile: the user's own API tokens
     app.register_blueprint(tagging.bp)  # POST /tickets/<number>/tags: add and remove a ticket's tags
+    app.register_blueprint(bulk.bp)  # POST /tickets/bulk: wait or resume the workspace's selected tickets
     admin.init_app(app)
     inbox.init_app(app)
     main_menu.init_app(app)  # lz_menu(): the entries of base.html's menu the user may open

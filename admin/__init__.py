@@ -15,6 +15,7 @@ from flask_login import current_user
 from workflows.tickets.access import is_admin
 
 from .audit import AuditView
+from .calendars import CalendarsView
 from .columns import ColumnsMixin
 from .dictionaries import DictionariesView
 from .editor import EditorMixin
@@ -56,6 +57,10 @@ class Dictionaries(AdminOnly, DictionariesView):
     pass
 
 
+class Calendars(AdminOnly, CalendarsView):
+    pass
+
+
 class Users(AdminOnly, UsersView):
     pass
 
@@ -89,6 +94,7 @@ def init_app(app) -> None:
                   index_view=IndexView(url="/admin"))
     panel.add_view(Processes(name=_l("Processes"), endpoint="processes", url="/admin/processes"))
     panel.add_view(Dictionaries(name=_l("Dictionaries"), endpoint="dictionaries", url="/admin/dictionaries"))
+    panel.add_view(Calendars(name=_l("Calendars"), endpoint="calendars", url="/admin/calendars"))
     panel.add_view(Audit(name=_l("Audit log"), endpoint="audit", url="/admin/audit"))
     panel.add_view(Users(name=_l("Users"), endpoint="users", url="/admin/users"))
     panel.add_view(Departments(name=_l("Departments"), endpoint="departments", url="/admin/departments"))

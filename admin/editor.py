@@ -19,6 +19,7 @@ from flask_login import current_user
 
 from formbuilder import editing, editing2, fieldkinds
 from formbuilder.diagram import flow_svg
+from formbuilder.diagram_marks import translated
 from formbuilder.tables import COLUMN_KINDS
 from workflows.processes import documents as docs
 from workflows.storage.models import Department, Dictionary, Process
@@ -134,7 +135,7 @@ class EditorMixin:
         return self.render("admin/editor.html", process=process, doc=doc, rev=revision(doc),
                            basics=basics or self._basics_form(doc), problems=problems or [], checked=checked,
                            kinds=fieldkinds.KINDS, kind_of=fieldkinds.kind_of,
-                           diagram=flow_svg(doc, end_label=gettext("End")))
+                           diagram=flow_svg(doc, end_label=gettext("End"), words=translated(gettext)))
 
     @staticmethod
     def _basics_form(doc: dict) -> BasicsForm:

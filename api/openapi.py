@@ -21,6 +21,7 @@ TAGS = [
     ("Processes", "Published process documents."),
     ("Process administration", "Drafts, checks, publishing and versions; administrators only."),
     ("Dictionaries", "Option lists (字典) that fields draw their values from."),
+    ("Calendars", "Working-time calendars (工作日历) that SLAs and timeouts count in."),
     ("Tickets", "Create, read, list and act on tickets."),
     ("Notes and attachments", "Internal notes and files."),
     ("Customers", "Callers and their ticket history."),

@@ -35,6 +35,7 @@ def query_param(name: str, description: str, schema: dict | None = None, require
 
 PROCESS = path_param("code", {"type": "string", "minLength": 1, "examples": ["return_goods"]}, "Process code.")
 DICTIONARY = path_param("code", {"type": "string", "minLength": 1, "examples": ["product"]}, "Dictionary code.")
+CALENDAR = path_param("code", {"type": "string", "minLength": 1, "examples": ["cn_workdays"]}, "Calendar code.")
 NUMBER = path_param("number", description="Ticket number, e.g. `TH202611220001`.")
 ID = {"type": "integer", "format": "int64", "minimum": 0}
 CURSOR = query_param("cursor", "The previous page's `next_cursor`.")
@@ -116,6 +117,20 @@ DICTIONARY_PATHS = {
     },
 }
 
+CALENDAR_PATHS = {
+    "/calendars": {"get": op("Calendars", "List working-time calendars", {200: array(ref("CalendarSummary"))},
+                             op_id="listCalendars")},
+    "/calendars/{code}": {
+        "get": op("Calendars", "A calendar document", {200: ref("CalendarDocument")}, (401, 404),
+                  params=(CALENDAR,), op_id="getCalendar"),
+        "put": op("Calendars", "Create or replace a calendar (admins)",
+                  {200: ref("CalendarSaved"), 201: ref("CalendarSaved")}, (400, 401, 403, 422),
+                  params=(CALENDAR,), body=json_body(ref("CalendarDocument")), op_id="putCalendar",
+                  description="The document's `code` must be the path's. A change applies to due times computed "
+                              "after it; an identical document changes nothing (`changed` false)."),
+    },
+}
+
 TICKET_PATHS = {
     "/tickets": {
         "post": op("Tickets", "Create a ticket at the first step and take its first transition",
@@ -126,7 +141,8 @@ TICKET_PATHS = {
         "get": op("Tickets", "One page of tickets, newest first", {200: ref("TicketPage")}, (400, 401, 403),
                   params=(query_param("scope", "Which tickets (default `mine`).",
                                       {"type": "string", "enum": ["mine", "team", "all"]}),
-                          query_param("status", "`open` or `closed`."), query_param("process", "Process code."),
+                          query_param("status", "`open` (pending included), `pending` or `closed`."),
+                          query_param("process", "Process code."),
                           query_param("q", "Search text."),
                           query_param("tag", "Only tickets holding this tag (its exact name)."), CURSOR),
                   op_id="listTickets"),
@@ -139,7 +155,9 @@ TICKET_PATHS = {
         {200: {"anyOf": [ref("Ticket"), ref("TicketHidden")]}}, (400, 401, 403, 404, 409, 422),
         params=(NUMBER,), body=json_body(ref("TicketAction")), op_id="actOnTicket",
         description="Answers the ticket, or only `{number, status, version}` when the action leaves it "
-                    "unreadable to the caller. A stale `version` gets 409.")},
+                    "unreadable to the caller. A stale `version` gets 409, except for `sign` (a signer's "
+                    "part at a countersign step, with `data` and `comment`; signers do not conflict) and for a "
+                    "signer's `transfer` of their part (docs/countersign.md).")},
 }
 
 COLLAB_PATHS = {
@@ -201,5 +219,5 @@ NOTIFICATION_PATHS = {
         op_id="markAllNotificationsRead")},
 }
 
-PATHS = {**AUTH_PATHS, **PROCESS_PATHS, **DICTIONARY_PATHS, **TICKET_PATHS, **COLLAB_PATHS, **CUSTOMER_PATHS,
-         **NOTIFICATION_PATHS}
+PATHS = {**AUTH_PATHS, **PROCESS_PATHS, **DICTIONARY_PATHS, **CALENDAR_PATHS, **TICKET_PATHS, **COLLAB_PATHS,
+         **CUSTOMER_PATHS, **NOTIFICATION_PATHS}

@@ -12,6 +12,7 @@ before the static checks that no schema expresses (``workflows.processes.documen
 
 from __future__ import annotations
 
+from formbuilder.calendars import CALENDAR_META
 from formbuilder.documents import DICTIONARY_META, PROCESS_META
 from workflows.intake.channels import CODES as CHANNELS
 
@@ -71,7 +72,7 @@ NULLABLE_STR = {"type": ["string", "null"]}
 TIME = {"type": "string", "format": "date-time", "description": "RFC 3339, UTC."}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 PRIORITY = {"type": "string", "enum": ["urgent", "high", "normal", "low"]}
-STATUS = {"type": "string", "enum": ["open", "closed"]}
+STATUS = {"type": "string", "enum": ["open", "pending", "closed"]}
 USERNAME = {"type": ["string", "null"], "description": "A username, or null when there is none."}
 
 ERRORS = {
@@ -109,6 +110,21 @@ DICTIONARIES = {
                                       "values unique throughout."),
 }
 
+CALENDARS = {
+    "CalendarSummary": obj({
+        "code": STR, "name": STR, "revision": INT, "timezone": STR,
+        "holidays": {"type": ["string", "null"], "enum": ["cn", None], "description": "`cn`: official holidays."},
+        "unknown_years": array({"type": "integer", "description": "A year from last year to two ahead whose "
+                                "official holidays are not known (only weekends count); empty unless `cn`."}),
+    }),
+    "CalendarSaved": obj({"code": STR, "name": STR, "revision": INT, "timezone": STR,
+                          "holidays": {"type": ["string", "null"], "enum": ["cn", None]},
+                          "unknown_years": array(INT), "changed": BOOL}),
+    "CalendarDocument": meta_schema(CALENDAR_META, "CalendarDocument", "A working-time calendar document (format 2; "
+                                    "`formbuilder/schemas/calendar.schema.json`): time zone, weekly hours, official "
+                                    "holidays, closed and open dates (docs/calendars.md)."),
+}
+
 TICKET_PROPERTIES = {
     "number": STR, "process": STR, "process_version": INT,
     "step": obj({"key": {"type": "string", "description": "`$end` once closed."}, "name": STR}),
@@ -116,8 +132,39 @@ TICKET_PROPERTIES = {
     "created_at": TIME, "updated_at": TIME, "due_at": NULLABLE_TIME, "overdue": BOOL,
 }
 
+RELATED = {"number": STR, "process": STR, "process_name": STR, "step": obj({"key": STR, "name": STR}),
+           "status": STATUS, "readable": {"type": "boolean", "description": "Whether the reader may open it."}}
+#: A ticket's relations (issue 19, docs/relations.md): numbers, processes, steps and statuses, no field data.
+RELATIONS = {
+    "parent": {"oneOf": [{"type": "null"}, ref("RelatedTicket")]},
+    "children": array(obj({**RELATED, "wait": {"type": "boolean", "description": "Holds the parent at its step "
+                                                                              "until it is closed."}})),
+    "links": array(obj({**RELATED, "kind": {"type": "string", "enum": ["related", "merged"]}})),
+    "merged_into": {"type": ["string", "null"], "description": "The number this ticket was merged into."},
+    "merged": array({"type": "string", "description": "Numbers merged into this ticket."}),
+    "held": array({"type": "string", "description": "Open children that hold this ticket at its step."}),
+}
+
+#: A countersign step's parts and progress (issue 19, docs/countersign.md); [] and null elsewhere.
+SIGNING = {
+    "signatures": array(obj({
+        "user": USERNAME, "state": {"type": "string", "enum": ["waiting", "signed", "released"]},
+        "decision": {"type": ["string", "null"], "description": "The signer's choice (JSON text unless a string); "
+                                                                 "null if unsigned or unreadable to the reader."},
+        "comment": NULLABLE_STR, "data": {"type": "object", "description": "The signer's own values the reader "
+                                                                           "may see."},
+        "at": NULLABLE_TIME, "signed_at": NULLABLE_TIME,
+    })),
+    "sign": {"oneOf": [{"type": "null"}, obj({
+        "mode": {"type": "string", "enum": ["all", "any", "ratio"]}, "ratio": {"type": ["number", "null"]},
+        "needed": INT, "total": INT, "passed": INT, "failed": INT, "waiting": INT,
+        "result": {"type": ["string", "null"], "enum": ["pass", "fail", None]}, "step": STR,
+    })]},
+}
+
 TICKETS = {
     "TicketSummary": obj(TICKET_PROPERTIES),
+    "RelatedTicket": obj(RELATED),
     "Ticket": obj({
         **TICKET_PROPERTIES,
         "customer": {"oneOf": [{"type": "null"}, obj({"name": STR, "phone": NULLABLE_STR})]},
@@ -125,6 +172,8 @@ TICKETS = {
         "data": {"type": "object", "description": "Only the fields the reader may see."},
         "transitions": array(obj({"to": STR, "label": STR})),
         "history": array(ref("HistoryEntry")),
+        **RELATIONS,
+        **SIGNING,
     }),
     "HistoryEntry": obj({
         "action": STR, "from_step": NULLABLE_STR, "to_step": NULLABLE_STR, "actor": USERNAME,
@@ -145,10 +194,19 @@ TICKETS = {
         "transition": NULLABLE_STR, "assignee": NULLABLE_STR,
     }, required=["process"], extra=True),
     "TicketAction": obj({
-        "action": {"type": "string", "enum": ["advance", "return", "transfer", "close", "reopen"]},
+        "action": {"type": "string", "enum": ["advance", "return", "transfer", "close", "reopen",
+                                              "spawn", "link", "unlink", "merge", "sign", "wait", "resume"]},
         "version": {"type": "integer", "description": "The ticket's version as read; a stale one gets 409."},
         "data": or_null({"type": "object"}), "transition": NULLABLE_STR, "assignee": NULLABLE_STR,
         "comment": NULLABLE_STR,
+        "spawn": {"type": ["integer", "string", "null"], "description": "`spawn`: the index of the step's `spawn` "
+                                                                         "entry, or its process code."},
+        "other": {"type": ["string", "null"], "description": "`link`, `unlink`, `merge`: the other ticket's number; "
+                                                              "a bad one gets 400 at `other`."},
+        "until": {"type": ["string", "null"], "format": "date-time",
+                  "description": "`wait`: when the worker resumes the ticket (RFC 3339 with its offset, in the "
+                                 "future); optional. A bad one gets 400 at `until`; `comment` is the reason "
+                                 "(required)."},
     }, required=["action", "version"], extra=True),
 }
 
@@ -199,4 +257,4 @@ NOTIFICATIONS = {
     "Marked": obj({"marked": {"type": "integer", "minimum": 0}}),
 }
 
-SCHEMAS = {**ERRORS, **PROCESSES, **DICTIONARIES, **TICKETS, **COLLAB, **CUSTOMERS, **NOTIFICATIONS}
+SCHEMAS = {**ERRORS, **PROCESSES, **DICTIONARIES, **CALENDARS, **TICKETS, **COLLAB, **CUSTOMERS, **NOTIFICATIONS}

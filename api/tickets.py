@@ -9,7 +9,7 @@ from formbuilder import Msg
 from formbuilder.messages import N_
 from workflows.reporting.queries import Filters, ticket_list
 from workflows.storage.models import Ticket
-from workflows.tickets import engine
+from workflows.tickets import children, engine, signing
 from workflows.tickets.access import can_read
 from workflows.tickets.errors import EngineError, Forbidden
 from workflows.tickets.present import summary, ticket_view
@@ -20,10 +20,19 @@ from .bodies import body
 PAGE = 50
 CREATE_OPTIONS = ("priority", "customer", "channel", "transition", "assignee")
 ACT_OPTIONS = ("data", "transition", "assignee", "comment")
+ACT_OPTIONS += ("spawn", "other")  # issue 19: a child ticket's spawn entry, a link's or merge's other ticket
+ACT_OPTIONS += ("until",)  # issue 19: a wait's end (workflows/tickets/pending.py)
+
+
+def with_relations(ticket: Ticket, view: dict) -> dict:
+    """The ticket's parent, children, links and merges (``children.relations``): no field data of them."""
+    return {**view, **children.relations(g.api_user, ticket, gettext("Closed")),
+            **signing.present(g.api_user, ticket)}  # a countersign step's signatures and progress
 
 
 def _view(ticket: Ticket):
-    return ticket_view(g.api_user, engine.load(ticket.number), gettext("Closed"))
+    ticket = engine.load(ticket.number)
+    return with_relations(ticket, ticket_view(g.api_user, ticket, gettext("Closed")))
 
 
 @bp.post("/tickets")
@@ -45,7 +54,8 @@ def readable(number: str) -> Ticket:
 
 @bp.get("/tickets/<number>")
 def get_ticket(number: str):
-    return jsonify(ticket_view(g.api_user, readable(number), gettext("Closed")))  # loaded once, not again
+    ticket = readable(number)  # loaded once, not again
+    return jsonify(with_relations(ticket, ticket_view(g.api_user, ticket, gettext("Closed"))))
 
 
 @bp.post("/tickets/<number>/actions")

@@ -2,7 +2,9 @@
 
 Parts (``--only``): ``forms`` (generated vs hand-written form), ``engine``
 (engine vs plain peewee writes), ``scale`` (lists, lookups and the report at
-growing sizes), ``http`` (gunicorn throughput against a bare Flask ceiling).
+growing sizes), ``http`` (gunicorn throughput against a bare Flask ceiling),
+``worktime`` (10,000 SLA due times on the cn calendar vs plain timedelta additions),
+``sla`` (the SLA sweep's index range over 100,000 open tickets vs a full scan).
 ``--quick`` is the CI size (small databases, short HTTP runs, about a minute
 and a half on two CPUs) and never fails on a target; the full run is what
 docs/performance.md reports. Each part's own module runs it alone too
@@ -18,10 +20,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import engine, forms, http, scale
+from bench import engine, forms, http, scale, worktime
+from bench import sla as sla_sweep
 from bench.results import Figure, table, write
 
-PARTS = ("forms", "engine", "scale", "http")
+PARTS = ("forms", "engine", "scale", "http", "worktime", "sla")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -59,7 +62,9 @@ def runners(args: argparse.Namespace, kinds: list[str], extra: dict[str, str]) -
             "engine": run_engine,
             "scale": lambda: scale.bench(kinds, sizes(args), 3 if args.quick else 7),
             "http": lambda: http.bench(kinds, args.quick, args.seconds or (2 if args.quick else None),
-                                       args.connections)}
+                                       args.connections),
+            "worktime": lambda: worktime.bench(10000, 2 if args.quick else 5),
+            "sla": lambda: sla_sweep.bench(kinds, args.quick)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,11 @@ from pathlib import Path
 PARTS = {"forms": "Forms: generated step form vs a hand-written WTForms page (paired ratio, dynamic / static)",
          "engine": "Engine: create + advance one step vs plain peewee writes in one transaction (engine / floor)",
          "scale": "Scale: latency at the largest size / at the smallest (reports: / the middle size)",
-         "http": "HTTP: gunicorn, 4 sync workers, loopback load generator (share of the bare Flask ceiling)"}
+         "http": "HTTP: gunicorn, 4 sync workers, loopback load generator (share of the bare Flask ceiling)",
+         "worktime": "Working-time due date: 10,000 SLA due times on the cn calendar vs plain timedelta additions "
+                     "(calendar / plain; the 10,000 against a 1 s budget)",
+         "sla": "SLA sweep: finding the due tickets among 100,000 open ones by the next_check_at index vs a full "
+                "scan of the open tickets (index / scan), and one sweep of the due ones"}
 NOTES_MARK = "<!-- notes: kept by --write -->"
 
 

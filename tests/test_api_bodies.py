@@ -14,7 +14,10 @@ built once, at import.
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from conftest import ROOT
 from jsonschema import Draft202012Validator
 from test_api import Api, create
 from test_engine import REGISTER
@@ -26,7 +29,9 @@ from workflows.storage.models import AuditEntry, Customer, Ticket, TicketEvent
 DOC = document()
 JSON = "application/json"
 CANDIDATES = [{"x": 1}, [1], True, "x", 7, 1.5]  # one of these is of a type a member does not take
-DOCUMENTS = {"putProcessDraft": 422, "checkProcess": 200, "putDictionary": 422}
+DOCUMENTS = {"putProcessDraft": 422, "checkProcess": 200, "putDictionary": 422, "putCalendar": 422}
+CALENDAR = json.loads((ROOT / "workflows/demo/cn_workdays.calendar.json").read_text("utf-8"))
+CODES = {"dictionaries": "product", "calendars": "cn_workdays"}  # a path's {code}; a process's elsewhere
 IGNORE_EXTRA = {"createToken", "createTicket", "actOnTicket", "addNote"}  # as before the schemas were enforced
 BASELINES = {  # operationId -> (user, a valid body); a new operation with a body fails until listed here
     "createToken": (None, {"username": "agent", "password": "password1"}),
@@ -37,6 +42,7 @@ BASELINES = {  # operationId -> (user, a valid body); a new operation with a bod
     "putProcessDraft": ("admin", "/processes/return_goods"),
     "checkProcess": ("admin", "/processes/return_goods"),
     "putDictionary": ("admin", "/dictionaries/product"),
+    "putCalendar": ("admin", CALENDAR),
 }
 
 
@@ -92,7 +98,7 @@ class Bodies:
         self.customer = Customer.get(Customer.phone == "13800000000").id
 
     def url(self, path: str) -> str:
-        return (path.replace("{code}", "product" if path.startswith("/dictionaries") else "return_goods")
+        return (path.replace("{code}", CODES.get(path.split("/")[1], "return_goods"))
                 .replace("{number}", self.number).replace("{customer_id}", str(self.customer)))
 
     def baseline(self, op_id: str) -> dict:

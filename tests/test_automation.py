@@ -90,7 +90,8 @@ def test_overdue_trigger_runs_in_the_sweep(world):
     r = rule("超时升级", "ticket.overdue", actions=[{"type": "set_priority", "priority": "urgent"},
                                                    {"type": "notify", "users": ["sup2"], "message": "超时"}])
     ticket = new_ticket(world)
-    Ticket.update(due_at=utcnow() - timedelta(minutes=5)).where(Ticket.id == ticket.id).execute()
+    Ticket.update(due_at=utcnow() - timedelta(minutes=5), next_check_at=utcnow() - timedelta(minutes=5)).where(
+        Ticket.id == ticket.id).execute()
     assert sla.sweep() == [ticket.number]
     assert fresh(ticket).priority == "urgent" and runs(r) == [(True, None)]
     assert sla.sweep() == [] and len(runs(r)) == 1

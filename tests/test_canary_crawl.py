@@ -141,7 +141,7 @@ ROUTES: dict[str, URLs | str] = {
     "reports.export_xlsx": reports("/reports/export.xlsx"),
     "inbox.index": fixed("/inbox", "/inbox?show=unread", "/inbox?show=all"), "profile.index": fixed("/profile/"),
     "webform.webform": fixed(f"/forms/{CODE}", "/forms/return_goods"),
-    "public.progress": "signed link: fetched by the customer principal (crawl_customer)",
+    "public.progress": "signed link: fetched, and an empty reply posted, by the customer principal (crawl_customer)",
     "public.rate": "signed link: fetched by the customer principal (crawl_customer)",
     "health.healthz": fixed("/healthz"), "auth.login": fixed("/login"), "api_docs.docs": fixed("/api/docs"),
     "i18n.switch": fixed("/lang/en"),
@@ -156,14 +156,17 @@ ROUTES: dict[str, URLs | str] = {
     "api.versions": fixed(f"/api/v1/processes/{CODE}/versions"),
     "api.export_version": fixed(f"/api/v1/processes/{CODE}/versions/1"),
     "api.dictionaries": fixed("/api/v1/dictionaries"), "api.dictionary": fixed("/api/v1/dictionaries/product"),
+    "api.calendars": fixed("/api/v1/calendars"), "api.calendar": fixed("/api/v1/calendars/cn_workdays"),
     # Writes: their answers are covered where they can hold ticket data (error_requests)
     "tickets.act": POST_ONLY, "api.act": POST_ONLY, "tickets.note": POST_ONLY, "api.add_note": POST_ONLY,
     "tickets.add_cc": POST_ONLY, "tagging.add": POST_ONLY, "tagging.remove": POST_ONLY, "calls.submit": POST_ONLY,
+    "bulk.act": POST_ONLY,  # its result page names the tickets and the engine's reasons only
     "api.create_ticket": POST_ONLY, "api.upload": POST_ONLY, "api.token": "POST only: answers a token, no data",
     "auth.logout": "POST only: logs the crawler out", "inbox.mark_read": POST_ONLY, "inbox.mark_all_read": POST_ONLY,
     "api.mark_read": POST_ONLY, "api.mark_all_read": POST_ONLY, "profile.issue": WRITES, "profile.revoke": WRITES,
     "profile.change_password": WRITES, "customers.edit": WRITES, "customers.remove_phone": WRITES,
     "customers.merge": WRITES, "api.edit": WRITES, "api.put_dictionary": WRITES, "api.put_draft": WRITES,
+    "api.put_calendar": WRITES,
     "api.publish": WRITES, "api.check": WRITES,
     "calls.preview_call": PREVIEW, "tickets.preview_step": PREVIEW,
     "static": "static files", "admin.static": "static files",
@@ -175,8 +178,9 @@ ROUTES: dict[str, URLs | str] = {
     "audit.export": MATRIX, "audit.ajax_lookup": MATRIX, "audit.delete_view": POST_ONLY,
     "audit.action_view": POST_ONLY, "audit.ajax_update": POST_ONLY,
 }
-ADMIN_BLUEPRINTS = ("admin", "audit", "departments", "dictionaries", "mail", "processes", "rules", "tags", "tokens",
-                    "users", "webhooks")  # Flask-Admin views: their GETs as the matrix builds them, for every principal
+# Flask-Admin views: their GETs as the matrix builds them, for every principal
+ADMIN_BLUEPRINTS = ("admin", "audit", "calendars", "departments", "dictionaries", "mail", "processes", "rules", "tags",
+                    "tokens", "users", "webhooks")
 
 
 def route_for(endpoint: str) -> URLs | str | None:
@@ -320,13 +324,13 @@ def crawl_customer(client, cw: CanaryWorld, tickets: dict) -> list[str]:
     for label in cw.numbers:
         urls = [f"/p/{cw.progress[label]}"] + ([f"/rate/{cw.rating[label]}"] if label in cw.rating else [])
         forbidden = [c for c in cw.canaries if not customer_may_see(cw, label, c)]
-        for url in urls:
-            response = client.get(url, headers=EN)
+        for url, method in [(u, "GET") for u in urls] + [(urls[0], "POST")]:  # POST: an empty reply, refused
+            response = client.open(url, method=method, data={"reply": ""} if method == "POST" else None, headers=EN)
             text = text_of(response)
             shown += text
             if response.status_code >= 500:
-                problems.append(f"customer of {label}: GET {url}: {response.status_code}")
-            problems += [f"customer of {label}: GET {url}: leaks {describe(c, tickets)}"
+                problems.append(f"customer of {label}: {method} {url}: {response.status_code}")
+            problems += [f"customer of {label}: {method} {url}: leaks {describe(c, tickets)}"
                          for c in leaks(text, forbidden)]
     public = [c.text for c in cw.canaries if c.field == "public_note"]
     return problems + ([] if all(p in shown for p in public) else ["customer: an x-public field is not shown"])

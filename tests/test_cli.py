@@ -173,7 +173,8 @@ def test_demo_is_idempotent(runner):
     assert first.exit_code == 0 and second.exit_code == 0
     assert "process return_goods version 1 published" in second.output
     assert "process repair version 1 published" in second.output
-    assert counts() == (2, 2, 2)  # channel and product; return_goods and repair, one version each
+    assert "process it_change version 1 published" in second.output
+    assert counts() == (2, 3, 3)  # channel and product; return_goods, repair and it_change, one version each
 
 
 def test_reordering_fields_is_a_new_version(runner, tmp_path):

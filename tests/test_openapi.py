@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 import re
 
 import pytest
+from conftest import ROOT
 from jsonschema import Draft202012Validator
 from markupsafe import escape
 from openapi_spec_validator import validate
@@ -164,6 +166,18 @@ def dictionary_session(api) -> None:
     assert api("GET", "/dictionaries/nosuch", "agent").status_code == 404
 
 
+def calendar_session(api) -> None:
+    assert api("GET", "/calendars", "agent").json == []
+    document = json.loads((ROOT / "workflows/demo/cn_workdays.calendar.json").read_text("utf-8"))
+    assert api("PUT", "/calendars/cn_workdays", "admin", json=document).status_code == 201
+    assert api("PUT", "/calendars/cn_workdays", "admin", json=document).status_code == 200
+    assert api("PUT", "/calendars/cn_workdays", "agent", json=document).status_code == 403
+    assert api("PUT", "/calendars/cn_workdays", "admin", json={**document, "hours": 3}).status_code == 422
+    assert api("GET", "/calendars", "agent").json[0]["code"] == "cn_workdays"
+    assert api("GET", "/calendars/cn_workdays", "agent").json == document
+    assert api("GET", "/calendars/nosuch", "agent").status_code == 404
+
+
 def process_session(api) -> None:
     assert api("GET", "/processes", "agent").json[0]["code"] == "return_goods"
     document = api("GET", "/processes/return_goods", "agent").json
@@ -190,6 +204,7 @@ def test_real_responses_match_the_document(api, doc):
     inbox_session(api)
     customer_session(api)
     dictionary_session(api)
+    calendar_session(api)
     process_session(api)
     everything = {(m.upper(), path) for path, item in doc["paths"].items() for m in item}
     assert everything - api.seen == set(), "operations the session never saw succeed"

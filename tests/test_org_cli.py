@@ -110,7 +110,8 @@ def test_demo_seeds_the_organisation_once(runner):
     assert "user admin created" in first.output and "created" not in second.output
     assert counts() == (len(demo.DEPARTMENTS), len(demo.USERS), 0)
     managers = {code: manager for code, _, manager in demo.DEPARTMENTS}
-    assert managers == {"service": "supervisor", "warehouse": "wh_lead", "finance": "fin_lead", "repair": "eng_lead"}
+    assert managers == {"service": "supervisor", "warehouse": "wh_lead", "finance": "fin_lead", "repair": "eng_lead",
+                        "network": "net1", "dba": "dba1", "security": "sec1", "cab": "cab1", "itops": "ops_lead"}
     for code, manager in managers.items():
         assert department(code).manager_id == user(manager).id
     assert user("supervisor").department_id == department("service").id and user("admin").role == "admin"

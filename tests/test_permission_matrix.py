@@ -15,17 +15,19 @@ redirect to /login for anonymous pages and 401 for the anonymous API.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import PASSWORD, _session_hash, example
+from conftest import PASSWORD, ROOT, _session_hash, example
 from flask import url_for
 from test_engine import REGISTER
 from test_visibility_rule import expected as fields_of_steps
 from test_visibility_rule import table as visibility_table
 
+from workflows.calendars import store as calendars
 from workflows.people import org
 from workflows.processes import documents as docs
 from workflows.reporting.queries import customer_visible
@@ -110,8 +112,8 @@ ADMIN_UNUSED = Rule("admin-unused", frozenset(), "a ModelView route its view has
                     refused_as={"admin": 404})
 
 # Flask-Admin's views: admin.AdminOnly guards every route of each, so the whole blueprint is classified at once.
-ADMIN_BLUEPRINTS = ("admin", "audit", "departments", "dictionaries", "mail", "processes", "rules", "tags", "tokens",
-                    "users", "webhooks")
+ADMIN_BLUEPRINTS = ("admin", "audit", "calendars", "departments", "dictionaries", "mail", "processes", "rules", "tags",
+                    "tokens", "users", "webhooks")
 EXPECTED: dict[str, Rule] = {
     "static": PUBLIC, "admin.static": PUBLIC, "health.healthz": PUBLIC, "i18n.switch": PUBLIC,
     "auth.login": PUBLIC, "auth.logout": PUBLIC, "api_docs.docs": PUBLIC, "api.token": PUBLIC, "api.openapi": PUBLIC,
@@ -124,13 +126,15 @@ EXPECTED: dict[str, Rule] = {
     "tickets.detail": READER, "tickets.note": READER, "tickets.act": ACTOR, "tickets.add_cc": CC_EDITOR,
     "calls.preview_call": CREATE, "tickets.preview_step": ACTOR,  # the live preview of computed fields
     "tagging.add": TAGGER, "tagging.remove": TAGGER, "tickets.download": FILE_READER,
+    "bulk.act": LOGIN,  # bulk wait/resume: any user may post; the engine refuses each ticket they may not act on
     "customers.detail": CUSTOMER, "customers.edit": CUSTOMER_EDIT, "customers.remove_phone": CUSTOMER_EDIT,
     "customers.merge": CUSTOMER_MERGE,
     # REST API: the same rules behind a bearer token (anonymous: 401).
     "api.upload": LOGIN, "api.lookup": LOGIN, "api.dictionaries": LOGIN, "api.dictionary": LOGIN,
     "api.notifications": LOGIN, "api.mark_all_read": LOGIN, "api.processes": LOGIN,
     "api.process": LOGIN, "api.list_tickets": LOGIN, "api.mark_read": OWN_NOTIFICATION,
-    "api.put_dictionary": ADMIN, "api.check": ADMIN, "api.put_draft": ADMIN, "api.publish": ADMIN,
+    "api.put_dictionary": ADMIN, "api.calendars": LOGIN, "api.calendar": LOGIN,
+    "api.put_calendar": ADMIN, "api.check": ADMIN, "api.put_draft": ADMIN, "api.publish": ADMIN,
     "api.versions": ADMIN, "api.export_version": ADMIN, "api.create_ticket": CREATE,
     "api.get_ticket": READER, "api.act": ACTOR, "api.notes": READER, "api.add_note": READER,
     "api.download": FILE_READER, "api.customer": CUSTOMER, "api.edit": CUSTOMER_EDIT,
@@ -223,6 +227,7 @@ def _admin_rows(users: dict, ticket) -> dict:
     entry = audit.record(users["admin"], "matrix.seed", "matrix:1")
     rule = AutomationRule.create(name="matrix rule", trigger="ticket.created", condition={}, actions=[])
     tag = Tag.create(name="matrix")
+    calendars.save_calendar(json.loads((ROOT / "workflows/demo/cn_workdays.calendar.json").read_text("utf-8")))
     return {"endpoint_id": endpoint.id, "delivery_id": delivery.id, "message_id": message.id,
             "entry_id": entry.id, "rule_id": rule.id, "tag_id": tag.id}
 
@@ -262,7 +267,8 @@ def world_of(app, monkeypatch) -> Callable[[], World]:
 # --- Requests -----------------------------------------------------------------------------------------------------
 
 CODES = {"dictionaries": "channel", "api.dictionary": "channel", "api.put_dictionary": "channel",
-         "departments": "warehouse", "i18n": "en"}
+         "calendars": "cn_workdays", "api.calendar": "cn_workdays",
+         "api.put_calendar": "cn_workdays", "departments": "warehouse", "i18n": "en"}
 KEYS = {"processes.edit_field": "order_no", "processes.field_action": "order_no",
         "processes.edit_step": "register", "processes.step_action": "register"}
 QUERIES = {"processes.diff": {"a": 1, "b": 1}}
@@ -293,6 +299,7 @@ def payload(endpoint: str, world: World) -> dict:
         "tagging.remove": {"data": {"tag": "matrix"}},
         "calls.submit": {"data": {**REGISTER, "process": "return_goods", "customer_name": "x", "phone": PHONE}},
         "api.create_ticket": {"json": {"process": "return_goods", "data": {}}},
+        "bulk.act": {"data": {"action": "resume", "tickets": f"{world.number}:{world.version}"}},  # T is open
     }
     # A browser's form always sends something; an empty one crashes StepForm.submitted (reported separately).
     return bodies.get(endpoint, {"json": {}} if endpoint.startswith("api.") else {"data": {"matrix": "1"}})

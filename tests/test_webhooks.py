@@ -155,7 +155,8 @@ def test_each_action_queues_its_event_for_subscribed_active_endpoints_only(world
 def test_overdue_and_rated_events(world, receiver):
     endpoint(receiver.url, ["ticket.overdue", "ticket.rated"])
     ticket = new_ticket(world)
-    Ticket.update(due_at=utcnow() - timedelta(minutes=5)).where(Ticket.id == ticket.id).execute()
+    Ticket.update(due_at=utcnow() - timedelta(minutes=5), next_check_at=utcnow() - timedelta(minutes=5)).where(
+        Ticket.id == ticket.id).execute()
     assert sla.sweep() == [ticket.number] and sla.sweep() == []
     advance(world, fresh(ticket).assignee.username, ticket, {"approval": "reject", "reject_reason": "过期"},
             transition="$end")
@@ -279,7 +280,8 @@ def test_two_worker_processes_deliver_each_event_exactly_once(world, receiver, d
 def test_worker_command_once_with_sla(world, receiver, runner):
     endpoint(receiver.url, ["ticket.created", "ticket.overdue"])
     ticket = new_ticket(world)
-    Ticket.update(due_at=utcnow() - timedelta(minutes=5)).where(Ticket.id == ticket.id).execute()
+    Ticket.update(due_at=utcnow() - timedelta(minutes=5), next_check_at=utcnow() - timedelta(minutes=5)).where(
+        Ticket.id == ticket.id).execute()
     first = runner.invoke(args=["worker", "--once", "--sla"])
     assert first.exit_code == 0, first.output
     assert first.output.strip() == "webhooks: 1 delivered, 0 to retry, 0 failed; 1 ticket(s) newly overdue"

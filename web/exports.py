@@ -24,7 +24,7 @@ from workflows.storage.models import utcnow
 from workflows.tickets.errors import EngineError, Forbidden
 
 from .common.inputs import date_errors
-from .common.labels import CHANNELS, PRIORITIES
+from .common.labels import CHANNELS, PRIORITIES, STATUSES
 from .common.lists import FilterForm
 
 bp = Blueprint("exports", __name__)
@@ -39,7 +39,7 @@ def vocabulary() -> Vocabulary:
                "status": gettext("Status"), "priority": gettext("Priority"), "assignee": gettext("Handler"),
                "creator": gettext("Created by"), "customer": gettext("Customer"), "phone": gettext("Phone"),
                "channel": gettext("Channel"), "created": gettext("Created"), "closed": gettext("Closed at")}
-    return Vocabulary(headers, statuses={"open": gettext("Open"), "closed": gettext("Closed")},
+    return Vocabulary(headers, statuses={k: str(v) for k, v in STATUSES.items()},
                       priorities={k: str(v) for k, v in PRIORITIES.items()},
                       channels={k: str(v) for k, v in CHANNELS.items()},
                       yes_no=YES_NO.get(get_locale().language, YES_NO["en"]), closed_step=gettext("Closed"),

@@ -23,10 +23,13 @@ SENTENCES = {
     "returned": N_("Ticket %(number)s was returned to you."),
     "transferred": N_("Ticket %(number)s was transferred to you."),
     "overdue": N_("Ticket %(number)s is overdue."),
+    "sla_warning": N_("Ticket %(number)s has used most of its SLA."),
+    "escalated": N_("Ticket %(number)s is overdue and was escalated to you."),
     "mentioned": N_("You were mentioned on ticket %(number)s."),
     "cc": N_("You were CC'd on ticket %(number)s."),
     "closed": N_("Your ticket %(number)s was closed."),
     "reopened": N_("Ticket %(number)s was reopened and is back with you."),
+    "reply": N_("The customer replied on ticket %(number)s."),
 }
 SHOWS = ("all", "unread")
 

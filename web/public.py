@@ -1,4 +1,4 @@
-"""Customer pages, no login: rate a closed ticket (``/rate/<token>``) and follow one (``/p/<token>``).
+"""Customer pages, no login: rate a closed ticket (``/rate/<token>``) and follow one (``/p/<token>``, with a reply).
 
 The token is the only credential, so every answer is ``no-store`` and
 ``noindex``, sends no referrer, and a bad token is a plain 404 (nothing tells
@@ -15,8 +15,9 @@ from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
+from workflows.intake import channels
 from workflows.storage.models import Ticket
-from workflows.tickets import feedback
+from workflows.tickets import feedback, replies
 from workflows.tickets.errors import Conflict, Invalid, NotFound
 
 bp = Blueprint("public", __name__)
@@ -84,11 +85,40 @@ def save(token: str, ticket: Ticket, form: RatingForm):
     return message(ticket, gettext("Thank you!"), gettext("Your rating has been recorded."), 200)
 
 
-@bp.get("/p/<token>")
+class ReplyForm(FlaskForm):
+    """The customer's reply on the progress page; CSRF-protected like the rating (``workflows.tickets.replies``)."""
+
+    reply = TextAreaField(_l("Your reply"), validators=[InputRequired(), Length(max=replies.TEXT_MAX)])
+
+
+@bp.route("/p/<token>", methods=["GET", "POST"])
 def progress(token: str):
+    """The progress page; its POST is the customer's reply (a note for the staff; it resumes a pending ticket)."""
     ticket = ticket_or_404(token, feedback.PROGRESS)
+    form, status, sent = ReplyForm(), 200, None
+    if request.method == "POST":
+        form, status, sent = send_reply(token, ticket, form)
+        ticket = Ticket.get_by_id(ticket.id)  # as the reply left it
     view = feedback.progress(ticket, YES_NO.get(get_locale().language, YES_NO["en"]))
-    return private(render_template("public/progress.html", view=view))
+    return private(render_template("public/progress.html", view=view, form=form, sent=sent), status)
+
+
+def send_reply(token: str, ticket: Ticket, form: ReplyForm) -> tuple[ReplyForm, int, str | None]:
+    """(form, status, message): 422 with the field's error, 409 once closed, 429 past the rate limit."""
+    if not form.validate():
+        return form, 422, None
+    if not channels.allow("reply", ticket.number, request.remote_addr or "unknown"):
+        form.reply.errors = [gettext("Too many replies from your address; please try again later.")]
+        return form, 429, None
+    try:
+        replies.reply(token, form.reply.data)
+    except Invalid as error:
+        form.reply.errors = [m.render(gettext) for m in error.fields.get("reply", [error.msg])]
+        return form, 422, None
+    except Conflict as error:
+        form.reply.errors = [error.msg.render(gettext)]
+        return form, 409, None
+    return ReplyForm(formdata=None), 200, gettext("Thank you: your reply has reached the people handling your ticket.")
 
 
 def links(ticket: Ticket) -> dict:

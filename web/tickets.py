@@ -19,13 +19,15 @@ from workflows.people import roster
 from workflows.processes import documents as docs
 from workflows.storage import uploads
 from workflows.storage.models import Attachment, Ticket, TicketCC, User
-from workflows.tickets import collab, engine
+from workflows.tickets import collab, engine, signing
 from workflows.tickets import preview as computing
 from workflows.tickets.access import can_read, may_act, unreadable
 from workflows.tickets.assignment import Context, offered
 from workflows.tickets.errors import Conflict, EngineError, Forbidden, Invalid, NotFound
 from workflows.tickets.present import ticket_view
 
+from . import pending as pending_page
+from . import signing as countersign
 from .common.labels import CHANNELS, PRIORITIES
 from .common.submit import preview, submit
 from .public import links as customer_links
@@ -68,9 +70,11 @@ def countdown(due) -> str:
 @bp.app_context_processor
 def helpers():
     from formbuilder.diagram import flow_svg
+    from formbuilder.diagram_marks import translated
     from workflows.storage.models import utcnow
 
-    return {"local": local, "local_iso": local_iso, "now_utc": utcnow, "countdown": countdown, "flow_svg": flow_svg}
+    return {"local": local, "local_iso": local_iso, "now_utc": utcnow, "countdown": countdown, "flow_svg": flow_svg,
+            "flow_words": lambda: translated(gettext)}  # the diagram's own words in the reader's language
 
 
 def handler_choices(ticket: Ticket, step: dict) -> dict[str, list[User]]:
@@ -133,7 +137,7 @@ def timeline(ticket: Ticket, history: list[dict], dictionaries, files: dict[str,
 def render(ticket: Ticket, form=None, status: int = 200):
     view = ticket_view(me(), ticket, gettext("Closed"))
     dictionaries = roster.with_people(docs.dictionary_indexes())  # member and department names
-    acting = may_act(me(), ticket)
+    acting = may_act(me(), ticket) and not signing.at_sign_step(ticket)  # a countersign step: web/signing.py
     step = next((s for s in ticket.process_version.document["steps"] if s["key"] == ticket.step), None)
     if acting and form is None:
         compiled = docs.compiled(ticket.process_version, ticket.step)
@@ -150,7 +154,8 @@ def render(ticket: Ticket, form=None, status: int = 200):
         transfer_to=engine.transfer_candidates(ticket, step) if acting and step and step.get("allow_transfer") else [],
         names={u.username: u.name for u in users},
         files=files,
-        dictionaries=dictionaries, channels=CHANNELS, priorities=PRIORITIES, **customer_links(ticket)), status
+        dictionaries=dictionaries, channels=CHANNELS, priorities=PRIORITIES, **customer_links(ticket),
+        **countersign.context(me(), ticket, dictionaries, None if acting else form)), status
 
 
 @bp.get("/tickets/<number>")
@@ -176,10 +181,18 @@ def advance(ticket: Ticket):
 #: The form inputs of the format 2 actions, by action: a wait's ``until``, a link's or merge's ``other``,
 #: a spawn's ``spawn`` (the index of the step's ``spawn`` entry); the engine checks each.
 OPTIONS: dict[str, tuple[str, ...]] = {}
+OPTIONS.setdefault("wait", ("until",))
+OPTIONS.update(spawn=("spawn",), link=("other",), unlink=("other",), merge=("other",))  # web/relations.py
+#: Inputs the form gives in another shape than the engine takes: a wait's ``until`` is the user's local time.
+CONVERT = {"until": pending_page.until_input}
 
 
 def action_options(action: str) -> dict:
-    return {name: request.form.get(name) or None for name in OPTIONS.get(action, ())}
+    return {name: CONVERT.get(name, _same)(request.form.get(name) or None) for name in OPTIONS.get(action, ())}
+
+
+def _same(value):
+    return value
 
 
 @bp.post("/tickets/<number>/act")
@@ -188,8 +201,8 @@ def act(number: str):
     ticket = readable(number)
     action = request.form.get("action", "")
     try:
-        if action == "advance":
-            page = advance(ticket)
+        if action in ("advance", "sign"):
+            page = advance(ticket) if action == "advance" else countersign.sign(me(), ticket, render)
             if page is not None:
                 return page
         else:
@@ -249,6 +262,9 @@ def download(key: str):
         abort(404)
     except Forbidden:
         abort(403)
+
+
+from . import relations  # noqa: E402, F401  (the relations panel's template helper, on this blueprint)
 
 
 @bp.app_errorhandler(413)

@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from formbuilder import strictjson
 from formbuilder.messages import N_, Msg, Problem
 from workflows import demo
+from workflows.calendars.cli import calendar_cli
 from workflows.i18n import cli_gettext
 from workflows.people import org
 from workflows.processes import dictedit
@@ -191,5 +192,5 @@ def users_token(username, lang):
 
 def init_app(app) -> None:
     for command in (db_cli, dictionary_cli, process_cli, departments_cli, users_cli, demo_command,
-                    backup.backup_command, backup.restore_command, uploads.uploads_cli):
+                    backup.backup_command, backup.restore_command, uploads.uploads_cli, calendar_cli):
         app.cli.add_command(command)

@@ -1,4 +1,4 @@
-"""Labels of the fixed codes tickets carry (channels, priorities), in the reader's language."""
+"""Labels of the fixed codes tickets carry (channels, priorities, statuses), in the reader's language."""
 
 from __future__ import annotations
 
@@ -13,3 +13,5 @@ _PRIORITY_NAMES = {"urgent": _l("Urgent"), "high": _l("High"), "normal": _l("Nor
 #: In the engine's order; a code the engine adds without a name here fails at import, not on a page.
 CHANNELS = {code: _CHANNEL_NAMES[code] for code in CODES}
 PRIORITIES = {code: _PRIORITY_NAMES[code] for code in PRIORITY_CODES}
+#: A ticket's status as lists, exports and the progress page name it (pending: waiting, docs/pending.md).
+STATUSES = {"open": _l("Open"), "pending": _l("Pending"), "closed": _l("Closed")}

@@ -42,7 +42,8 @@ class FilterForm(FlaskForm):
 
     q = SearchField(_l("Ticket number, phone or customer"))
     status = SelectField(_l("Status"), default="open",
-                         choices=options([("open", _l("Open")), ("closed", _l("Closed")), ("", _l("Any status"))]))
+                         choices=options([("open", _l("Open")), ("pending", _l("Pending")), ("closed", _l("Closed")),
+                                          ("", _l("Any status"))]))
     type = SelectField(_l("Type"), default="")  # the process; Form.process is taken
     step = SelectField(_l("Step"), default="")
     priority = SelectField(_l("Priority"), default="",

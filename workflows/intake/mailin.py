@@ -7,9 +7,9 @@ can find the refused ones), so running the command again never reads one twice.
 A message whose subject holds the number of an existing ticket is a reply:
 when its sender may add to that ticket (:func:`may_reply`: the bare From
 address is the ticket's customer's e-mail, in any letter case) its text
-becomes a note on that ticket. Anyone else's message, and any message without
-a number, opens a ticket of ``--process`` with channel ``email``, through
-``engine.create`` like every ticket; a stranger's "reply" says in the new
+becomes a note on that ticket, and a pending ticket is resumed (docs/pending.md).
+Anyone else's message, and any message without a number, opens a ticket of
+``--process`` with channel ``email``, through ``engine.create`` like every ticket; a stranger's "reply" says in the new
 ticket's note which ticket it quoted, and the quoted ticket is not touched
 (see docs/mail.md). The subject fills the first single-line text field of the
 first step and the body its first multi-line text field, passing over fields with
@@ -47,10 +47,10 @@ from workflows.people import customers
 from workflows.processes import documents as docs
 from workflows.storage import uploads
 from workflows.storage.db import database
-from workflows.storage.models import Attachment, Ticket
-from workflows.tickets import engine
+from workflows.storage.models import Attachment, Ticket, utcnow
+from workflows.tickets import engine, pending
 from workflows.tickets.access import unreadable_outside
-from workflows.tickets.errors import EngineError, Invalid
+from workflows.tickets.errors import Conflict, EngineError, Invalid
 
 mail_cli = AppGroup("mail", help="E-mail intake (邮件接入).")
 NUMBER = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Z0-9]{0,7}\d{12,}(?![A-Za-z0-9])")
@@ -183,14 +183,30 @@ def _header(mail: Mail, quoted: Ticket | None = None) -> str:
 
 
 def append(ticket: Ticket, mail: Mail) -> str:
-    """A reply: its text (and files) as a note on the ticket; whoever holds it is notified."""
+    """A reply: its text (and files) as a note on the ticket; whoever holds it is notified.
+
+    A pending ticket (waiting for this customer) is resumed in the same transaction
+    (``pending.resume_for_customer``): the note and the resume are kept or lost together.
+    """
     if not mail.body and not mail.files:
         raise Refused(f"the reply to {ticket.number} has no text and no attachment")
     with uploads.action():  # a failed note takes its stored files with it
+        ticket = Ticket.get_by_id(ticket.id)  # read in the transaction: the resume writes it
         lines = _attach(ticket, mail.files)
         text = "\n\n".join(p for p in (_header(mail), mail.body, "\n".join(lines)) if p)
         channels.note(ticket, text, notify=True)
-    return f"appended {ticket.number}: the sender is its customer"
+        resumed = _resume(ticket)
+    return f"appended {ticket.number}: the sender is its customer" + ("; resumed it" if resumed else "")
+
+
+def _resume(ticket: Ticket) -> bool:
+    """End the ticket's wait for the customer, if it waits; a handler's concurrent save refuses the message."""
+    if ticket.status != "pending":
+        return False
+    try:
+        return pending.resume_for_customer(ticket, utcnow())
+    except Conflict:
+        raise Refused(f"{ticket.number} changed while the reply was added; read the message again") from None
 
 
 def mapped_fields(version) -> tuple[str | None, str | None]:

@@ -27,7 +27,7 @@ from formbuilder.cache import draft_key
 from formbuilder.messages import N_, pointer
 from workflows.storage import audit
 from workflows.storage.db import database
-from workflows.storage.models import Dictionary, Process, ProcessVersion, User, utcnow
+from workflows.storage.models import Calendar, Dictionary, Process, ProcessVersion, User, utcnow
 from workflows.storage.prepared import Prepared
 
 
@@ -80,8 +80,23 @@ def import_dictionary(document: object) -> Dictionary:
 
 
 def check(document: object) -> list[Problem]:
-    """Every problem of a process document against the stored dictionaries."""
-    return check_process(document, dictionary_indexes())
+    """Every problem of a process document against the stored dictionaries, calendars and child processes."""
+    calendars = [code for (code,) in Calendar.select(Calendar.code).tuples()]
+    return check_process(document, dictionary_indexes(), calendars=calendars, processes=_spawned(document))
+
+
+def _spawned(document: object) -> dict[str, dict]:
+    """The documents of the processes ``document`` spawns (check 11): the latest published, else the draft."""
+    steps = document.get("steps") if isinstance(document, dict) else None
+    codes = {entry.get("process") for step in (steps if isinstance(steps, list) else []) if isinstance(step, dict)
+             for entry in (step.get("spawn") if isinstance(step.get("spawn"), list) else []) if isinstance(entry, dict)}
+    found = {}
+    for code in sorted(c for c in codes if isinstance(c, str)):
+        version = latest_version(code)
+        draft = version.document if version else Process.select(Process.draft).where(Process.code == code).scalar()
+        if isinstance(draft, dict):
+            found[code] = draft
+    return found
 
 
 #: Format-2 keys the engine does not enforce yet, each refused at publish where it is used: a ticket must

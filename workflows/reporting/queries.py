@@ -24,6 +24,7 @@ from workflows.storage.models import (
     Department,
     Process,
     ProcessVersion,
+    Signature,
     Ticket,
     TicketCC,
     TicketEvent,
@@ -85,7 +86,7 @@ def scope_condition(user: User, scope: str) -> Expression | None:
         return _mine(user)
     if scope == "team":
         team = team_ids(user) or {user.id}
-        return Ticket.assignee.in_(team) | Ticket.creator.in_(team)
+        return Ticket.assignee.in_(team) | Ticket.creator.in_(team) | Ticket.id.in_(_signing(team))
     return None
 
 
@@ -98,7 +99,14 @@ def _mine(user: User) -> Expression:
     assigned = Ticket.select(Ticket.id).where(Ticket.assignee == user.id)
     created = Ticket.select(Ticket.id).where(Ticket.creator == user.id)
     cc = TicketCC.select(TicketCC.ticket).where(TicketCC.user == user.id)
-    return Ticket.id.in_(assigned | created | cc)
+    # a waiting part at a countersign step (docs/countersign.md): the (signer, state, ticket) index
+    signing = Signature.select(Signature.ticket).where(Signature.signer == user.id, Signature.state == "waiting")
+    return Ticket.id.in_(assigned | created | cc | signing)
+
+
+def _signing(people) -> Expression:
+    """Tickets where one of ``people`` has a waiting countersign part (the (signer, state, ticket) index)."""
+    return Signature.select(Signature.ticket).where(Signature.signer.in_(people), Signature.state == "waiting")
 
 
 def overseen_ids(user: User) -> set[int]:
@@ -121,10 +129,13 @@ def _readable(user: User) -> Expression | None:
     cc = TicketCC.select(SQL("1")).where(TicketCC.ticket == Ticket.id, TicketCC.user == user.id)
     handled = TicketEvent.select(SQL("1")).where(TicketEvent.actor == user.id, TicketEvent.ticket == Ticket.id,
                                                  TicketEvent.from_step.is_null(False), TicketEvent.action.in_(HANDLING))
+    signing = Signature.select(SQL("1")).where(Signature.signer == user.id, Signature.state == "waiting",
+                                               Signature.ticket == Ticket.id)
     condition = (Ticket.assignee == user.id) | (Ticket.creator == user.id) | fn.EXISTS(cc) | fn.EXISTS(handled)
+    condition |= fn.EXISTS(signing)
     overseen = overseen_ids(user)
     if overseen:
-        condition |= Ticket.assignee.in_(overseen) | Ticket.creator.in_(overseen)
+        condition |= Ticket.assignee.in_(overseen) | Ticket.creator.in_(overseen) | Ticket.id.in_(_signing(overseen))
     return condition
 
 
@@ -143,8 +154,19 @@ def equal_filters(filters, *names: str) -> list[Expression]:
     return [getattr(Ticket, name) == getattr(filters, name) for name in names if getattr(filters, name)]
 
 
+#: Statuses a ticket is still being worked on in: the "open" filter lists pending tickets too (docs/pending.md).
+UNRESOLVED = ("open", "pending")
+
+
+def status_condition(status: str) -> Expression:
+    """The list filter ``status``: "open" means not closed (a handler's pending tickets stay in their list)."""
+    return Ticket.status.in_(UNRESOLVED) if status == "open" else Ticket.status == status
+
+
 def _filtered(query, filters: Filters, now: datetime):
-    conditions = equal_filters(filters, "status", "step", "priority")
+    conditions = equal_filters(filters, "step", "priority")
+    if filters.status:
+        conditions.append(status_condition(filters.status))
     if filters.process:
         conditions.append(process_condition(filters.process))
     if filters.overdue:
@@ -174,9 +196,17 @@ def _text(text: str) -> Expression:
     """
     matches = Customer.phone.startswith(text) | Customer.name.contains(text)
     ids = [i for (i,) in Customer.select(Customer.id).where(matches).limit(TEXT_CUSTOMERS + 1).tuples()]
+    number = _number(text)
     if len(ids) > TEXT_CUSTOMERS:
-        return (Ticket.number == text) | matches  # on the customer joined in ticket_list
-    return (Ticket.number == text) | Ticket.customer.in_(ids) if ids else Ticket.number == text
+        return number | matches  # on the customer joined in ticket_list
+    return number | Ticket.customer.in_(ids) if ids else number
+
+
+def _number(text: str) -> Expression:
+    """The ticket numbered ``text`` and, if it was merged (docs/relations.md), the ticket it was merged into."""
+    kept = Ticket.alias()
+    merged = kept.select(kept.merged_into).where(kept.number == text, kept.merged_into.is_null(False))
+    return (Ticket.number == text) | Ticket.id.in_(merged)
 
 
 # A sort reads segments one after the other, each one index-friendly ORDER BY:
@@ -329,7 +359,7 @@ def counts(user: User) -> dict[str, int]:
     """Open tickets in each list scope the user may open, each counted by the database."""
     found = {}
     for scope in tabs(user):
-        query = Ticket.select().where(Ticket.status == "open")
+        query = Ticket.select().where(Ticket.status.in_(UNRESOLVED))  # as the default "open" filter lists
         condition = scope_condition(user, scope)
         found[scope] = (query.where(condition) if condition is not None else query).count()
     return found

@@ -338,6 +338,8 @@ def _open_end(found: dict[tuple, Figures], dims: tuple[str, ...], filters: Repor
               where: list[Expression]) -> int:
     """Open tickets at the end of each period: open now - created since + closed since; returns the range's.
 
+    A pending ticket (waiting for the customer) is not closed: it counts as open.
+
     Counted from now backwards, so a report of recent weeks reads recent rows
     only; each earlier period end adds back what its period closed and takes
     off what it created (a loop over the aggregate rows, not over tickets).
@@ -346,7 +348,7 @@ def _open_end(found: dict[tuple, Figures], dims: tuple[str, ...], filters: Repor
     _, end = filters.bounds()
     count = fn.COUNT(SQL("*"))
     parts = [_grouped(rest, None, [*where, condition], count)
-             for condition in map(sql.selective, (Ticket.status == "open", Ticket.created_at >= end,
+             for condition in map(sql.selective, (Ticket.status.in_(("open", "pending")), Ticket.created_at >= end,
                                                    Ticket.closed_at >= end))]
     keys = set().union(*parts) | {key[len(dims) - len(rest):] for key in found}
     unit = dims[0] if len(dims) > len(rest) else None

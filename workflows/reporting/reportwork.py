@@ -16,6 +16,7 @@ from workflows.reporting import reportsql as sql
 from workflows.storage.models import Process, ProcessVersion, Ticket, TicketEvent, User
 
 ACTIONS = ("create", "advance", "return", "transfer", "close", "reopen")
+ACTIONS += ("sign",)  # each signer's part at a countersign step is their work (docs/countersign.md)
 
 
 @dataclass
@@ -86,7 +87,7 @@ def steps(pairs: list[tuple]) -> list[StepFigures]:
 
 def workload(where: list[Expression], people: list, pairs: list[tuple],
              bounds: tuple[datetime, datetime]) -> list[Workload]:
-    """Actions taken in the range, open tickets assigned now and average handling time, per person."""
+    """Actions taken in the range, open (or pending) tickets assigned now and average handling time, per person."""
     start, end = bounds
     in_range = sql.selective((TicketEvent.created_at >= start) & (TicketEvent.created_at < end))
     events = TicketEvent.select(TicketEvent.actor, fn.COUNT(SQL("*")))
@@ -94,7 +95,7 @@ def workload(where: list[Expression], people: list, pairs: list[tuple],
     handled = dict(events.where(TicketEvent.action.in_(ACTIONS), in_range,
                                 *[TicketEvent.actor.in_(ids) for ids in people]).group_by(TicketEvent.actor).tuples())
     open_now = dict(Ticket.select(Ticket.assignee, fn.COUNT(SQL("*")))
-                    .where(Ticket.status == "open", Ticket.assignee.is_null(False), *where,
+                    .where(Ticket.status.in_(("open", "pending")), Ticket.assignee.is_null(False), *where,
                            *[Ticket.assignee.in_(ids) for ids in people])
                     .group_by(Ticket.assignee).tuples())
     timing = {actor: mean(total, timed) for actor, (_, timed, total, _) in summed(pairs, 1).items()}

@@ -208,8 +208,9 @@ class TicketEvent(BaseModel):
     # On an event that leaves a step: whole seconds since the ticket entered it (see dwelt()).
     dwell_seconds = IntegerField(null=True)
 
-    MOVES = ("create", "advance", "return", "close", "reopen")  # events that put a ticket at a step
-    LEAVES = ("advance", "return", "close")  # events that take it out of one
+    # events that put a ticket at a step; timeout and escalate are the SLA worker's moves (format 2)
+    MOVES = ("create", "advance", "return", "close", "reopen", "timeout", "escalate")
+    LEAVES = ("advance", "return", "close", "timeout", "escalate")  # events that take it out of one
 
     class Meta:
         indexes = ((("ticket", "id"), False), (("actor", "ticket"), False),

@@ -12,11 +12,11 @@ from formbuilder import readers
 from workflows.intake.channels import SYSTEM_USERNAME
 from workflows.people.org import manager_chain, subtree
 from workflows.processes import documents as docs
-from workflows.storage.models import Department, ProcessVersion, Ticket, TicketCC, TicketEvent, User
+from workflows.storage.models import Department, ProcessVersion, Signature, Ticket, TicketCC, TicketEvent, User
 
 ALL = None  # visible_fields() result meaning "every field"
 CREATORS = ("admin", "supervisor", "agent")  # the roles that register calls and create tickets
-HANDLING = ("create", "advance", "close", "return", "transfer")  # the events by which someone handles a step
+HANDLING = ("create", "advance", "close", "return", "transfer", "sign")  # the events by which someone handles a step
 
 
 def _department_of(user_id: int | None) -> int | None:
@@ -38,8 +38,22 @@ def oversees(reader: User, member_id: int | None) -> bool:
 
 
 def can_act(actor: User, ticket: Ticket) -> bool:
-    """Only the current assignee, their manager chain and admins act on a ticket."""
-    return is_admin(actor) or actor.id == ticket.assignee_id or in_chain(actor, ticket.assignee_id)
+    """Only the current assignee, their manager chain and admins act on a ticket; at a countersign step, its signers."""
+    if is_admin(actor) or actor.id == ticket.assignee_id or in_chain(actor, ticket.assignee_id):
+        return True
+    return signs(actor, ticket)
+
+
+def signs(user: User, ticket: Ticket) -> bool:
+    """Whether ``user`` has a waiting part at the ticket's countersign step (its step has no handler then).
+
+    One index lookup (signer, state, ticket), asked only of a ticket without a handler.
+    """
+    if ticket.assignee_id is not None or ticket.status != "open" or ticket.entered_at is None:
+        return False
+    return Signature.select().where(Signature.signer == user.id, Signature.state == "waiting",
+                                    Signature.ticket == ticket.id, Signature.step == ticket.step,
+                                    Signature.entered_at == ticket.entered_at).exists()
 
 
 def may_act(actor: User, ticket: Ticket) -> bool:
@@ -70,15 +84,27 @@ def handled_steps(reader: User, ticket: Ticket) -> set[str]:
 def can_read(reader: User, ticket: Ticket) -> bool:
     if reader.id in (ticket.assignee_id, ticket.creator_id) or oversees(reader, ticket.assignee_id):
         return True
-    if _is_cc(reader, ticket):
+    if _is_cc(reader, ticket) or signs(reader, ticket):
         return True
-    return bool(handled_steps(reader, ticket)) or oversees(reader, ticket.creator_id)
+    return bool(handled_steps(reader, ticket)) or oversees(reader, ticket.creator_id) or oversees_a_signer(reader,
+                                                                                                          ticket)
+
+
+def oversees_a_signer(reader: User, ticket: Ticket) -> bool:
+    """At a countersign step (no handler), whether ``reader`` oversees one of its waiting signers: they read it
+    and its step's fields, as a supervisor reads their handler's ticket (docs/countersign.md)."""
+    if ticket.assignee_id is not None or ticket.status != "open" or ticket.entered_at is None:
+        return False
+    waiting = Signature.select(Signature.signer).where(Signature.ticket == ticket.id, Signature.step == ticket.step,
+                                                       Signature.entered_at == ticket.entered_at,
+                                                       Signature.state == "waiting")
+    return any(oversees(reader, signer) for (signer,) in waiting.tuples())
 
 
 def sees_all(reader: User, ticket: Ticket, overseen: Callable[[int | None], bool]) -> bool:
-    """Admins, and while it is open the supervisors of its handler (``overseen``: whether the reader oversees
-    a member; bulk readers such as exports pass a set's test instead of asking per ticket)."""
-    return is_admin(reader) or (ticket.status == "open" and overseen(ticket.assignee_id))
+    """Admins, and until it is closed (open or pending) the supervisors of its handler (``overseen``: whether
+    the reader oversees a member; bulk readers such as exports pass a set's test instead of asking per ticket)."""
+    return is_admin(reader) or (ticket.status != "closed" and overseen(ticket.assignee_id))  # pending: still held
 
 
 def department_codes(department_id: int | None) -> frozenset[str]:
@@ -125,7 +151,7 @@ def visible_fields(reader: User, ticket: Ticket) -> set[str] | None:
 
     Fields follow steps (``docs/visibility.md``): a reader sees the fields shown at the steps
     they handled, the creation step if they created the ticket, the current step if they hold
-    it; a supervisor of the creator sees what the creator sees. Being CC'd, @mentioned, writing
+    it (open or pending); a supervisor of the creator sees what the creator sees. Being CC'd, @mentioned, writing
     a note or a tag adds no step, so adding yourself to a ticket never widens what you see. Fields
     the reader may not read (``x-readers``) are left out of every answer, the "all" one included.
     """
@@ -134,7 +160,8 @@ def visible_fields(reader: User, ticket: Ticket) -> set[str] | None:
     version, steps = ticket.process_version, set(handled_steps(reader, ticket))
     if reader.id == ticket.creator_id or oversees(reader, ticket.creator_id):
         steps.add(version.document["steps"][0]["key"])
-    if ticket.status == "open" and reader.id == ticket.assignee_id:
+    if ticket.status != "closed" and (reader.id == ticket.assignee_id or signs(reader, ticket)
+                                    or oversees_a_signer(reader, ticket)):
         steps.add(ticket.step)
     fields: set[str] = set()
     for key in steps & {s["key"] for s in version.document["steps"]}:

@@ -84,3 +84,15 @@ def attachment_for(reader: User, key: str) -> Attachment:
     if fields is not None and attachment.field not in fields:
         raise Forbidden(Msg(N_("You may not download this file.")))
     return attachment
+
+
+def move_notes(source: Ticket, target: Ticket) -> int:
+    """A merge's move: the notes of ``source`` and the files on them (no field) go to ``target``.
+
+    Field attachments stay: they are values of the merged ticket's fields, which stay readable there.
+    Returns how many notes moved (the merge's history row says so).
+    """
+    moved = (TicketEvent.update(ticket=target)
+             .where(TicketEvent.ticket == source, TicketEvent.action == "note").execute())
+    Attachment.update(ticket=target).where(Attachment.ticket == source, Attachment.field.is_null()).execute()
+    return moved

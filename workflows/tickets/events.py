@@ -24,6 +24,10 @@ from workflows.subscribers import automation, mail, notifications, webhooks
 
 NAMES = {"create": "ticket.created", "advance": "ticket.advanced", "return": "ticket.returned",
          "transfer": "ticket.transferred", "close": "ticket.closed", "reopen": "ticket.reopened"}
+NAMES["sign"] = "ticket.signed"  # a signer's part at a countersign step (docs/countersign.md)
+NAMES.update(spawn="ticket.spawned", link="ticket.linked", unlink="ticket.unlinked", merge="ticket.merged")
+NAMES.update(wait="ticket.waiting", resume="ticket.resumed", warn="ticket.warned", escalate="ticket.escalated",
+             timeout="ticket.timed_out")  # issue 19: tickets/pending.py, tickets/sla.py
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,9 @@ NOTHING_SAVED = N_("Nothing was saved: see the fields.")
 #: Called as f(ticket, step, now) when an action has put the ticket at a step, after the ticket's row is
 #: written and before the event's signal (format 2: a ``sign`` step gives each signer their part).
 ENTERED: list = []
+#: Called as f(ticket, now) when an action has closed the ticket, by hand or by the SLA worker (format 2:
+#: a countersign step's waiting parts are released).
+CLOSED: list = []
 
 
 def step_of(version: ProcessVersion, key: str) -> dict:
@@ -30,7 +33,12 @@ def step_of(version: ProcessVersion, key: str) -> dict:
 
 
 def enter(ticket: Ticket, step: dict, assignee: User | None, now: datetime) -> None:
-    """Put the ticket at ``step`` with its handler; the step's SLA starts now."""
+    """Put the ticket at ``step`` with its handler; the step's SLA starts now.
+
+    A countersign step has no handler whoever would have been it (a return or reopen names the one
+    who left it): its signers get their parts (``signing.on_entered``, docs/countersign.md).
+    """
+    assignee = None if step.get("sign") else assignee
     ticket.step, ticket.assignee, ticket.entered_at = step["key"], assignee, now
     ticket.status, ticket.closed_at, ticket.pending_since, ticket.pending_until = "open", None, None, None
     timing.enter(ticket, step, now)
@@ -60,6 +68,9 @@ def record(ticket: Ticket, action: str, actor: User, before: int | None, now: da
         step = step_of(ticket.process_version, ticket.step)
         for hook in ENTERED:
             hook(ticket, step, now)
+    if ticket.status == "closed" and ticket.closed_at == now:
+        for hook in CLOSED:
+            hook(ticket, now)
     row = TicketEvent.create(ticket=ticket, action=action, actor=actor, to_step=ticket.step, created_at=now,
                                 assignee_before=before, assignee_after=ticket.assignee_id, **fields)
     events.ticket_acted.send(events.Acted(ticket, action, actor, before, now, row))
@@ -81,9 +92,9 @@ def _value(ticket: Ticket, field: Field) -> object:
 
 
 def entry(ticket: Ticket) -> TicketEvent | None:
-    """How the ticket reached its current step: the last create/advance into it."""
+    """How the ticket reached its current step: the last create/advance (or the SLA worker's move) into it."""
     return (TicketEvent.select().where(TicketEvent.ticket == ticket, TicketEvent.to_step == ticket.step,
-                                       TicketEvent.action.in_(("create", "advance")))
+                                       TicketEvent.action.in_(("create", "advance", "timeout", "escalate")))
             .order_by(TicketEvent.id.desc()).first())
 
 
