@@ -198,3 +198,28 @@ def test_the_process_editor_lists_the_example_whose_sign_steps_have_no_assignee(
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "network, dba, security" in text and "any: department: cab" in text
+
+
+def test_a_signers_values_reach_only_readers_of_those_fields_on_the_page_and_the_api(app, users):
+    """The implementer reads the ticket at 实施, where the 会签 notes are hidden: the finished round's signatures
+    show them who signed and when, never what they wrote (``signing.present`` filters like ``visible_fields``)."""
+    from helpers import logged_in
+
+    from workflows.people import org
+    from workflows.tickets import engine
+
+    with app.app_context(), database.connection_context():
+        ticket = _walk_to(app, users, "review")
+        for who in ("net1", "dba1", "sec1"):
+            engine.act(users[who], ticket.number, "sign", version=engine.load(ticket.number).version,
+                       data={"review": "approve", "review_note": f"SECRET-{who}"}, comment=f"said-{who}")
+        engine.act(users["cab1"], ticket.number, "sign", version=engine.load(ticket.number).version,
+                   data={"cab_decision": "approve"})
+        holder = engine.load(ticket.number).assignee
+        token = org.issue_token(holder)
+    page = logged_in(app, holder.username).get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    signed = app.test_client().get(f"/api/v1/tickets/{ticket.number}", headers={"Authorization": f"Bearer {token}"})
+    assert signed.status_code == 200 and "SECRET-" not in signed.get_data(as_text=True)
+    assert 'data-lz-sign-step="review"' in page and "SECRET-" not in page
+    reader = logged_in(app, "net1").get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert "SECRET-net1" in reader  # a signer of 会签 reads the notes of that round
