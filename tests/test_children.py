@@ -191,3 +191,21 @@ def test_a_parent_held_by_its_children_is_not_merged_away(family):
     assert child.number in refused.value.fields["children"][0].render(lambda s: s)
     act(family, "admin", child, "merge", other=other.number)  # a child merged away is closed: it frees the parent
     assert act(family, "admin", parent, data=WAREHOUSE, assignee="fin1").step == "finance"
+
+
+def test_the_parents_handler_is_told_once_the_last_waiting_child_closes(family):
+    """Nothing moves by itself; the handler of the held parent gets one notice when no waiting child is open."""
+    from workflows.storage.models import Notification
+
+    parent = at_warehouse(family)
+    first, second = spawned(family, parent), spawned(family, parent)
+
+    def notices() -> int:
+        return Notification.select().where(Notification.ticket == parent.id,
+                                           Notification.kind == "children_closed").count()
+
+    act(family, fresh(first).assignee.username, first, "close", data={"result": "换门"})
+    assert notices() == 0  # the second child still holds it
+    act(family, fresh(second).assignee.username, second, "close", data={"result": "换门"})
+    [notice] = Notification.select().where(Notification.ticket == parent.id, Notification.kind == "children_closed")
+    assert notice.user_id == fresh(parent).assignee_id and fresh(parent).step == "warehouse"

@@ -30,6 +30,7 @@ SENTENCES = {
     "closed": N_("Your ticket %(number)s was closed."),
     "reopened": N_("Ticket %(number)s was reopened and is back with you."),
     "reply": N_("The customer replied on ticket %(number)s."),
+    "children_closed": N_("The child tickets of %(number)s are all closed: it may move on."),
 }
 SHOWS = ("all", "unread")
 

@@ -14,8 +14,8 @@ from datetime import datetime
 from formbuilder import Msg
 from formbuilder.messages import N_
 from workflows.processes import documents as docs
-from workflows.storage.models import ProcessVersion, Ticket, TicketEvent, TicketLink, User
-from workflows.tickets import collab, engine
+from workflows.storage.models import Notification, ProcessVersion, Ticket, TicketEvent, TicketLink, User
+from workflows.tickets import collab, engine, moves
 from workflows.tickets.access import can_act, can_read, is_admin, oversees, unreadable
 from workflows.tickets.errors import Conflict, EngineError, Forbidden, Invalid, NotFound
 from workflows.tickets.moves import close, record, save, step_of
@@ -225,3 +225,19 @@ def install(register, leaving: list) -> None:
     register("merge", _merge, ("open", "pending"))
     if held not in leaving:
         leaving.append(held)
+    if freed not in moves.CLOSED:
+        moves.CLOSED.append(freed)
+
+
+def freed(ticket: Ticket, now: datetime) -> None:
+    """``moves.CLOSED`` hook: when the last open child that held its parent closes, tell the parent's handler
+    that the parent may move on (in the child's closing transaction; nothing moves by itself)."""
+    if ticket.parent_id is None or not ticket.holds_parent:
+        return
+    others = Ticket.select().where(Ticket.parent == ticket.parent_id, Ticket.holds_parent == True,  # noqa: E712
+                                   Ticket.status != "closed", Ticket.id != ticket.id)
+    parent = Ticket.get_or_none(Ticket.id == ticket.parent_id)
+    if parent is None or parent.assignee_id is None or parent.status == "closed" or others.exists():
+        return
+    Notification.create(user=parent.assignee_id, ticket=parent, kind="children_closed", created_at=now,
+                        message=f"{parent.number}: its child tickets are closed")
