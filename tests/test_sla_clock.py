@@ -202,3 +202,28 @@ def test_dwell_counts_working_seconds_of_the_steps_calendar(world, clock):
     left = TicketEvent.get(TicketEvent.ticket == ticket, TicketEvent.action == "advance")
     assert left.dwell_seconds == 2 * 3600  # Friday 17-18 and Monday 9-10; the warehouse step has no calendar
     assert timing.dwell(fresh(ticket), "warehouse", cst("2026-12-04 17:00"), cst("2026-12-07 10:00")) == 65 * 3600
+
+
+def test_a_rule_that_raises_the_priority_moves_the_due_time_with_it(world, clock):
+    """A VIP caller made urgent by an automation rule on creation gets the urgent SLA, not the normal one."""
+    from test_automation import rule
+
+    publish(flow({"sla": {**PER_PRIORITY, "warn": 0.5}}), calendar=False)
+    rule("VIP 加急", actions=[{"type": "set_priority", "priority": "urgent"}])
+    ticket = create(world)
+    assert ticket.priority == "urgent"
+    assert (ticket.due_at, ticket.warn_at, ticket.next_check_at) == (
+        clock.now + timedelta(minutes=30), clock.now + timedelta(minutes=15), clock.now + timedelta(minutes=15))
+
+
+def test_a_new_priority_keeps_the_working_time_already_waited_out():
+    """Due 480 + 60 waited minutes after entry at normal; urgent makes it 30 + the same 60."""
+    from workflows.storage.models import Ticket
+    from workflows.tickets import timing
+
+    entered = datetime(2026, 12, 7, 1, 0)
+    ticket = Ticket(status="open", priority="urgent", entered_at=entered, due_at=entered + timedelta(minutes=540))
+    timing.reprioritised(ticket, {"sla": PER_PRIORITY}, "normal")
+    assert ticket.due_at == entered + timedelta(minutes=90) == ticket.next_check_at
+    timing.reprioritised(ticket, {"sla": PER_PRIORITY}, "urgent")  # the same priority again changes nothing
+    assert ticket.due_at == entered + timedelta(minutes=90)

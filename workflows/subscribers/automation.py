@@ -242,8 +242,13 @@ def _set_priority(spec: dict, ticket: Ticket, actor: User | None, rule: Rule) ->
         raise RuleError(f"set_priority: unknown priority {priority!r}")
     if not ticket.process_version.document.get("priority", {}).get("enabled"):
         raise RuleError("set_priority: this process does not use priorities")
-    Ticket.update(priority=priority).where(Ticket.id == ticket.id).execute()
-    ticket.priority = priority
+    from workflows.tickets import timing
+
+    old, ticket.priority = ticket.priority, priority
+    step = next((s for s in ticket.process_version.document["steps"] if s["key"] == ticket.step), None)
+    timing.reprioritised(ticket, step, old)  # the SLA follows the new priority (docs/sla.md)
+    Ticket.update(priority=priority, due_at=ticket.due_at, warn_at=ticket.warn_at,
+                  next_check_at=ticket.next_check_at).where(Ticket.id == ticket.id).execute()
     return f"priority {priority}"
 
 

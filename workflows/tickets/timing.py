@@ -45,6 +45,22 @@ def enter(ticket: Ticket, step: dict, now: datetime) -> None:
     schedule(ticket)
 
 
+def reprioritised(ticket: Ticket, step: dict | None, old: str) -> None:
+    """The priority changed at the step (an automation rule, e.g. a VIP caller made urgent on creation): the due
+    and warning times follow the new priority's minutes from the step's entry; the working time already waited
+    (``old``'s due time minus its minutes) stays out. Marks already made (warned, overdue) are kept."""
+    if ticket.status == "closed" or step is None or ticket.entered_at is None:
+        return
+    sla, minutes, clock = step.get("sla") or {}, sla_minutes(step, ticket.priority or "normal"), sla_clock(step)
+    before = sla_minutes(step, old or "normal")
+    waited = max(0, clock.seconds_between(ticket.entered_at, ticket.due_at) - before * 60) \
+        if ticket.due_at is not None and before else 0
+    ticket.due_at = clock.add(ticket.entered_at, minutes + waited / 60) if minutes else None
+    warn = sla.get("warn")
+    ticket.warn_at = clock.add(ticket.entered_at, minutes * warn + waited / 60) if minutes and warn else None
+    schedule(ticket)
+
+
 def clear(ticket: Ticket) -> None:
     ticket.due_at = ticket.overdue_at = ticket.warn_at = ticket.warned_at = ticket.timeout_at = None
     ticket.next_check_at = None
