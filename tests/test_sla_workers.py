@@ -216,3 +216,27 @@ def test_the_timeline_shows_the_workers_moves_as_the_systems_in_the_readers_lang
         html = client.get(f"/tickets/{ticket.number}", headers={"Accept-Language": language}).get_data(as_text=True)
         entry = html[html.index(said) - 200:html.index(said) + 200]
         assert "2 小时未审批, 转仓库" in html and ("系统" in entry or "System" in entry), entry
+
+
+def test_a_timeout_into_a_countersign_step_gives_each_signer_one_part(world, clock):
+    """The worker's move runs the step-entry hooks once, as the engine's moves do."""
+    from workflows.storage.models import Signature
+
+    sign = {"mode": "all", "of": {"type": "department", "value": "warehouse"}, "decision": "as_described",
+            "pass": "yes"}
+    publish(flow(TIMEOUTS["approve"], {"sign": sign}), calendar=False)
+    ticket = create(world)
+    assert two_workers(ticket.timeout_at)["timed_out"] == [ticket.number]
+    parts = Signature.select().where(Signature.ticket == ticket.id, Signature.step == "warehouse")
+    assert sorted(p.signer.username for p in parts) == ["wh1", "wh2", "wh_lead"]
+
+
+def test_a_return_after_the_managers_escalation_goes_to_the_step_before(world, clock):
+    """Notifying the manager leaves the ticket where it is: a return still goes back to where it came from."""
+    publish(flow(warehouse={"sla": {"minutes": 60, "escalate": {"notify": "manager"}}}), calendar=False)
+    ticket = to_warehouse(world)
+    assert two_workers(ticket.due_at)["escalated"] == [ticket.number]
+    waiting = fresh(ticket)
+    engine.act(waiting.assignee, waiting.number, "return", version=waiting.version, comment="资料不全")
+    back = fresh(ticket)
+    assert back.step == "approve" and not [e for e in events(ticket, "escalate") if e.dwell_seconds is not None]

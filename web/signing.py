@@ -78,7 +78,7 @@ def context(user: User, ticket: Ticket, dictionaries, form=None) -> dict:
 
 def panel(user: User, ticket: Ticket, step: dict, parts: list, dictionaries) -> dict:
     """One countersign step's latest round as the page shows it: the rule's progress and each signature."""
-    view = signing.present(user, ticket, parts, current=False, step=step)
+    view = signing.present(user, ticket, parts, step=step)
     return {"view": view, "step": step, "rows": rows(ticket, view, dictionaries), "progress": progress(view["sign"]),
             "outcome": outcome(view["sign"])}
 

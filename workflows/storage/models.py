@@ -208,9 +208,10 @@ class TicketEvent(BaseModel):
     # On an event that leaves a step: whole seconds since the ticket entered it (see dwelt()).
     dwell_seconds = IntegerField(null=True)
 
-    # events that put a ticket at a step; timeout and escalate are the SLA worker's moves (format 2)
-    MOVES = ("create", "advance", "return", "close", "reopen", "timeout", "escalate")
-    LEAVES = ("advance", "return", "close", "timeout", "escalate")  # events that take it out of one
+    # events that put a ticket at a step; a timeout is the SLA worker's move (format 2). An escalation moves the
+    # ticket only when it names a step (then it carries its dwell); notifying the manager leaves it where it is.
+    MOVES = ("create", "advance", "return", "close", "reopen", "timeout")
+    LEAVES = ("advance", "return", "close", "timeout")  # events that take it out of one
 
     class Meta:
         indexes = ((("ticket", "id"), False), (("actor", "ticket"), False),

@@ -62,9 +62,9 @@ def record(ticket: Ticket, action: str, actor: User, before: int | None, now: da
     ``before`` is the handler before the action; ``entered`` when the ticket entered the step
     the action leaves, for the row's dwell time.
     """
-    if action in TicketEvent.LEAVES:
+    if action in TicketEvent.LEAVES and "dwell_seconds" not in fields:
         fields["dwell_seconds"] = timing.dwell(ticket, fields.get("from_step"), entered, now)
-    if ticket.entered_at == now and ticket.status == "open" and action in TicketEvent.MOVES:
+    if ticket.entered_at == now and ticket.status == "open":  # this action put it at a step (any mover's)
         step = step_of(ticket.process_version, ticket.step)
         for hook in ENTERED:
             hook(ticket, step, now)
@@ -92,9 +92,12 @@ def _value(ticket: Ticket, field: Field) -> object:
 
 
 def entry(ticket: Ticket) -> TicketEvent | None:
-    """How the ticket reached its current step: the last create/advance (or the SLA worker's move) into it."""
+    """How the ticket reached its current step: the last create/advance (or the SLA worker's move) into it.
+
+    An escalation that only notified the manager stays at its step (from_step = to_step): not an entry."""
     return (TicketEvent.select().where(TicketEvent.ticket == ticket, TicketEvent.to_step == ticket.step,
-                                       TicketEvent.action.in_(("create", "advance", "timeout", "escalate")))
+                                       TicketEvent.action.in_(("create", "advance", "timeout"))
+                                       | ((TicketEvent.action == "escalate") & (TicketEvent.from_step != ticket.step)))
             .order_by(TicketEvent.id.desc()).first())
 
 

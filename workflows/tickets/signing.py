@@ -213,19 +213,6 @@ def resolve(ticket: Ticket, actor: User, step: dict, outcome: dict, request: dic
                  diff=moves.diff(old_data, ticket.data))
 
 
-def latest_round(ticket: Ticket) -> tuple[dict | None, list[Signature]]:
-    """The sign step and parts of the ticket's current round, else of the last round it had (shown on the page)."""
-    if at_sign_step(ticket):
-        return moves.step_of(ticket.process_version, ticket.step), list(round_of(ticket).order_by(Signature.id))
-    last = Signature.select().where(Signature.ticket == ticket.id).order_by(Signature.id.desc()).first()
-    steps = {s["key"]: s for s in ticket.process_version.document["steps"]}
-    if last is None or not rule(steps.get(last.step)):
-        return None, []
-    parts = (Signature.select().where(Signature.ticket == ticket.id, Signature.step == last.step,
-                                      Signature.entered_at == last.entered_at).order_by(Signature.id))
-    return steps[last.step], list(parts)
-
-
 def latest_rounds(ticket: Ticket) -> list[tuple[dict, list[Signature]]]:
     """The latest round of each countersign step the ticket went through, in the order they began: the page
     keeps showing who signed what at 会签 once the ticket has moved on to the next one."""
@@ -256,20 +243,17 @@ def part_fields(reader: User, ticket: Ticket, step: dict, parts: list[Signature]
     return fields | shown
 
 
-def present(reader: User, ticket: Ticket, parts: list[Signature] | None = None, current: bool = True,
-            step: dict | None = None) -> dict:
-    """``signatures`` and the rule's progress ``sign`` as ``reader`` may see them (the API's ticket, the page).
+def present(reader: User, ticket: Ticket, parts: list[Signature] | None = None, step: dict | None = None) -> dict:
+    """``signatures`` and the rule's progress ``sign`` as ``reader`` may see them.
 
-    A signature's values and decision are filtered like the ticket's data (``visible_fields``).
-    ``current``: only a round at the ticket's current step (the API); else the latest round (the page).
-    ``step``: the sign step of the given ``parts`` (default: the ticket's current step).
+    Without ``parts``, the current round at a countersign step (the API's ticket; nothing elsewhere); the
+    page passes each step's latest round with its ``step`` (:func:`latest_rounds`). A signature's values
+    and decision are filtered like the ticket's data (``visible_fields``).
     """
     if parts is None:
-        step, parts = latest_round(ticket)
-    else:
-        step = step or moves.step_of(ticket.process_version, ticket.step)
-    if step is None or (current and not at_sign_step(ticket)):
-        return {"signatures": [], "sign": None}
+        if not at_sign_step(ticket):
+            return {"signatures": [], "sign": None}
+        step, parts = moves.step_of(ticket.process_version, ticket.step), list(round_of(ticket).order_by(Signature.id))
     fields = part_fields(reader, ticket, step, parts)
     decision = rule(step)["decision"]
     names = dict(User.select(User.id, User.username).where(User.id.in_([p.signer_id for p in parts])).tuples())

@@ -203,9 +203,6 @@ def move(ticket: Ticket, to: str, action: str, words: str, now: datetime) -> boo
         step = moves.step_of(ticket.process_version, to)
         moves.enter(ticket, step, handler_at(ticket, step), now)
     moves.save(ticket, version, now)
-    if ticket.status == "open":
-        for hook in moves.ENTERED:  # record() runs them for the engine's own moves only
-            hook(ticket, step, now)
     moves.record(ticket, action, system_user(), before, now, from_step=left, comment=words,
                  dwell_seconds=timing.dwell(ticket, left, entered, now))
     return True
