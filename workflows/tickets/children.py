@@ -18,11 +18,11 @@ from workflows.storage.models import Notification, ProcessVersion, Ticket, Ticke
 from workflows.tickets import collab, engine, moves
 from workflows.tickets.access import can_act, can_read, is_admin, oversees, unreadable
 from workflows.tickets.errors import Conflict, EngineError, Forbidden, Invalid, NotFound
-from workflows.tickets.moves import close, record, save, step_of
+from workflows.tickets.moves import NOTHING_SAVED, close, record, save, step_of
 
 NOT_CREATED = N_("The child ticket was not created: see the fields.")
 HELD = N_("Waiting for the child tickets to close: %(numbers)s.")
-NOTHING_SAVED = N_("Nothing was saved: see the fields.")
+
 
 
 def _bad(field: str, text: str) -> EngineError:
