@@ -16,10 +16,12 @@ from workflows.tickets.access import is_admin
 
 from .audit import AuditView
 from .calendars import CalendarsView
+from .calltypes import CallTypesMixin
 from .columns import ColumnsMixin
 from .dictionaries import DictionariesView
 from .editor import EditorMixin
 from .formulas import FormulasMixin
+from .home import HomeMixin
 from .mail import MailView
 from .org import DepartmentsView, TokensView, UsersView
 from .processes import ProcessesView
@@ -41,7 +43,7 @@ class AdminOnly:
         return current_app.login_manager.unauthorized()
 
 
-class IndexView(AdminOnly, AdminIndexView):
+class IndexView(AdminOnly, HomeMixin, CallTypesMixin, AdminIndexView):
     pass
 
 

@@ -2,7 +2,8 @@
 
 Looks the caller up, shows the chosen process's first step, and hands the
 submission to ``engine.create``; errors come back at their fields with what
-was typed kept.
+was typed kept. The ticket types offered, their order and the default are the
+admin's choice and the agent's last ticket (``workflows.processes.calltypes``).
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from workflows.people import roster
+from workflows.processes import calltypes
 from workflows.processes import documents as docs
 from workflows.reporting.queries import caller_history, customer_by_phone
-from workflows.storage.models import Customer, Process, Ticket
+from workflows.storage.models import Customer, Process, ProcessVersion, Ticket
 from workflows.tickets import engine
 from workflows.tickets import preview as computing
 from workflows.tickets.access import unreadable
 from workflows.tickets.assignment import Context, offered
-from workflows.tickets.errors import EngineError, Forbidden
+from workflows.tickets.errors import EngineError, Forbidden, NotFound
 
 from .common.labels import CHANNELS, PRIORITIES
 from .common.submit import preview, submit
@@ -39,7 +41,7 @@ def choices(version, step: dict) -> dict[str, list]:
     steps, people = {s["key"]: s for s in version.document["steps"]}, {}
     for transition in step.get("transitions", []):
         target = steps.get(transition["to"])
-        if target is not None:
+        if target is not None and "assignee" in target:  # a countersign step's signers are no pick
             found = offered(target["assignee"], Context(version.document["code"], target, current_user.user,
                                                          current_user.user))
             if found:
@@ -47,9 +49,9 @@ def choices(version, step: dict) -> dict[str, list]:
     return people
 
 
-def page(version, form=None, status: int = 200, values: dict | None = None):
+def page(version, processes: list[Process], form=None, status: int = 200, values: dict | None = None):
+    """The page with ``version``'s first step; ``processes``: the ticket types offered, in order."""
     values = values if values is not None else request.args
-    processes = Process.select().where(Process.latest_version > 0).order_by(Process.code)
     first = version.document["steps"][0] if version else None
     if version is not None and form is None:
         form = docs.compiled(version, first["key"]).form_class(None, data={},
@@ -62,25 +64,28 @@ def page(version, form=None, status: int = 200, values: dict | None = None):
                            dictionaries=docs.dictionary_indexes()), status
 
 
-def chosen_version():
-    code = request.values.get("process")
-    if not code:
-        first = Process.select().where(Process.latest_version > 0).order_by(Process.code).first()
-        code = first.code if first else None
-    return docs.get_version(code) if code else None
+def chosen_version() -> tuple[ProcessVersion | None, list[Process]]:
+    """The latest version of the type asked for, else of the agent's last, else of the admin's first; and the
+    types offered. A type that is not offered is refused with 404 (``calltypes.choose``)."""
+    offer = calltypes.offered()
+    try:
+        process = calltypes.choose(offer, request.values.get("process"), current_user.user)
+    except NotFound:
+        abort(404)
+    return (docs.get_version(process.code) if process else None), offer
 
 
 @bp.get("/call")
 @login_required
 def register():
-    return page(chosen_version())
+    return page(*chosen_version())
 
 
 @bp.post("/call", endpoint="submit")
 @login_required
 def submit_call():
     """The first step's form and the caller through the one submission; the page again if anything is refused."""
-    version = chosen_version()
+    version, offer = chosen_version()
     if version is None:
         abort(404)
     try:
@@ -92,7 +97,7 @@ def submit_call():
     if ticket is None:
         if submission.message:
             flash(submission.message)
-        return page(version, submission.form, submission.status, request.form)
+        return page(version, offer, submission.form, submission.status, request.form)
     return redirect(url_for("calls.register", created=ticket.number, process=version.document["code"]))
 
 
@@ -100,7 +105,7 @@ def submit_call():
 @login_required
 def preview_call():
     """The call form's computed fields as typed so far (the page's live preview)."""
-    version = chosen_version()
+    version, _ = chosen_version()
     if version is None:
         abort(404)
     compiled = docs.compiled(version, version.document["steps"][0]["key"])

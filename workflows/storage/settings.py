@@ -3,6 +3,8 @@
 Keys in use:
 
 - ``tags.free`` (bool, default False): whether users may make up tags of their own.
+- ``calls.processes`` (list of process codes, default unset): the call page's ticket types in order
+  (``workflows.processes.calltypes``; unset: every published process by name).
 """
 
 from __future__ import annotations
