@@ -23,6 +23,7 @@ from .editor import EditorMixin
 from .formulas import FormulasMixin
 from .home import HomeMixin
 from .mail import MailView
+from .migrate import MigrateMixin
 from .org import DepartmentsView, TokensView, UsersView
 from .processes import ProcessesView
 from .rules import RulesView
@@ -47,7 +48,7 @@ class IndexView(AdminOnly, HomeMixin, CallTypesMixin, AdminIndexView):
     pass
 
 
-class Processes(AdminOnly, EditorMixin, ColumnsMixin, FormulasMixin, StepsMixin, ProcessesView):
+class Processes(AdminOnly, MigrateMixin, EditorMixin, ColumnsMixin, FormulasMixin, StepsMixin, ProcessesView):
     pass
 
 

@@ -197,7 +197,8 @@ def _return(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
     if not step.get("allow_return"):
         raise Conflict(Msg(N_("This step does not allow returning the ticket.")))
     comment, entry = _comment(request), _entry(ticket)
-    if entry is None or entry.from_step in (None, ticket.step):
+    steps = {s["key"] for s in ticket.process_version.document["steps"]}  # a migrated ticket's may be gone
+    if entry is None or entry.from_step in (None, ticket.step) or entry.from_step not in steps:
         raise Conflict(Msg(N_("There is no previous step to return to.")))
     before, entered = ticket.assignee_id, ticket.entered_at
     back_to = entry.actor if entry.action in ("create", "advance") else entry.assignee_before  # a worker's move

@@ -55,6 +55,8 @@ def changes(event: TicketEvent, fields) -> dict:
     """Field changes the reader may see; a tag event's diff is no field data: the tag and the rule, if any."""
     if event.action == "tag":
         return {"tag": dict(event.diff.get("tag") or {})}
+    if event.action == "migrated":  # the versions it moved between are no field data (processes/migrate.py)
+        return {**filter_data(event.diff, fields), "$versions": event.diff.get("$versions")}
     return filter_data(event.diff, fields)
 
 
