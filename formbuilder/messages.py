@@ -23,8 +23,11 @@ class Msg(NamedTuple):
     params: dict = {}
 
     def render(self, gettext: Callable[[str], str] | None = None) -> str:
+        """The text in ``gettext``'s language; a parameter that is itself a Msg (a mode, "hidden") is too."""
         text = gettext(self.msgid) if gettext else self.msgid
-        return text % self.params if self.params else text
+        if not self.params:
+            return text
+        return text % {k: v.render(gettext) if isinstance(v, Msg) else v for k, v in self.params.items()}
 
     def __str__(self) -> str:
         return self.render()

@@ -22,6 +22,7 @@ from formbuilder import (
     check_process,
     check_shape,
     compiled_step,
+    guards,
 )
 from formbuilder.cache import draft_key
 from formbuilder.messages import N_, pointer
@@ -117,10 +118,25 @@ def _field_paths(document: dict):
 
 
 def unpublishable(document: object) -> list[Problem]:
-    """The format-2 keys of a (checked) document that the engine does not enforce yet, at their paths.
+    """Why a (checked) document may be stored as a draft but not published, at their paths.
 
-    Such a document is checked and stored as a draft, not published."""
-    if not isinstance(document, dict) or document.get("format") != 2:
+    The publish guards (``formbuilder.guards``: the creation step shows a field), then the format-2
+    keys the engine does not enforce yet."""
+    if not isinstance(document, dict):
+        return []
+    return guards.publish_guards(document) + _not_enforced(document)
+
+
+def publish_problems(document: object) -> list[Problem]:
+    """Every reason ``document`` cannot be published as it is: the static checks, else the publish guards.
+
+    What the editor shows as "problems left before the draft can be published", and what every
+    publishing path refuses."""
+    return check(document) or unpublishable(document)
+
+
+def _not_enforced(document: dict) -> list[Problem]:
+    if document.get("format") != 2:
         return []
     found = [[key] for key in sorted(NOT_ENFORCED_DOCUMENT_KEYS) if key in document]
     for path, schema in _field_paths(document):
@@ -135,7 +151,7 @@ def save_process(document: object, *, publish: bool = False, actor: str | None =
 
     Returns ``(process, version)``; version is None unless published.
     """
-    problems = check(document) or (unpublishable(document) if publish else [])
+    problems = publish_problems(document) if publish else check(document)
     if problems:
         raise DocumentError(problems)
     with database.atomic():
@@ -170,7 +186,7 @@ def store_process(document: object, actor: User | None, action: str, *, publish:
     rewritten and records nothing. Returns ``(process, version, changed)``;
     version is None unless ``publish``.
     """
-    problems = check(document) or (unpublishable(document) if publish else [])
+    problems = publish_problems(document) if publish else check(document)
     if problems:
         raise DocumentError(problems)
     with database.atomic():
@@ -201,7 +217,8 @@ def save_draft(document: dict) -> tuple[Process, list[Problem]]:
 
     A process is built a piece at a time (a step exists before any transition
     leads to it), so only the document's shape is enforced here; the static
-    checks are returned for the editor to show and are enforced on publish.
+    checks (or else the publish guards) are returned for the editor to show and
+    are enforced on publish.
     """
     problems = check_shape(document)
     if problems:
@@ -210,7 +227,7 @@ def save_draft(document: dict) -> tuple[Process, list[Problem]]:
         process = Process.get_or_none(Process.code == document["code"]) or Process(code=document["code"])
         process.name, process.draft, process.draft_updated_at = document["name"], document, utcnow()
         process.save()
-    return process, check(document)
+    return process, publish_problems(document)
 
 
 def edit_draft(code: str, actor: User, action: str, edit: Callable[[dict], dict],
@@ -257,7 +274,7 @@ def _same(a: dict, b: dict) -> bool:
 def publish(code: str, actor: str | None = None) -> ProcessVersion:
     """Publish the current draft after checking it again (dictionaries may have changed)."""
     process = Process.get(Process.code == code)
-    problems = check(process.draft) or unpublishable(process.draft)
+    problems = publish_problems(process.draft)
     if problems:
         raise DocumentError(problems)
     with database.atomic():

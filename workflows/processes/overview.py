@@ -32,7 +32,7 @@ def summaries() -> list[ProcessSummary]:
     latest, counts = _latest_documents(), _open_counts()
     positions = {process.code: place for place, process in enumerate(calltypes.offered(), start=1)}
     return [ProcessSummary(p.code, p.name, p.latest_version, _changed(p.draft, latest.get(p.id)),
-                           counts.get(p.id, 0), len(documents.check(p.draft)) if p.draft is not None else 0,
+                           counts.get(p.id, 0), len(documents.publish_problems(p.draft)) if p.draft is not None else 0,
                            positions.get(p.code)) for p in processes]
 
 
