@@ -93,7 +93,8 @@ class Tags(AdminOnly, TagsView):
 
 
 def init_app(app) -> None:
-    panel = Admin(name="流转 Liuzhuan", theme=Bootstrap4Theme(swatch="default", fluid=True),
+    panel = Admin(name="流转 Liuzhuan", theme=Bootstrap4Theme(swatch="default", fluid=True,
+                                                                   base_template="admin/lz_base.html"),
                   index_view=IndexView(url="/admin"))
     panel.add_view(Processes(name=_l("Processes"), endpoint="processes", url="/admin/processes"))
     panel.add_view(Dictionaries(name=_l("Dictionaries"), endpoint="dictionaries", url="/admin/dictionaries"))
