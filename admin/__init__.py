@@ -18,6 +18,8 @@ from .audit import AuditView
 from .calendars import CalendarsView
 from .calltypes import CallTypesMixin
 from .columns import ColumnsMixin
+from .designer import DesignerMixin
+from .designer_publish import PublishMixin
 from .dictionaries import DictionariesView
 from .editor import EditorMixin
 from .formulas import FormulasMixin
@@ -48,7 +50,8 @@ class IndexView(AdminOnly, HomeMixin, CallTypesMixin, AdminIndexView):
     pass
 
 
-class Processes(AdminOnly, MigrateMixin, EditorMixin, ColumnsMixin, FormulasMixin, StepsMixin, ProcessesView):
+class Processes(AdminOnly, DesignerMixin, PublishMixin, MigrateMixin, EditorMixin, ColumnsMixin, FormulasMixin,
+                StepsMixin, ProcessesView):
     pass
 
 

@@ -52,7 +52,7 @@ def _regex(form, field) -> None:
 
 
 class NewProcessForm(Form):
-    code = StringField(_l("Code"), [InputRequired(), KEY_RULE])
+    code = StringField(_l("Code (optional: made from the name)"), [Optional(), KEY_RULE])
     name = StringField(_l("Name"), [InputRequired(), Length(max=200)])
     first_step = StringField(_l("Name of the first step"), [InputRequired(), Length(max=200)], default="来电登记")
 
@@ -123,7 +123,7 @@ class FieldForm(Form):
 
     def settings(self) -> dict:
         """The settings as ``fieldkinds.build`` takes them (whole floats become integers)."""
-        out = {field.name: field.data for field in self if field.name != "key"}
+        out = {field.short_name: field.data for field in self if field.short_name != "key"}
         for name in ("minimum", "maximum", "multipleOf"):
             if isinstance(out[name], float) and out[name].is_integer():
                 out[name] = int(out[name])

@@ -20,6 +20,7 @@ from flask_login import current_user
 from formbuilder import editing, editing2, fieldkinds
 from formbuilder.diagram import flow_svg
 from formbuilder.diagram_marks import translated
+from formbuilder.keys import key_for
 from formbuilder.tables import COLUMN_KINDS
 from workflows.processes import documents as docs
 from workflows.storage.models import Department, Dictionary, Process
@@ -42,10 +43,12 @@ def draft_of(code: str) -> tuple[Process, dict]:
     return process, process.draft
 
 
-def change(code: str, action: str, edit: Callable[[dict], dict]) -> list:
+def change(code: str, action: str, edit: Callable[[dict], dict],
+           recorded: Callable[[dict, dict], None] | None = None) -> list:
     """Apply ``edit`` to the draft through the document store (saved with its audit entry, one transaction).
 
-    Returns the static-check problems left in the draft (they block publishing only). A format-1
+    Returns the static-check problems left in the draft (they block publishing only); ``recorded(before,
+    after)`` runs in the same transaction with the draft as saved. A format-1
     draft the edit gives a format-2 key becomes format 2 in the same change, and the flash says so.
     """
     draft_of(code)  # 404 for an unknown process
@@ -58,6 +61,8 @@ def change(code: str, action: str, edit: Callable[[dict], dict]) -> list:
     def upgrading(before: dict) -> dict:
         after, up = editing2.upgraded(edit(before))
         raised.append(up)
+        if recorded is not None:  # in the edit's transaction: the designer's undo record
+            recorded(before, after)
         return after
 
     problems = docs.edit_draft(code, current_user.user, action, upgrading, fresh)
@@ -76,6 +81,10 @@ def department_choices() -> list[tuple[str, str]]:
 def dictionary_choices() -> list[tuple[str, str]]:
     return [(code, f"{name} ({code})") for code, name in
             Dictionary.select(Dictionary.code, Dictionary.name).order_by(Dictionary.code).tuples()]
+
+
+def _codes() -> list[str]:
+    return [code for (code,) in Process.select(Process.code).tuples()]
 
 
 def ordering(key: str, move: Callable, remove: Callable) -> dict[str, Callable[[dict], dict]]:
@@ -116,13 +125,14 @@ class EditorMixin:
     def new_process(self):
         form = NewProcessForm(request.form if request.method == "POST" else None)
         if request.method == "POST" and form.validate():
-            if Process.get_or_none(Process.code == form.code.data):
+            code = form.code.data or key_for(form.name.data, _codes(), fallback="process")
+            if Process.get_or_none(Process.code == code):
                 form.code.errors.append(gettext("A process with this code exists."))
             else:
-                doc = editing.skeleton(form.code.data, form.name.data, form.first_step.data)
+                doc = editing.skeleton(code, form.name.data, form.first_step.data)
                 docs.create_draft(doc, current_user.user)
                 flash(gettext("Process created. Add its fields and steps."), "success")
-                return redirect(url_for(".editor", code=doc["code"]))
+                return redirect(url_for(".designer", code=doc["code"]))
         return self.render("admin/editor_new.html", form=form), 422 if request.method == "POST" else 200
 
     @expose("/<code>/edit")
@@ -131,7 +141,7 @@ class EditorMixin:
 
     def _editor_page(self, code: str, problems: list | None = None, basics: BasicsForm | None = None):
         process, doc = draft_of(code)
-        checked = linked(docs.check(doc), code)
+        checked = linked(docs.publish_problems(doc), code)
         return self.render("admin/editor.html", process=process, doc=doc, rev=revision(doc),
                            basics=basics or self._basics_form(doc), problems=problems or [], checked=checked,
                            kinds=fieldkinds.KINDS, kind_of=fieldkinds.kind_of,

@@ -103,13 +103,18 @@ def _text(x: float, y: float, text: str, cls: str, size: float, **attrs: str) ->
             f'{escape(text)}</text>')
 
 
-def _label(x: float, y: float, transition: dict, width: float, fields: dict) -> list[str]:
-    """The transition label (and its condition, one line lower) centred at ``x``; full text as a tooltip."""
-    label = str(transition.get("label") or "")
-    out = [_text(x, y, clip(label, width, 12), "lz-flow-label", 12, fill="#333")] if label else []
+def _label(x: float, y: float, transition: dict, width: float, fields: dict, named: bool = False) -> list[str]:
+    """The transition label (and its condition, one line lower) centred at ``x``; full text as a tooltip.
+
+    ``named``: the edge is a button whose aria-label says all of it (the texts may be clipped), so
+    the texts are hidden from assistive technology rather than read twice.
+    """
+    label, hidden = str(transition.get("label") or ""), {"aria_hidden": "true"} if named else {}
+    out = [_text(x, y, clip(label, width, 12), "lz-flow-label", 12, fill="#333", **hidden)] if label else []
     if "when" in transition:
         condition = condition_text(transition["when"], fields=fields)
-        out.append(_text(x, y + 13, clip("[" + condition + "]", width, 11), "lz-flow-when", 11, fill="#8a5a00"))
+        out.append(_text(x, y + 13, clip("[" + condition + "]", width, 11), "lz-flow-when", 11, fill="#8a5a00",
+                         **hidden))
     return out
 
 
@@ -130,22 +135,24 @@ def _well_formed(field: object) -> bool:
 
 
 def _curves(steps: list[dict], index: dict, w: Mapping) -> tuple[list, list]:
-    """(straight, curves): each (from, to, label dict, kind, tooltip); kind "" is a person's transition."""
+    """(straight, curves): each (from, to, label dict, kind, tooltip, ref); kind "" is a person's transition,
+    ``ref`` its selection (``transition:STEP:INDEX``, the index in the step's list), "" for the worker's edges."""
     straight, curves, seen = [], [], set()
     for step in steps:
         transitions = step.get("transitions")
-        for transition in transitions if isinstance(transitions, list) else []:
+        for n, transition in enumerate(transitions if isinstance(transitions, list) else []):
             if not isinstance(transition, dict) or str(transition.get("to")) not in index:
                 continue
             a, b = index[str(step["key"])], index[str(transition["to"])]
+            ref = f"transition:{step['key']}:{n}"
             if b == a + 1 and (a, b) not in seen:
                 seen.add((a, b))
-                straight.append((a, b, transition, "", ""))
+                straight.append((a, b, transition, "", "", ref))
             else:
-                curves.append((a, b, transition, "", ""))
+                curves.append((a, b, transition, "", "", ref))
         for target, kind, label, tooltip in marks.extra_edges(step, w):
             if target in index:
-                curves.append((index[str(step["key"])], index[target], label, kind, tooltip))
+                curves.append((index[str(step["key"])], index[target], label, kind, tooltip, ""))
     curves.sort(key=lambda c: (abs(c[1] - c[0]), c[0]))
     return straight, curves
 
@@ -159,12 +166,55 @@ def _curve_style(a: int, b: int, kind: str) -> tuple[str, str, str]:
         (' stroke-dasharray="5 3"' if b <= a else "")
 
 
+class _Picker:
+    """The designer's selection marks on nodes and edges; all empty when the diagram is not ``selectable``."""
+
+    def __init__(self, selectable: bool, selected: str, nodes: list[tuple[str, str]], w: Mapping, fields: dict):
+        self.on, self.selected, self.names, self.w = selectable, selected, [name for _, name in nodes], w
+        self.fields = fields
+
+    def cls(self, ref: str) -> str:
+        return " lz-selected" if self.on and ref and ref == self.selected else ""
+
+    def _button(self, ref: str, label: str) -> str:
+        pressed = "true" if ref == self.selected else "false"
+        return (f' data-lz-sel="{escape(ref)}" tabindex="0" role="button" aria-pressed="{pressed}"'
+                f' aria-label="{escape(label)}"')
+
+    def node(self, key: str, name: str) -> tuple[str, str]:
+        """(class, attributes) of a step's box; the end node is not a step and selects nothing."""
+        if not self.on or key == END:
+            return "", ""
+        ref = f"step:{key}"
+        label = self.w["select_step"] % {"name": name}
+        return self.cls(ref), self._button(ref, label) + f' data-lz-step="{escape(key)}"'
+
+    def edge(self, ref: str, a: int, b: int, transition: dict) -> str:
+        if not self.on or not ref:
+            return ""
+        shown = str(transition.get("label") or "")  # what the edge shows, first: its name must contain it
+        if "when" in transition:
+            shown += " [" + condition_text(transition["when"], fields=self.fields) + "]"
+        label = self.w["select_transition"] % {"label": shown, "from": self.names[a], "to": self.names[b]}
+        return self._button(ref, label)
+
+    def hit(self, ref: str, d: str) -> str:
+        """A wide invisible copy of the edge's line: a 1.5 px arrow is hard to click."""
+        if not self.on or not ref:
+            return ""
+        return (f'<path class="lz-flow-hit" d="{d}" fill="none" stroke="transparent" stroke-width="14"'
+                ' pointer-events="stroke"/>')
+
+
 def flow_svg(document: dict, current: str | None = None, end_label: str = "结束",
-             current_label: str = "当前", pending: bool = False, words: Mapping[str, str] | None = None) -> str:
+             current_label: str = "当前", pending: bool = False, words: Mapping[str, str] | None = None,
+             selectable: bool = False, selected: str = "") -> str:
     """The steps and transitions of ``document`` as an SVG; the node ``current`` (a step key or "$end") marked.
 
     ``pending``: the ticket waits at ``current`` (its pause mark is filled); ``words``: translations of
-    ``diagram_marks.WORDS``."""
+    ``diagram_marks.WORDS``. ``selectable`` (the designer): each step and person's transition is a focusable
+    button carrying ``data-lz-sel`` (``step:KEY``, ``transition:KEY:INDEX``), the one equal to ``selected``
+    classed ``lz-selected``; the steps come first in the markup so Tab reaches them before the arrows."""
     steps = document.get("steps")
     steps = [s for s in steps if isinstance(s, dict) and "key" in s] if isinstance(steps, list) else []
     fields = _fields(document)
@@ -195,7 +245,8 @@ def flow_svg(document: dict, current: str | None = None, end_label: str = "结�
     summary = names + (f" ({current_label}: {current_name})" if current_name else "")
     classes = "lz-flow-svg" + (" lz-flow-wide" if len(nodes) > WIDE else "")
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="{classes}" role="img" width="{width}" height="{height}"'
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="{classes}" role="{"group" if selectable else "img"}"'
+        f' width="{width}" height="{height}"'
         f' viewBox="0 0 {width} {height}" aria-labelledby="{ident}-title" aria-label="{escape(summary)}"'
         ' font-family="system-ui, -apple-system, \'Segoe UI\', \'Noto Sans CJK SC\', \'Microsoft YaHei\', sans-serif">',
         f'<title id="{ident}-title">{escape(summary)}</title>',
@@ -203,15 +254,20 @@ def flow_svg(document: dict, current: str | None = None, end_label: str = "结�
         ' orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#6c757d"/></marker></defs>',
     ]
     arrow = f'marker-end="url(#{ident}-arrow)"'
+    pick = _Picker(selectable, selected, nodes, w, fields)
+    edges: list[str] = []
 
-    for a, b, transition, _, _ in straight:
+    for a, b, transition, _, _, ref in straight:
         x1, x2 = left(a) + BOX_W, left(b)
-        out.append(f'<g class="lz-flow-edge"><line x1="{x1:.0f}" y1="{row_mid:.0f}" x2="{x2 - 1:.0f}"'
-                   f' y2="{row_mid:.0f}" stroke="#6c757d" stroke-width="1.5" {arrow}/>')
-        out += _label((x1 + x2) / 2, row_top - 20, transition, PITCH - 8, fields)
-        out.append("</g>")
+        line = f'M{x1:.0f},{row_mid:.0f} L{x2 - 1:.0f},{row_mid:.0f}'
+        edges.append(f'<g class="lz-flow-edge{pick.cls(ref)}"{pick.edge(ref, a, b, transition)}>'
+                     f'<line x1="{x1:.0f}" y1="{row_mid:.0f}" x2="{x2 - 1:.0f}"'
+                     f' y2="{row_mid:.0f}" stroke="#6c757d" stroke-width="1.5" {arrow}/>{pick.hit(ref, line)}')
+        named = bool(pick.edge(ref, a, b, transition))
+        edges += _label((x1 + x2) / 2, row_top - 20, transition, PITCH - 8, fields, named)
+        edges.append("</g>")
 
-    for level, (a, b, transition, kind, tooltip) in enumerate(curves, start=1):
+    for level, (a, b, transition, kind, tooltip, ref) in enumerate(curves, start=1):
         depth = 18 + level * LEVEL
         x1 = centre(a) + (10 if b >= a else -10)
         x2 = centre(b) + (-10 if b >= a else 10)
@@ -221,30 +277,36 @@ def flow_svg(document: dict, current: str | None = None, end_label: str = "结�
         control = row_bottom + depth * 4 / 3  # a cubic's lowest point is 3/4 of its control depth
         cls, stroke, dashed = _curve_style(a, b, kind)
         title = f"<title>{escape(tooltip)}</title>" if tooltip else ""
-        out.append(f'<g class="{cls}">{title}'
-                   f'<path d="M{x1:.0f},{row_bottom:.0f} C{x1:.0f},{control:.0f} {x2:.0f},{control:.0f}'
-                   f' {x2:.0f},{row_bottom + 1:.0f}" fill="none" stroke="{stroke}" stroke-width="1.5"{dashed}'
-                   f' {arrow}/>')
+        curve = (f'M{x1:.0f},{row_bottom:.0f} C{x1:.0f},{control:.0f} {x2:.0f},{control:.0f}'
+                 f' {x2:.0f},{row_bottom + 1:.0f}')
+        edges.append(f'<g class="{cls}{pick.cls(ref)}"{pick.edge(ref, a, b, transition)}>{title}'
+                     f'<path d="{curve}" fill="none" stroke="{stroke}" stroke-width="1.5"{dashed}'
+                     f' {arrow}/>{pick.hit(ref, curve)}')
         span = max(abs(x2 - x1), BOX_W)
-        out += _label((x1 + x2) / 2, bottom + 13, transition, span, fields)
-        out.append("</g>")
+        edges += _label((x1 + x2) / 2, bottom + 13, transition, span, fields, bool(pick.edge(ref, a, b, transition)))
+        edges.append("</g>")
 
+    if not selectable:
+        out += edges
     for i, (key, name) in enumerate(nodes):
         step = steps[i] if i < len(steps) else {}
-        out += _node(left(i), row_top, box_h, key, name, key == current, step, fields, w)
+        out += _node(left(i), row_top, box_h, key, name, key == current, step, fields, w, pick.node(key, name))
         if step.get("allow_wait") is True or (key == current and pending):
             out.append(marks.wait_mark(left(i) + BOX_W, row_top, w, pending=key == current and pending))
         out += marks.spawn_boxes(step, left(i), BOX_W, row_bottom, lane_top + 12, w, clip)
+    if selectable:
+        out += edges
     out.append("</svg>")
     return "".join(out)
 
 
 def _node(x: float, top: float, box_h: float, key: str, name: str, marked: bool, step: dict, fields: dict,
-          w: Mapping) -> list[str]:
+          w: Mapping, picked: tuple[str, str] = ("", "")) -> list[str]:
     """One step's box: its name first (the page's tests and scripts read the node's first text), then the
-    format 2 lines in a sibling group, so a node still holds exactly one text."""
+    format 2 lines in a sibling group, so a node still holds exactly one text. ``picked``: the designer's
+    (extra class, attributes) that make it a button."""
     end = key == END
-    cls = "lz-flow-node" + (" lz-flow-end" if end else "") + (" lz-current" if marked else "")
+    cls = "lz-flow-node" + (" lz-flow-end" if end else "") + (" lz-current" if marked else "") + picked[0]
     fill = "#d0e4ff" if marked else ("#f1f3f5" if end else "#fff")
     stroke = "#1f6feb" if marked else "#adb5bd"
     rx = BOX_H / 2 if end else 8
@@ -253,14 +315,15 @@ def _node(x: float, top: float, box_h: float, key: str, name: str, marked: bool,
     bold = ' font-weight="700"' if marked else ""
     lines = marks.lines(step, fields, w)
     name_y = top + (22 if lines else box_h / 2 + 5)
-    out = [f'<g class="{cls}"{current_attr}><title>{escape(tooltip)}</title>'
+    out = [f'<g class="{cls}"{current_attr}{picked[1]}><title>{escape(tooltip)}</title>'
            f'<rect x="{x:.0f}" y="{top:.0f}" width="{BOX_W}" height="{box_h}" rx="{rx:.0f}"'
            f' fill="{fill}" stroke="{stroke}" stroke-width="{3 if marked else 1.5}"/>'
            f'<text x="{x + BOX_W / 2:.0f}" y="{name_y:.0f}" font-size="14" text-anchor="middle"'
            f' fill="{"#0b3d91" if marked else "#212529"}"{bold}>'
            f'{escape(clip(name, BOX_W - 14, 14))}</text></g>']
     if lines:
-        out.append('<g class="lz-flow-marks">' + "".join(
+        through = ' pointer-events="none"' if picked[1] else ""  # a click on the lines selects the box
+        out.append(f'<g class="lz-flow-marks"{through}>' + "".join(
             f'<text class="{line_cls}" x="{x + BOX_W / 2:.0f}" y="{top + 38 + 14 * k:.0f}" font-size="10.5"'
             f' text-anchor="middle" fill="{"#6a2c91" if k == 0 and "sign" in step else "#555"}">'
             f'{escape(clip(text, BOX_W - 12, 10.5))}</text>' for k, (line_cls, text) in enumerate(lines)) + "</g>")

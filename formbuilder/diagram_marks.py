@@ -24,7 +24,7 @@ WORDS = {
     "previous": "上一处理人", "choose": "指定",
     "wait": "可挂起等待 (allow_wait)", "pending": "挂起中", "sla": "SLA", "notify": "超时通知主管",
     "timeout": "超时", "escalate": "超时升级", "spawn": "子流程", "waits": "等待子单关闭", "hold": "等待",
-    "calendar": "日历",
+    "calendar": "日历", "select_step": "步骤 %(name)s", "select_transition": "%(label)s（流转 %(from)s → %(to)s）",
 }
 #: The same words as English msgids (their Chinese translations are ``WORDS``): :func:`translated` with the
 #: page's ``gettext`` gives the reader's language.
@@ -35,7 +35,8 @@ MSGIDS = {
     "wait": N_("May wait (allow_wait)"), "pending": N_("Pending"), "sla": N_("SLA"),
     "notify": N_("Past the SLA, the manager is notified"), "timeout": N_("Timeout"),
     "escalate": N_("Escalation"), "spawn": N_("Child process"), "waits": N_("waits until the children are closed"),
-    "hold": N_("waits"), "calendar": N_("Calendar"),
+    "hold": N_("waits"), "calendar": N_("Calendar"), "select_step": N_("Step %(name)s"),
+    "select_transition": N_("%(label)s (transition %(from)s → %(to)s)"),
 }
 SPAWN_H = 36
 SPAWN_GAP = 8

@@ -136,7 +136,8 @@ def build_process(page) -> None:
     page.goto("/admin/processes/")
     with page.expect_navigation():
         page.get_by_role("link", name="New process", exact=True).click()
-    page.get_by_label("Code", exact=True).fill("repair")
+    page.get_by_text("Advanced", exact=True).click()  # the code is made from the name unless typed here
+    page.get_by_label("Code (optional: made from the name)").fill("repair")
     page.get_by_label("Name", exact=True).fill("报修")
     page.get_by_label("Name of the first step").fill("登记")
     submit(page, "Create")

@@ -283,7 +283,7 @@ def url_values(endpoint: str, arguments: set[str], world: World) -> dict:
              "token_id": world.ids["other_token_id"] if endpoint == "tokens.revoke" else world.token_id,
              "code": CODES.get(endpoint, CODES.get(blueprint, "return_goods")), "value": "phone",
              "username": "wh1", "event": "created", "kind": "text", "move": "up", "step": "register",
-             "export_type": "csv",
+             "export_type": "csv", "op_name": "cycle_mode",
              "token": world.ids["progress_token"] if endpoint == "public.progress" else world.ids["rate_token"],
              "filename": "admin/js/helpers.js" if endpoint == "admin.static" else "css/liuzhuan.css", **world.ids}
     return {name: known[name] for name in arguments}
@@ -300,6 +300,8 @@ def payload(endpoint: str, world: World) -> dict:
         "calls.submit": {"data": {**REGISTER, "process": "return_goods", "customer_name": "x", "phone": PHONE}},
         "api.create_ticket": {"json": {"process": "return_goods", "data": {}}},
         "bulk.act": {"data": {"action": "resume", "tickets": f"{world.number}:{world.version}"}},  # T is open
+        # The call page's types: an empty form would offer none, and the later calls.submit would get 404.
+        "admin.save_call_types": {"data": {"offer": ["return_goods"]}},
     }
     # A browser's form always sends something; an empty one crashes StepForm.submitted (reported separately).
     return bodies.get(endpoint, {"json": {}} if endpoint.startswith("api.") else {"data": {"matrix": "1"}})

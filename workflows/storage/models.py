@@ -565,3 +565,23 @@ class TicketLink(BaseModel):
 
 
 MODELS.extend([Calendar, Signature, TicketLink])
+
+
+class DraftEdit(BaseModel):
+    """One designer edit of a process draft, for its undo and redo: the drafts before and after, verbatim.
+
+    The audit entry keeps them too, but as JSON values (JSONB on PostgreSQL reorders keys, and the
+    order of ``properties`` is the form's order); an undo must put back exactly what was there.
+    """
+
+    process = ForeignKeyField(Process, backref="draft_edits", on_delete="CASCADE")
+    actor = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    before = DocumentField()
+    after = DocumentField()
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("process", "created_at"), False),)
+
+
+MODELS.append(DraftEdit)

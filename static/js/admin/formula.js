@@ -3,6 +3,7 @@
    The server evaluates and checks; this only carries the text there and shows the answer. */
 (function () {
   "use strict";
+  function init() {
   var form = document.getElementById("lz-preview-form");
   var box = document.querySelector(".lz-formula");
   if (!form || !box) return;
@@ -95,4 +96,8 @@
   samples.addEventListener("input", schedule);
   form.addEventListener("submit", function (event) { event.preventDefault(); ask(); });
   if (text.value.trim()) ask();
+  }
+  init();
+  // The designer swaps its panel in place (htmx): the new panel's formula box starts again.
+  document.addEventListener("htmx:afterSettle", init);
 })();
