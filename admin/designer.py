@@ -10,6 +10,8 @@ server keeps nothing between requests and any worker can answer.
 
 from __future__ import annotations
 
+import json
+
 from flask import abort, request
 from flask_admin import expose
 from flask_babel import gettext
@@ -28,6 +30,10 @@ from .designer_ops import FOCUS, OPS, Ctx, Sel
 from .designer_panels import panel_context
 from .editor import Stale, change, draft_of, revision
 from .places import linked
+
+
+class Unchanged(Exception):
+    """The edit left the draft as it was."""
 
 
 def shown_step(doc: dict, wanted: str | None) -> str:
@@ -77,6 +83,8 @@ class DesignerMixin:
         def edit(before: dict) -> dict:
             after, sel = run(before, ctx)
             done.append(sel)
+            if json.dumps(after, ensure_ascii=False) == json.dumps(before, ensure_ascii=False):
+                raise Unchanged  # a blur or Enter without a change: nothing to save, audit or undo
             return after
 
         try:
@@ -85,6 +93,8 @@ class DesignerMixin:
             return self._stale(process, doc), 409
         except (docs.DocumentError, editing.EditError) as error:
             return self._refused_op(process, doc, error), 422
+        except Unchanged:
+            return self._after(code, ctx, done[0], request.form.get("undo", ""), request.form.get("redo", ""))
         return self._after(code, ctx, done[0], history.pushed(request.form.get("undo"), done[1]),
                            focus=ctx.focus or FOCUS.get(op_name))
 

@@ -101,7 +101,7 @@ class FieldForm(Form):
     source = RadioField(_l("Options from"), default="options",
                         choices=options([("options", _l("a list")), ("dictionary", _l("a dictionary"))]))
     options = TextAreaField(_l("Options, one a line: value=label"), render_kw={"rows": 4})
-    dictionary = SelectField(_l("Dictionary"), choices=[], validate_choice=False)
+    dictionary = SelectField(_l("Dictionary"), choices=[], validate_choice=False, render_kw={"data-lz-filter": "1"})
     cascade = SelectField(_l("Depends on the field"), choices=[], validate_choice=False)
     max_items = IntegerField(_l("Maximum number of files"), [Optional(), NumberRange(min=1)])
     accept = StringField(_l("Accepted types, e.g. image/*, .pdf"))

@@ -6,6 +6,8 @@ import json
 import re
 
 import pytest
+from conftest import example
+from htmlforms import form
 
 from workflows.processes import documents as docs
 from workflows.storage.db import database
@@ -218,3 +220,28 @@ def test_a_rule_is_added_and_removed_on_the_selected_field(admin, seeded):
     assert "/x-rules/" in page.html
     page.op("remove_rule", key=key, index=str(len(rules) - 1))
     assert draft().get("x-rules", []) == rules[:-1]
+
+
+@pytest.mark.parametrize("key", list(example("return_goods.process.json")["schema"]["properties"]))
+def test_saving_a_field_panel_unchanged_writes_nothing(admin, seeded, key):
+    page = Designer(admin)
+    page.post("view", sel=f"field:{key}")
+    _, fields = form(page.html, "lz-d-props")
+    before, count, undo = draft(), audit_count(), page.state["undo"]
+    assert page.op("update_field", **dict(fields)).status_code == 200, page.html
+    assert draft() == before and audit_count() == count and page.state["undo"] == undo
+
+
+def test_publishing_with_open_tickets_says_so_and_links_to_moving_them(admin, seeded, users):
+    from workflows.tickets import engine
+
+    with database.connection_context():
+        engine.create(users["agent"], "return_goods", {"order_no": "TH-1", "source": "phone", "category": "fr",
+                                                       "model": "fr-200", "purchase_date": "2026-11-01",
+                                                       "defect": "门坏了"})
+    page = Designer(admin)
+    page.op("add_field", kind="text")
+    dialog = page.post("publish-check").get_data(as_text=True)
+    assert "1 open ticket(s) on version 1" in dialog
+    assert page.post("publish").status_code == 200
+    assert "/admin/processes/return_goods/migrate" in page.html and "Move open tickets" in page.html

@@ -243,6 +243,7 @@ def agent_registers(person) -> str:
 def test_admin_designs_the_repair_process_and_an_agent_uses_it(person):
     admin = person("admin", "en")
     admin.goto("/admin/processes/new")
+    accessible(admin, "the new process page")
     admin.get_by_label("Name", exact=True).fill("报修登记")
     admin.get_by_label("Name of the first step").fill("登记派单")
     with admin.expect_navigation():
@@ -279,3 +280,45 @@ def test_admin_designs_the_repair_process_and_an_agent_uses_it(person):
     number, step, assignee, data = agent_registers(person)
     assert (step, assignee) == ("shang_men_wei_xiu", "eng1")
     assert str(data["pei_jian_he_ji"]) == "701.1" and data["bao_xiu_qi_yue"] == 36
+
+
+def drag(page, source, target, steps: int = 20) -> None:
+    """Press on ``source``, move in small steps to the top of ``target``, release (as a hand does)."""
+    start, end = source.bounding_box(), target.bounding_box()
+    x, y = start["x"] + 4, start["y"] + 4
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for i in range(1, steps + 1):
+        page.mouse.move(x + (end["x"] + 8 - x) * i / steps, y + (end["y"] + 6 - y) * i / steps)
+        page.wait_for_timeout(15)
+    page.mouse.up()
+
+
+def field_keys(page) -> list[str]:
+    return page.eval_on_selector_all("[data-lz-key]", "els => els.map(e => e.dataset.lzKey)")
+
+
+def test_drag_and_keys_arrange_fields_and_ctrl_z_undoes(person):
+    admin = person("admin", "en", width=1024)
+    admin.goto("/admin/processes/return_goods/design")
+    m = Meter(admin)
+    first = field_keys(admin)
+    drag(admin, admin.locator("li[data-lz-kind=date]"), admin.locator(f"[data-lz-key={first[1]}]"))
+    m.settle()
+    assert field_keys(admin)[:3] == [first[0], "date", first[1]]  # dropped where it landed
+    drag(admin, admin.locator(f"[data-lz-key={first[2]}] .lz-d-handle"), admin.locator(f"[data-lz-key={first[0]}]"))
+    m.settle()
+    assert field_keys(admin)[0] == first[2]
+    admin.locator(f"[data-lz-key={first[2]}] .lz-d-pick").focus()
+    admin.keyboard.press("Alt+ArrowDown")
+    m.settle()
+    assert field_keys(admin)[1] == first[2]
+    expect(admin.locator(f"[data-lz-key={first[2]}] .lz-d-pick")).to_be_focused()  # the cursor stays on it
+    admin.locator("body").click(position={"x": 5, "y": 300})
+    admin.keyboard.press("Control+z")
+    m.settle()
+    assert field_keys(admin)[0] == first[2]
+    admin.keyboard.press("Control+y")
+    m.settle()
+    assert field_keys(admin)[1] == first[2]
+    assert m.loads == 0

@@ -43,6 +43,24 @@
     return Math.max(0, index);
   }
 
+  // The palette is one stop in the Tab order (a toolbar): the arrow keys, Home and End move among its kinds.
+  function kinds() { return Array.prototype.slice.call(root.querySelectorAll(".lz-d-kind")); }
+  function rove(current) {
+    kinds().forEach(function (button) { button.tabIndex = button === current ? 0 : -1; });
+  }
+  root.addEventListener("keydown", function (event) {
+    if (!event.target.classList || !event.target.classList.contains("lz-d-kind")) return;
+    var all = kinds(), at = all.indexOf(event.target), to = null;
+    if (event.key === "ArrowDown" || event.key === "ArrowRight") to = Math.min(at + 1, all.length - 1);
+    if (event.key === "ArrowUp" || event.key === "ArrowLeft") to = Math.max(at - 1, 0);
+    if (event.key === "Home") to = 0;
+    if (event.key === "End") to = all.length - 1;
+    if (to === null) return;
+    event.preventDefault();
+    rove(all[to]);
+    all[to].focus();
+  });
+
   // Alt+Up / Alt+Down on a field moves it, as dragging does; Ctrl+Z / Ctrl+Y undo and redo.
   root.addEventListener("keydown", function (event) {
     var item = event.target.closest && event.target.closest("[data-lz-key]");
@@ -149,6 +167,32 @@
     if (event.target.closest && event.target.closest("[data-lz-close]")) closeDialog();
   });
   document.addEventListener("keydown", function (event) { if (event.key === "Escape") closeDialog(); });
+  // A long select (dictionaries) gets a search box above it that hides the options not matching.
+  function filters() {
+    root.querySelectorAll("select[data-lz-filter]").forEach(function (select) {
+      if (select.previousElementSibling && select.previousElementSibling.classList.contains("lz-d-filter")) return;
+      if (select.options.length < 8) return;
+      var box = document.createElement("input");
+      box.type = "search";
+      box.className = "form-control form-control-sm mb-1 lz-d-filter";
+      box.setAttribute("aria-label", root.getAttribute("data-lz-search-label") || "Search");
+      box.setAttribute("aria-controls", select.id);
+      box.addEventListener("input", function () {
+        var text = box.value.trim().toLowerCase();
+        Array.prototype.forEach.call(select.options, function (option) {
+          option.hidden = Boolean(text) && option.value !== "" && option.label.toLowerCase().indexOf(text) < 0;
+        });
+      });
+      box.addEventListener("change", function (event) { event.stopPropagation(); });  // filtering saves nothing
+      select.parentNode.insertBefore(box, select);
+    });
+  }
+
+  function palette() {
+    var all = kinds();
+    if (all.length) rove(all.filter(function (b) { return b === document.activeElement; })[0] || all[0]);
+  }
+
   root.addEventListener("htmx:afterSettle", function (event) {
     var dialog = document.getElementById("lz-d-dialog");
     if (event.target === dialog) {
@@ -156,7 +200,9 @@
       if (first) first.focus();
       return;
     }
-    sortables(); refocus();
+    sortables(); palette(); filters(); refocus();
   });
   sortables();
+  palette();
+  filters();
 })();
