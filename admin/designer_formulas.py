@@ -1,4 +1,6 @@
-"""Formula shortcuts in the designer: the common computed fields, chosen from a list instead of typed.
+"""Formula shortcuts, cross-field rules and conditional modes in the designer's field panel.
+
+Formula shortcuts: the common computed fields, chosen from a list instead of typed.
 
 Most computed fields in service forms are one of a few shapes: the sum of a table's
 column, the sum of two columns multiplied row by row (quantity × price), a dictionary
@@ -14,12 +16,13 @@ from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
 from formbuilder import editing2
-from formbuilder.editing import EditError
+from formbuilder.editing import MODES, EditError
 from formbuilder.messages import N_
 from formbuilder.tables import columns, is_table
 from workflows.processes import documents as docs
 
-from .designer_ops import Ctx, Sel, fields_of, op, the_field
+from . import matrix
+from .designer_ops import Ctx, Sel, fields_of, op, set_mode_at, the_field
 from .designer_props import update_formula
 from .editforms import RuleForm
 from .formulas import _rule_of
@@ -114,3 +117,20 @@ def remove_rule(doc: dict, ctx: Ctx) -> tuple[dict, Sel]:
     raw = ctx.text("index")
     index = int(raw) if raw.isdigit() else -1
     return editing2.remove_rule(doc, index), Sel("field", ctx.text("key"))
+
+
+@op("set_cell")
+def set_cell(doc: dict, ctx: Ctx) -> tuple[dict, Sel]:
+    """The field's mode at the shown step, with a condition when one is picked (the matrix's cell, one at a time)."""
+    key = ctx.text("key")
+    the_field(doc, key)
+    step = next(i for i, s in enumerate(doc["steps"]) if s["key"] == ctx.step)
+    cell = {"mode": ctx.text("mode"), "field": ctx.text("field"), "op": ctx.text("op") or "eq",
+            "value": ctx.text("value"), "else": ctx.text("else") or "hidden", "raw": ctx.text("raw")}
+    if cell["mode"] not in MODES or cell["else"] not in MODES:
+        raise EditError(["steps", step, "fields", key], N_("not a mode"))
+    try:
+        built = matrix._built(doc, cell)
+    except ValueError as error:  # a value the field cannot hold, or JSON that is not (its message is a msgid)
+        raise EditError(["steps", step, "fields", key, "when"], str(error)) from None
+    return set_mode_at(doc, ctx.step, key, built), Sel("field", key)

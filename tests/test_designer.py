@@ -45,8 +45,8 @@ class Designer:
             self.state = state(self.html)
         return response
 
-    def op(self, name: str, **values):
-        return self.post(f"op/{name}", **values)
+    def op(self, op_name: str, **values):
+        return self.post(f"op/{op_name}", **values)
 
 
 def audit_count() -> int:
@@ -245,3 +245,43 @@ def test_publishing_with_open_tickets_says_so_and_links_to_moving_them(admin, se
     assert "1 open ticket(s) on version 1" in dialog
     assert page.post("publish").status_code == 200
     assert "/admin/processes/return_goods/migrate" in page.html and "Move open tickets" in page.html
+
+
+@pytest.mark.parametrize("path", ["/view", "/op/add_field", "/undo", "/redo", "/publish-check", "/publish"])
+def test_designer_posts_need_a_csrf_token(seeded, users, db_url, path):
+    from app import create_app
+
+    app = create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "s", "WTF_CSRF_ENABLED": True})
+    client = app.test_client()
+    client.post("/login", data={"username": "admin", "password": "demo12345"})
+    before = draft()
+    response = client.post(f"{BASE}{path}", data={"kind": "text"})
+    assert response.status_code == 400 and b"CSRF" in response.data
+    assert draft() == before
+
+
+def test_a_conditional_mode_is_built_from_pickers_at_the_shown_step(admin, seeded):
+    page = Designer(admin)
+    fields = list(draft()["schema"]["properties"])
+    key, on = fields[-1], "category"
+    response = page.op("set_cell", key=key, mode="required", field=on, op="eq", value="fr", **{"else": "hidden"})
+    assert response.status_code == 200, page.html
+    cell = draft()["steps"][0]["fields"][key]
+    assert cell == {"mode": "required", "when": {"properties": {on: {"const": "fr"}}, "required": [on]},
+                    "else": "hidden"}
+    assert "conditional" in page.html
+    assert page.op("set_cell", key=key, mode="sometimes").status_code == 422
+    assert page.op("set_cell", key=key, mode="editable").status_code == 200
+    assert draft()["steps"][0]["fields"][key] == "editable"
+
+
+def test_the_process_panel_saves_the_basics_and_keeps_what_it_was_not_shown(admin, seeded):
+    page = Designer(admin)
+    _, fields = form(page.html, "lz-d-props")
+    values = dict(fields)
+    before = draft()
+    values.update(name="退货申请（新）", web_form_enabled="y")
+    assert page.op("update_basics", **values).status_code == 200, page.html
+    after = draft()
+    assert after["name"] == "退货申请（新）" and after["web_form"]["enabled"] is True
+    assert after["schema"] == before["schema"] and after["steps"] == before["steps"]
