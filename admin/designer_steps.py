@@ -104,7 +104,7 @@ def _anchor(doc: dict, ctx: Ctx) -> int:
 
 @op("update_step")
 def update_step(doc: dict, ctx: Ctx) -> tuple[dict, Sel]:
-    """Name (the key stays), pick, return, transfer and waiting, from the panel's first form."""
+    """Name (an unpublished key made from the old name follows it), pick, return, transfer and waiting."""
     index, step = the_step(doc, ctx.text("key"))
     base, name, pick, transfer = ["steps", index], ctx.text("name"), ctx.text("pick"), ctx.text("allow_transfer")
     if not name:

@@ -275,3 +275,18 @@ def test_the_countersign_is_previewed_until_saved_with_the_decisions_to_choose_f
     assert draft() == before
     chooser = page[page.index('id="flow-sign_pass"'):]
     assert '<option value="yes">' in chooser[:chooser.index("</select>")]
+
+
+def test_a_new_steps_key_follows_its_name_until_published(admin, seeded):
+    from test_designer import Designer, draft
+
+    page = Designer(admin)
+    page.op("add_step")
+    key = page.state["sel"].split(":", 1)[1]
+    assert page.op("update_step", key=key, name="上门维修", pick="manual", allow_transfer="no").status_code == 200
+    keys = [s["key"] for s in draft()["steps"]]
+    assert "shang_men_wei_xiu" in keys and key not in keys
+    assert page.state["sel"] == "step:shang_men_wei_xiu"
+    assert any(t["to"] == "shang_men_wei_xiu" for s in draft()["steps"] for t in s["transitions"])
+    page.op("update_step", key="register", name="登记", pick="manual", allow_transfer="no")
+    assert "register" in [s["key"] for s in draft()["steps"]]  # published: the key stays
