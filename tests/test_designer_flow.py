@@ -290,3 +290,13 @@ def test_a_new_steps_key_follows_its_name_until_published(admin, seeded):
     assert any(t["to"] == "shang_men_wei_xiu" for s in draft()["steps"] for t in s["transitions"])
     page.op("update_step", key="register", name="登记", pick="manual", allow_transfer="no")
     assert "register" in [s["key"] for s in draft()["steps"]]  # published: the key stays
+
+
+def test_a_dictionary_guard_reads_in_the_items_labels(admin, seeded):
+    from test_designer import Designer
+
+    page = Designer(admin)
+    page.op("add_transition", key="register", to="$end")
+    page.op("update_transition", key="register", index="1", label="直接关闭", to="$end", guard_field="category",
+            guard_op="eq", guard_value="fr")
+    assert "商品类别 = 冰箱" in page.html
