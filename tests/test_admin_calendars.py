@@ -57,7 +57,8 @@ def test_pages_render_in_both_languages(admin, calendar, headers):
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and 'value="09:00-12:00, 13:30-18:00"' in html
     assert 'name="holidays" value="cn"' in html and " checked" in html and "2027-01-02 mon" in html
-    assert html.count('name="csrf_token"') == 2 and "<script>" not in html and 'style="' not in html
+    # the page's two forms and the navbar's logout
+    assert html.count('name="csrf_token"') == 3 and "<script>" not in html and 'style="' not in html
     assert admin.get(BASE + "/new", headers=headers).status_code == 200
     assert ("Calendars" in listing) is (headers is EN) and ("工作日历" in listing) is (headers is ZH)
 
