@@ -49,7 +49,10 @@ def step_panel(process: Process, doc: dict, sel: Sel, step_key: str) -> dict:
             "transfer": {True: "within", "anyone": "anyone"}.get(step.get("allow_transfer"), "no"),
             "flows": flows, "open": {name: name in step or name == section for name in SECTIONS},
             "targets": [(s["key"], s.get("name") or s["key"]) for s in doc["steps"]] + [(END, gettext("End"))],
-            "names": _names(doc), "decisions": _decisions(doc, flows.sign_decision.data)}
+            "names": _names(doc), "decisions": _decisions(doc, flows.sign_decision.data),
+            "processes": list(Process.select(Process.code, Process.name).where(Process.latest_version > 0)
+                              .order_by(Process.name).tuples()),
+            "process_names": dict(Process.select(Process.code, Process.name).tuples())}
 
 
 def _names(doc: dict) -> dict[str, str]:

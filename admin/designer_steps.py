@@ -304,3 +304,33 @@ def clear_guard(doc: dict, ctx: Ctx) -> tuple[dict, Sel]:
 def remove_transition(doc: dict, ctx: Ctx) -> tuple[dict, Sel]:
     index, step, n = _transition(doc, ctx)
     return _with_transition(doc, index, step, n, None), Sel("step", step["key"])
+
+
+# -- child tickets ----------------------------------------------------------------------------------
+
+@op("add_spawn")
+def add_spawn(doc: dict, ctx: Ctx) -> tuple[dict, Sel]:
+    """A button of the step that opens a child ticket of another process (format 2 ``spawn``).
+
+    The field mapping (child field <- parent field) stays on the step page; check 11 says whether the
+    process exists, as on every path.
+    """
+    index, step = the_step(doc, ctx.text("key"))
+    code, label = ctx.text("process"), ctx.text("label")
+    if not code:
+        raise EditError(["steps", index, "spawn", "process"], N_("choose the child ticket's process"))
+    child = {"process": code, "label": label or gettext("Open a child ticket")}
+    if ctx.form.get("wait") == "1":
+        child["wait"] = True
+    return with_flows(doc, index, step, {"spawn": [*(step.get("spawn") or []), child]}), Sel("step", step["key"])
+
+
+@op("remove_spawn")
+def remove_spawn(doc: dict, ctx: Ctx) -> tuple[dict, Sel]:
+    index, step = the_step(doc, ctx.text("key"))
+    children = list(step.get("spawn") or [])
+    at = int(ctx.text("index")) if ctx.text("index").isdigit() else -1
+    if not 0 <= at < len(children):
+        raise EditError(["steps", index, "spawn", ctx.text("index")], N_("no such child ticket"))
+    del children[at]
+    return with_flows(doc, index, step, {"spawn": children or None}), Sel("step", step["key"])

@@ -300,3 +300,20 @@ def test_a_dictionary_guard_reads_in_the_items_labels(admin, seeded):
     page.op("update_transition", key="register", index="1", label="直接关闭", to="$end", guard_field="category",
             guard_op="eq", guard_value="fr")
     assert "商品类别 = 冰箱" in page.html
+
+
+def test_a_child_ticket_button_is_added_and_removed_in_the_step_panel(admin, seeded):
+    from test_designer import Designer, draft
+
+    page = Designer(admin)
+    page.post("view", sel="step:approve")
+    response = page.op("add_spawn", key="approve", process="return_goods", label="开子工单", wait="1")
+    assert response.status_code == 200, page.html
+    step = next(s for s in draft()["steps"] if s["key"] == "approve")
+    assert step["spawn"] == [{"process": "return_goods", "label": "开子工单", "wait": True}]
+    assert draft()["format"] == 2  # spawn is format 2: the draft is upgraded in the same change
+    assert page.op("add_spawn", key="approve", process="", label="x").status_code == 422
+    assert page.op("add_spawn", key="approve", process="nope", label="x").status_code == 422
+    assert "nope" in page.html
+    page.op("remove_spawn", key="approve", index="0")
+    assert "spawn" not in next(s for s in draft()["steps"] if s["key"] == "approve")
