@@ -18,7 +18,9 @@ from formbuilder.editing import EditError
 from formbuilder.editing_flows import FLOW_KEYS, PRIORITIES, FlowError
 from formbuilder.keys import step_key_for
 from formbuilder.messages import N_
+from workflows.people.org import ROLES
 from workflows.processes import documents as docs
+from workflows.storage.models import Department
 
 from . import stepflows
 from .designer_ops import FOCUS, Ctx, Sel, op
@@ -165,6 +167,8 @@ def set_handler(doc: dict, ctx: Ctx) -> tuple[dict, Sel]:
     kind, value, path = ctx.text("kind"), ctx.text("value"), ["steps", index, "assignee"]
     if kind not in HANDLERS:
         raise EditError(path + ["type"], N_("choose who handles the step"))
+    if kind == "choose" and value:  # the sender picks among a role's or a department's members
+        return _narrowed_choice(doc, index, step, value, path)
     if kind in NAMED and not value:
         raise EditError(path + ["value"], N_("choose who handles the step"))
     if kind == "field" and value not in dict(people_fields(doc)):
@@ -175,6 +179,39 @@ def set_handler(doc: dict, ctx: Ctx) -> tuple[dict, Sel]:
         assignee["pick"] = pick
     changes = {"assignee_value": value} if kind in ("user", "role", "department") else {}
     return with_flows(doc, index, {**step, "assignee": assignee}, changes), Sel("step", step["key"])
+
+
+def _narrowed_choice(doc: dict, index: int, step: dict, value: str, path: list) -> tuple[dict, Sel]:
+    if value not in ROLES and not Department.select().where(Department.code == value).exists():
+        raise EditError(path + ["value"], N_("no role or department '%(value)s'"), value=value)
+    narrowed = {**step, "assignee": {"type": "choose", "value": value}}
+    return with_flows(doc, index, narrowed, {}), Sel("step", step["key"])
+
+
+@op("add_candidate")
+def add_candidate(doc: dict, ctx: Ctx) -> tuple[dict, Sel]:
+    """One more role or department of the same kind as the handler: several together (format 2, a list)."""
+    index, step = the_step(doc, ctx.text("key"))
+    assignee, value = dict(step.get("assignee") or {}), ctx.text("value")
+    now = assignee.get("value")
+    values = now if isinstance(now, list) else [now] if now else []
+    if assignee.get("type") not in ("role", "department") or not value:
+        raise EditError(["steps", index, "assignee", "value"], N_("only a role or department handler takes several"))
+    values = [*values, value] if value not in values else values
+    return with_flows(doc, index, step, {"assignee_value": values}), Sel("step", step["key"])
+
+
+@op("move_transition")
+def move_transition(doc: dict, ctx: Ctx) -> tuple[dict, Sel]:
+    """A transition one place earlier or later: the order of the step's buttons."""
+    index, step = the_step(doc, ctx.text("key"))
+    moves = list(step.get("transitions") or [])
+    raw = ctx.text("index")
+    at, delta = int(raw) if raw.isdigit() else -1, -1 if ctx.text("delta") == "-1" else 1
+    if not 0 <= at < len(moves) or not 0 <= at + delta < len(moves):
+        raise EditError(["steps", index, "transitions", ctx.text("index")], N_("no such transition"))
+    moves.insert(at + delta, moves.pop(at))
+    return _with_step(doc, index, {**step, "transitions": moves}), Sel("step", step["key"])
 
 
 @op("update_flows")

@@ -317,3 +317,22 @@ def test_a_child_ticket_button_is_added_and_removed_in_the_step_panel(admin, see
     assert "nope" in page.html
     page.op("remove_spawn", key="approve", index="0")
     assert "spawn" not in next(s for s in draft()["steps"] if s["key"] == "approve")
+
+
+def test_transitions_reorder_handlers_take_several_and_choose_is_narrowed(admin, seeded):
+    from test_designer import Designer, draft
+
+    page = Designer(admin)
+    page.op("add_transition", key="approve", to="$end")
+    labels = [t["label"] for t in next(s for s in draft()["steps"] if s["key"] == "approve")["transitions"]]
+    assert page.op("move_transition", key="approve", index=str(len(labels) - 1), delta="-1").status_code == 200
+    moved = [t["label"] for t in next(s for s in draft()["steps"] if s["key"] == "approve")["transitions"]]
+    assert moved == [*labels[:-2], labels[-1], labels[-2]]
+    assert page.op("move_transition", key="approve", index="0", delta="-1").status_code == 422
+    page.op("set_handler", key="warehouse", kind="department", value="warehouse")
+    assert page.op("add_candidate", key="warehouse", value="finance").status_code == 200, page.html
+    assert next(s for s in draft()["steps"] if s["key"] == "warehouse")["assignee"]["value"] == ["warehouse", "finance"]
+    assert page.op("set_handler", key="warehouse", kind="choose", value="supervisor").status_code == 200
+    assert next(s for s in draft()["steps"] if s["key"] == "warehouse")["assignee"] == {"type": "choose",
+                                                                                          "value": "supervisor"}
+    assert page.op("set_handler", key="warehouse", kind="choose", value="nobody").status_code == 422
