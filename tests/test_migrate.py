@@ -428,3 +428,21 @@ def test_the_versions_page_links_to_it(admin, two_versions):
 
 def test_a_process_unknown_or_never_published_is_404(admin, users):
     assert admin.get("/admin/processes/nope/migrate").status_code == 404
+
+
+def test_a_dropped_fields_old_value_stays_out_of_the_page_of_a_reader_who_may_not_see_it(world, client):
+    """The migrated row keeps a dropped field's value; the timeline filters it by reader like any change."""
+    ticket = fresh(to_finance(world))  # 购买时间 is not shown at finance: fin1 never reads it
+
+    def without_purchase_date(document):
+        del document["schema"]["properties"]["purchase_date"]
+        for s in document["steps"]:
+            s["fields"].pop("purchase_date", None)
+
+    publish(without_purchase_date)
+    migration.migrate(world["admin"], CODE, None, 2)
+    assert TicketEvent.get(TicketEvent.action == "migrated").diff["purchase_date"][0] == REGISTER["purchase_date"]
+    client.post("/login", data={"username": "fin1", "password": "password1"})
+    page = client.get(f"/tickets/{ticket.number}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "moved the ticket from process version 1 to 2" in page
+    assert REGISTER["purchase_date"] not in page
