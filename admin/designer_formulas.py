@@ -25,7 +25,7 @@ from . import matrix
 from .designer_ops import Ctx, Sel, fields_of, op, set_mode_at, the_field
 from .designer_props import update_formula
 from .editforms import RuleForm
-from .formulas import _rule_of
+from .formulas import rule_of
 
 NUMBERS = ("number", "integer")
 
@@ -109,7 +109,7 @@ def add_rule(doc: dict, ctx: Ctx) -> tuple[dict, Sel]:
     form = RuleForm(MultiDict({**ctx.form.to_dict(), "field": key}))
     form.field.choices = [(name, name) for name in fields_of(doc)]
     rules = doc.get("x-rules") if isinstance(doc.get("x-rules"), list) else []
-    return editing2.put_rule(doc, None, _rule_of(form, doc, len(rules))), Sel("field", key)
+    return editing2.put_rule(doc, None, rule_of(form, doc, len(rules))), Sel("field", key)
 
 
 @op("remove_rule")
@@ -130,7 +130,7 @@ def set_cell(doc: dict, ctx: Ctx) -> tuple[dict, Sel]:
     if cell["mode"] not in MODES or cell["else"] not in MODES:
         raise EditError(["steps", step, "fields", key], N_("not a mode"))
     try:
-        built = matrix._built(doc, cell)
+        built = matrix.built_cell(doc, cell)
     except ValueError as error:  # a value the field cannot hold, or JSON that is not (its message is a msgid)
         raise EditError(["steps", step, "fields", key, "when"], str(error)) from None
     return set_mode_at(doc, ctx.step, key, built), Sel("field", key)

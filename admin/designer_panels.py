@@ -21,7 +21,7 @@ from .editforms import BasicsForm, FieldForm, options
 from .editor import department_choices, dictionary_choices
 from .formulas import field_problems, picker, sample_fields
 from .org import ROLE_CHOICES
-from .stepeditor import _field_options as field_options
+from .stepeditor import field_options
 
 PREFIX = "lzp"  # the panel's inputs must not share ids with the canvas's fields (a field may be called "title")
 Panel = Callable[[Process, dict, Sel, str], dict]
@@ -44,9 +44,9 @@ def presets(doc: dict, key: str) -> list:
     return offered(doc, key)
 
 
-def cell_of(doc: dict, step: dict, key: str) -> dict:
+def step_cell(doc: dict, step: dict, key: str) -> dict:
     """The field's cell at the shown step as the condition pickers show it."""
-    return matrix._cell(doc, step.get("fields", {}).get(key))
+    return matrix.cell_of(doc, step.get("fields", {}).get(key))
 
 
 def field_form(doc: dict, key: str, formdata=None) -> FieldForm:
@@ -73,7 +73,7 @@ def field_panel(process: Process, doc: dict, sel: Sel, step_key: str) -> dict:
             "sample_fields": lambda text: sample_fields(doc, text), "column_kinds": COLUMN_KINDS,
             "checked": field_problems(doc, process.code, sel.key), "kinds": fieldkinds.KINDS,
             "presets": presets(doc, sel.key) if kind in fieldkinds.FORMULA_KINDS else [],
-            "cell": cell_of(doc, step, sel.key), "operators": OPERATORS, "modes": MODES,
+            "cell": step_cell(doc, step, sel.key), "operators": OPERATORS, "modes": MODES,
             "options": field_options(doc),
             "rules": [(i, r) for i, r in enumerate(doc.get("x-rules") or []) if isinstance(r, dict)
                       and r.get("field") == sel.key]}

@@ -227,8 +227,8 @@ def update_flows(doc: dict, ctx: Ctx) -> tuple[dict, Sel]:
             raise EditError(base + stepflows.PATHS.get(name, [section]), N_("%(label)s: %(error)s"),
                             label=str(form[name].label.text), error=str(form[name].errors[0]))
     found: list = []
-    value = {"sla": lambda: stepflows._sla(form, base, found), "timeout": lambda: stepflows._timeout(form),
-             "sign": lambda: stepflows._sign(form, doc, base, found)}[section]()
+    value = {"sla": lambda: stepflows.sla_of(form, base, found), "timeout": lambda: stepflows.timeout_of(form),
+             "sign": lambda: stepflows.sign_of(form, doc, base, found)}[section]()
     if found:
         raise docs.DocumentError(found)
     return with_flows(doc, index, step, {section: value}), Sel("step", step["key"])
@@ -239,7 +239,7 @@ def section_form(doc: dict, step: dict, posted, section: str | None) -> stepflow
     form = stepflows.FlowsForm(data=stepflows.initial(step), prefix=stepflows.PREFIX)
     for name in SECTIONS.get(section or "", ()):
         form[name].process(posted)
-    stepflows._choices(form, doc, step)
+    stepflows.set_choices(form, doc, step)
     return form
 
 

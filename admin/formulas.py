@@ -93,7 +93,7 @@ def _rule_data(rule: dict) -> dict:
             "message_en": message.get("en")}
 
 
-def _rule_of(form: RuleForm, doc: dict, index: int) -> dict:
+def rule_of(form: RuleForm, doc: dict, index: int) -> dict:
     """The rule the form describes; EditError names the wrong part at its path."""
     path = ["x-rules", index]
     if not form.validate():
@@ -138,7 +138,7 @@ class FormulasMixin:
         if request.method == "GET":
             return self._render_rules(code, doc, form, index)
         try:
-            rule = _rule_of(form, doc, len(rules) if index is None else index)
+            rule = rule_of(form, doc, len(rules) if index is None else index)
             problems = change(code, "process.edit", lambda d: editing2.put_rule(d, index, rule))
         except (Stale, docs.DocumentError, EditError) as error:
             return self._refused(code, lambda p: self._render_rules(code, doc, form, index, p), error)

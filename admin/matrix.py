@@ -27,7 +27,7 @@ def condition_from(doc: dict, when: object) -> dict:
     return {"field": found.field, "op": found.op, "value": conditions.display(field, found.value), "when_json": ""}
 
 
-def _cell(doc: dict, raw: object) -> dict:
+def cell_of(doc: dict, raw: object) -> dict:
     if not isinstance(raw, dict):
         return {"mode": raw if raw in MODES else "hidden", "field": "", "op": "eq", "value": "", "else": "hidden",
                 "raw": ""}
@@ -38,7 +38,7 @@ def _cell(doc: dict, raw: object) -> dict:
 
 def cells_of(doc: dict) -> dict[str, dict[str, dict]]:
     """``cells[step][field]`` for the page, from the document."""
-    return {step["key"]: {name: _cell(doc, step.get("fields", {}).get(name))
+    return {step["key"]: {name: cell_of(doc, step.get("fields", {}).get(name))
                           for name in doc["schema"]["properties"]} for step in doc["steps"]}
 
 
@@ -61,7 +61,7 @@ def picked_when(doc: dict, field: str, op: str, value: str, raw: str) -> dict | 
     return strictjson.loads(raw) if (raw or "").strip() else None
 
 
-def _built(doc: dict, cell: dict) -> object:
+def built_cell(doc: dict, cell: dict) -> object:
     """The document's value for one posted cell."""
     when = picked_when(doc, cell["field"], cell["op"], cell["value"], cell["raw"])
     return cell["mode"] if when is None else {"mode": cell["mode"], "when": when, "else": cell["else"]}
@@ -76,7 +76,7 @@ def cells_from_form(doc: dict, form) -> tuple[dict, dict, list[Problem]]:
             cell = cells[step["key"]][name] = _posted(form, step["key"], name)
             path = ["steps", index, "fields", name]
             try:
-                built[step["key"]][name] = _built(doc, cell)
+                built[step["key"]][name] = built_cell(doc, cell)
             except json.JSONDecodeError as error:
                 problems.append(Problem(pointer(path + ["when"]), Msg(N_("Not valid JSON: %(error)s"),
                                                                       {"error": error.msg})))

@@ -70,7 +70,7 @@ class StepsMixin:
     def _render_step(self, code: str, doc: dict, step: dict, form: StepForm, problems: list | None = None):
         return self.render("admin/editor_step.html", code=code, doc=doc, step=step, form=form, rev=revision(doc),
                            problems=problems or [], candidates=_candidates(),
-                           options=_field_options(doc), operators=conditions.OPERATORS,
+                           options=field_options(doc), operators=conditions.OPERATORS,
                            **stepflows.context(doc, step, problems or []))
 
     @staticmethod
@@ -102,7 +102,7 @@ class StepsMixin:
 
     def _render_matrix(self, code: str, doc: dict, cells: dict, problems: list | None = None):
         return self.render("admin/editor_matrix.html", code=code, doc=doc, cells=cells, rev=revision(doc),
-                           problems=problems or [], options=_field_options(doc), operators=conditions.OPERATORS,
+                           problems=problems or [], options=field_options(doc), operators=conditions.OPERATORS,
                            modes=editing.MODES, json_url=url_for(".json_view", code=code))
 
 
@@ -221,7 +221,7 @@ def _candidates() -> dict[str, list[tuple[str, str]]]:
             "department": list(Department.select(Department.code, Department.name).order_by(Department.code).tuples())}
 
 
-def _field_options(doc: dict) -> dict[str, list[str]]:
+def field_options(doc: dict) -> dict[str, list[str]]:
     """Each field's option labels, suggested in the condition's value box."""
     return {name: [o.get("title") or o["const"] for o in options_schema(schema).get("oneOf", [])]
             for name, schema in doc["schema"]["properties"].items()}

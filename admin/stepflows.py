@@ -113,7 +113,7 @@ def form_for(doc: dict, step: dict) -> FlowsForm:
     for entry in form.spawn:
         if request.method == "GET" or not entry.map.entries:
             entry.map.append_entry()
-    _choices(form, doc, step)
+    set_choices(form, doc, step)
     return form
 
 
@@ -161,7 +161,7 @@ def _escalation(escalate) -> str:
     return "manager" if escalate.get("notify") == "manager" else f"to:{escalate.get('to', '')}"
 
 
-def _choices(form: FlowsForm, doc: dict, step: dict) -> None:
+def set_choices(form: FlowsForm, doc: dict, step: dict) -> None:
     fields = doc["schema"]["properties"]
     steps = [(s["key"], f"{s.get('name', s['key'])} ({s['key']})") for s in doc["steps"]]
     departments = list(Department.select(Department.code, Department.name).order_by(Department.code).tuples())
@@ -200,8 +200,8 @@ def posted(doc: dict, index: int) -> dict:
         if name in PATHS:
             found += [Problem(pointer(base + PATHS[name]), Msg("%(detail)s", {"detail": str(e)})) for e in errors]
     step = doc["steps"][index]
-    flows = {"assignee_value": _assignee_value(form, step), "sign": _sign(form, doc, base, found),
-             "sla": _sla(form, base, found), "timeout": _timeout(form),
+    flows = {"assignee_value": _assignee_value(form, step), "sign": sign_of(form, doc, base, found),
+             "sla": sla_of(form, base, found), "timeout": timeout_of(form),
              "allow_wait": form.allow_wait.data, "spawn": _spawn(form) or None,
              "allow_transfer": {"within": True, "anyone": "anyone"}.get(form.allow_transfer.data, False)}
     if found:
@@ -231,7 +231,7 @@ def fill_assignee(form) -> None:
         form.assignee_value.data = chosen[0]
 
 
-def _sign(form: FlowsForm, doc: dict, base: list, found: list) -> dict | None:
+def sign_of(form: FlowsForm, doc: dict, base: list, found: list) -> dict | None:
     if not form.sign_mode.data:
         return None
     sign = {"mode": form.sign_mode.data}
@@ -268,7 +268,7 @@ def _float(text: str | None, path: list, found: list) -> float | None:
         return None
 
 
-def _sla(form: FlowsForm, base: list, found: list) -> dict | None:
+def sla_of(form: FlowsForm, base: list, found: list) -> dict | None:
     per = {p: getattr(form, f"sla_{p}").data for p in PRIORITIES if getattr(form, f"sla_{p}").data is not None}
     warn = _float(form.sla_warn.data, base + ["sla", "warn"], found)
     rest = {"calendar": form.sla_calendar.data or None, "warn": None if warn is None else round(warn / 100, 6),
@@ -288,7 +288,7 @@ def _escalate(value: str | None) -> dict | None:
     return {"notify": "manager"} if value == "manager" else {"to": value.removeprefix("to:")}
 
 
-def _timeout(form: FlowsForm) -> dict | None:
+def timeout_of(form: FlowsForm) -> dict | None:
     timeout = {"minutes": form.timeout_minutes.data, "to": form.timeout_to.data or None,
                "label": (form.timeout_label.data or "").strip() or None,
                "calendar": form.timeout_calendar.data or None}
