@@ -14,11 +14,11 @@ from flask import request
 from flask_admin import expose
 from flask_babel import gettext
 from flask_login import current_user
-from peewee import fn
 
 from formbuilder.changes import changes
 from workflows.processes import documents as docs
-from workflows.storage.models import Department, Process, ProcessVersion, Ticket, User
+from workflows.processes import migrate as migration
+from workflows.storage.models import Department, Process, User
 
 from .editor import draft_of, revision
 from .org import ROLE_LABELS
@@ -27,10 +27,7 @@ from .places import linked
 
 def open_before(process: Process, below: int) -> list[tuple[int, int]]:
     """``[(version number, open tickets)]`` of the versions numbered below ``below``, oldest first."""
-    rows = (Ticket.select(ProcessVersion.number, fn.COUNT(Ticket.id)).join(ProcessVersion)
-            .where(ProcessVersion.process == process, Ticket.status != "closed", ProcessVersion.number < below)
-            .group_by(ProcessVersion.number).order_by(ProcessVersion.number).tuples())
-    return list(rows)
+    return [(entry["number"], entry["count"]) for entry in reversed(migration.open_counts(process.code, below))]
 
 
 def name_of(kind: str, code: str) -> str:
