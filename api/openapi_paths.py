@@ -143,7 +143,15 @@ TICKET_PATHS = {
                                       {"type": "string", "enum": ["mine", "team", "all"]}),
                           query_param("status", "`open` (pending included), `pending` or `closed`."),
                           query_param("process", "Process code."),
-                          query_param("q", "Search text."),
+                          query_param("q", "Search text: a ticket number (exactly), a caller's phone (by prefix) "
+                                      "or name, and full text over what the caller may see of each ticket "
+                                      "(field values and detail-table cells, notes and history comments, "
+                                      "the customer's name, file names). Chinese is matched by two-character "
+                                      "pieces (退货, 冰箱), other words whole, the last one also as a prefix; "
+                                      "every word must match. With `q` the page is ranked: the numbered "
+                                      "ticket, then the best full-text matches (at most 200), then the other "
+                                      "matches newest first; full text reads the first 200 characters "
+                                      "(docs/search.md)."),
                           query_param("tag", "Only tickets holding this tag (its exact name)."), CURSOR),
                   op_id="listTickets"),
     },

@@ -46,6 +46,7 @@ from test_permission_matrix import PRINCIPALS, World, build
 
 from workflows.processes import documents as docs
 from workflows.reporting.queries import customer_visible
+from workflows.search import index as search_index
 from workflows.storage import db as lzdb
 from workflows.storage.models import (
     Attachment,
@@ -214,6 +215,7 @@ class Builder:
         values |= {k: mark(self.world, label, k, field=k) for k in keys if k != "refund_amount"}
         values |= {key: values[source] for key, source in COPIES.items() if source in values}  # as computed
         Ticket.update(data={**ticket.data, **values}).where(Ticket.id == ticket.id).execute()
+        search_index.reindex_ticket(ticket.id)  # as `flask search reindex` does after a write beside the engine
 
     def note(self, who: str, label: str) -> None:
         collab.add_note(self.users[who], self.world.numbers[label], mark(self.world, label, "note", kind="ticket"))

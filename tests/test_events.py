@@ -14,7 +14,7 @@ from workflows.tickets import engine, events
 from workflows.tickets.events import OrderedSignal, ticket_acted
 
 DEFAULTS = ["workflows.subscribers.notifications", "workflows.subscribers.webhooks", "workflows.subscribers.mail",
-            "workflows.subscribers.automation"]
+            "workflows.subscribers.automation", "workflows.subscribers.search"]
 
 
 class Boom(Exception):

@@ -27,7 +27,8 @@ from .inputs import DayField
 from .labels import PRIORITIES
 
 PAGE = 50
-SORT_LABELS = {"newest": _l("Newest first"), "due": _l("Due soonest"), "priority": _l("Most urgent")}
+SORT_LABELS = {"newest": _l("Newest first"), "due": _l("Due soonest"), "priority": _l("Most urgent"),
+               "updated": _l("Recently updated")}
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -40,7 +41,7 @@ class FilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = SearchField(_l("Ticket number, phone or customer"))
+    q = SearchField(_l("Search: number, phone, customer or any text"))  # full text over what the reader sees
     status = SelectField(_l("Status"), default="open",
                          choices=options([("open", _l("Open")), ("pending", _l("Pending")), ("closed", _l("Closed")),
                                           ("", _l("Any status"))]))

@@ -119,6 +119,9 @@ def save_customer(customer: Customer | None = None, *, phone: str | None = None,
             for name, value in values.items():
                 setattr(customer, name, value)
             customer.save()
+            if {"name", "company"} & set(values):  # their tickets are found by the customer's name
+                from workflows.search.index import reindex_customer
+                reindex_customer(customer.id)
         if phone is not None and phone.strip():
             add_phone(customer, phone)
     return customer
@@ -264,6 +267,8 @@ def merge(keep: Customer, drop: Customer, actor: User) -> Customer:
         keep.save()
         drop.merged_into = keep
         drop.save(only=[Customer.merged_into])
+        from workflows.search.index import reindex_customer  # the moved tickets now carry keep's name
+        reindex_customer(keep.id)
         audit.record(actor, "customer.merge", f"customer:{keep.id}", before,
                      {"keep": snapshot(keep), "merged": drop.id, "tickets_moved": moved})
     return keep

@@ -10,15 +10,16 @@ users and one for their process versions, however many rows it shows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
-from peewee import JOIN, SQL, Expression, fn
+from peewee import JOIN, SQL, Case, Expression, fn
 
 from formbuilder import Msg
 from formbuilder.messages import N_
 from workflows.people import customers
 from workflows.people.org import subtree, team_ids
+from workflows.search import query as search
 from workflows.storage.models import (
     Customer,
     Department,
@@ -37,7 +38,7 @@ from workflows.tickets.errors import EngineError, Forbidden
 from workflows.tickets.tags import tag_condition
 
 SCOPES = ("mine", "team", "all")
-SORTS = ("newest", "due", "priority")
+SORTS = ("newest", "due", "priority", "updated")  # updated: latest change first (issue 21, docs/workspace.md)
 TAB_ROLES = {"mine": None, "team": ("supervisor", "admin"), "all": ("admin",)}
 # Lists show no field data: it is large, and the reader's visible fields are decided per ticket.
 LIST_FIELDS = [f for f in Ticket._meta.sorted_fields if f.name != "data"]
@@ -163,7 +164,7 @@ def status_condition(status: str) -> Expression:
     return Ticket.status.in_(UNRESOLVED) if status == "open" else Ticket.status == status
 
 
-def _filtered(query, filters: Filters, now: datetime):
+def _filtered(query, filters: Filters, now: datetime, ranked: list[int] | None = None):
     conditions = equal_filters(filters, "step", "priority")
     if filters.status:
         conditions.append(status_condition(filters.status))
@@ -178,7 +179,7 @@ def _filtered(query, filters: Filters, now: datetime):
     if filters.customer is not None:
         conditions.append(Ticket.customer == filters.customer)
     if filters.q and filters.q.strip():
-        conditions.append(_text(filters.q.strip()))
+        conditions.append(_text(filters.q.strip(), ranked))
     if filters.tag:
         conditions.append(tag_condition(filters.tag))
     return query.where(*conditions) if conditions else query
@@ -187,19 +188,34 @@ def _filtered(query, filters: Filters, now: datetime):
 TEXT_CUSTOMERS = 200  # a text that matches more customers than this is searched row by row instead
 
 
-def _text(text: str) -> Expression:
-    """Ticket number exactly, customer phone by prefix, customer name by part.
+def _text(text: str, ranked: list[int] | None = None) -> Expression:
+    """Ticket number exactly, customer phone by prefix, customer name by part, and the full-text matches.
 
-    A specific text (the usual phone or name) becomes a list of customer ids, which
+    ``ranked``: the tickets the search index found for this reader (:func:`_searched`); None when none
+    was asked. A specific text (the usual phone or name) becomes a list of customer ids, which
     the (customer, id) index serves; a vague one matches so many rows that reading
     the newest tickets and testing each finds a page quickly.
     """
-    matches = Customer.phone.startswith(text) | Customer.name.contains(text)
+    matches = customer_match(text, ranked is not None)
     ids = [i for (i,) in Customer.select(Customer.id).where(matches).limit(TEXT_CUSTOMERS + 1).tuples()]
-    number = _number(text)
+    number = _number(text) | Ticket.id.in_(ranked) if ranked else _number(text)
     if len(ids) > TEXT_CUSTOMERS:
         return number | matches  # on the customer joined in ticket_list
     return number | Ticket.customer.in_(ids) if ids else number
+
+
+def customer_match(text: str, full_text: bool) -> Expression:
+    """Customers whose phone starts with ``text`` (a range of the phone index), or whose name holds it.
+
+    Names by part read every customer (no index serves ``%text%``); with the full text asked (the
+    index holds customers' names as the reader may see them) that is left to one-character texts.
+    """
+    after = ord(text[-1]) + 1
+    after = 0xE000 if 0xD800 <= after <= 0xDFFF else after  # past the surrogates, which no text holds
+    prefix = Customer.phone >= text
+    if after <= 0x10FFFF:
+        prefix &= Customer.phone < text[:-1] + chr(after)
+    return prefix if full_text and len(text) > 1 else prefix | Customer.name.contains(text)
 
 
 def _number(text: str) -> Expression:
@@ -207,6 +223,26 @@ def _number(text: str) -> Expression:
     kept = Ticket.alias()
     merged = kept.select(kept.merged_into).where(kept.number == text, kept.merged_into.is_null(False))
     return (Ticket.number == text) | Ticket.id.in_(merged)
+
+
+def _searched(reader: User | None, filters: Filters, now: datetime) -> list[int] | None:
+    """For ``q``: the ticket it numbers, then the full-text matches in what ``reader`` sees, best first.
+
+    The index is asked among the tickets the reader may read, with the list's other filters
+    (``workflows/search/query.py``); the list's query applies its scope. Numbers and phones keep
+    matching as before (:func:`_text`).
+    """
+    text = (filters.q or "").strip()
+    if not text or reader is None:
+        return None
+    others = replace(filters, q=None)
+
+    def narrow(query):  # the scope is left to the list's own query: a union of ids would be read in full here
+        return _filtered(query, others, now)
+
+    numbered = Ticket.select(Ticket.id, Ticket.merged_into).where(Ticket.number == text).tuples()  # by its index
+    exact = [i for row in numbered for i in row if i is not None]
+    return list(dict.fromkeys(exact + search.ranked(reader, text, narrow)))
 
 
 # A sort reads segments one after the other, each one index-friendly ORDER BY:
@@ -240,8 +276,58 @@ class _Segment:
         return (Ticket.due_at >= due) & ((Ticket.due_at > due) | (Ticket.id > last))
 
 
+class _Latest(_Segment):
+    """All rows by the time of their last change, latest first; the cursor holds that time and the id.
+
+    ``updated_at`` is never null (written on create and by every action's save), so one segment
+    holds every row; the (updated_at, id) index of migration 0019 serves the order and the range.
+    """
+
+    def order(self) -> tuple:
+        return (Ticket.updated_at.desc(), Ticket.id.desc())
+
+    def cursor(self, ticket: Ticket) -> str:
+        return f"{ticket.updated_at.strftime(_STAMP)}-{ticket.id}"
+
+    def after(self, key: str, last: int) -> Expression:
+        try:
+            moment = datetime.strptime(key, _STAMP)
+        except ValueError:
+            raise _bad_cursor() from None
+        return (Ticket.updated_at <= moment) & ((Ticket.updated_at < moment) | (Ticket.id < last))
+
+
+class _Ranked(_Segment):
+    """The search's matches in its order (``ids``, best first); the cursor holds the last row's place."""
+
+    def __init__(self, ids: list[int]):
+        super().__init__("r", Ticket.id.in_(ids))
+        object.__setattr__(self, "ids", list(ids))
+
+    def order(self) -> tuple:
+        return (Case(Ticket.id, [(i, place) for place, i in enumerate(self.ids)]),)
+
+    def cursor(self, ticket: Ticket) -> str:
+        return f"r-{self.ids.index(ticket.id)}"
+
+    def after(self, key: str, last: int) -> Expression:
+        return Ticket.id.in_(self.ids[last + 1:] or [0])
+
+
+def ranked_segments(ranked: list[int] | None, sort: str, text: str | None) -> list[_Segment]:
+    """With a search (``q``) and the default sort, its matches best first, then other matches (a phone's), newest.
+
+    The second segment only when a customer matches: else it would read every ticket to find none.
+    """
+    if not ranked or sort != "newest":
+        return SEGMENTS[sort]
+    others = Customer.select(Customer.id).where(customer_match(text.strip(), True)).exists()
+    return [_Ranked(ranked)] + ([_Segment("", Ticket.id.not_in(ranked))] if others else [])
+
+
 SEGMENTS = {
     "newest": [_Segment("")],
+    "updated": [_Latest(None)],
     # Open tickets by due time, then the rest (closed, or at a step without SLA). Closed tickets
     # have no due time anyway: "open" lets the (status, due_at) index serve the order.
     "due": [_Segment(None, (Ticket.status == "open") & Ticket.due_at.is_null(False)),
@@ -303,12 +389,12 @@ def _read(query, segments: list[_Segment], cursor: str | None, size: int) -> lis
 def ticket_list(user: User, scope: str = "mine", filters: Filters | None = None, cursor: str | None = None,
                 sort: str = "newest", page_size: int = 50) -> TicketPage:
     """One page of the tickets ``scope`` holds for ``user``; Forbidden if the role may not open it."""
-    return _page(scope_condition(user, scope), filters, cursor, sort, page_size)
+    return _page(scope_condition(user, scope), filters, cursor, sort, page_size, user)
 
 
 def readable_list(user: User, filters: Filters, cursor: str | None = None, page_size: int = 50) -> TicketPage:
     """One page, newest first, of the tickets ``user`` may read; for lists the filters narrow, like a customer's."""
-    return _page(_readable(user), filters, cursor, "newest", page_size)
+    return _page(_readable(user), filters, cursor, "newest", page_size, user)
 
 
 def caller_history(user: User, customer_id: int, limit: int = 5) -> tuple[list[Ticket], int]:
@@ -322,15 +408,17 @@ def caller_history(user: User, customer_id: int, limit: int = 5) -> tuple[list[T
 
 
 def _page(condition: Expression | None, filters: Filters | None, cursor: str | None, sort: str,
-          page_size: int) -> TicketPage:
+          page_size: int, reader: User | None = None) -> TicketPage:
     if sort not in SORTS:
-        raise EngineError(Msg(N_("sort must be newest, due or priority.")))
+        raise EngineError(Msg(N_("sort must be newest, due, priority or updated.")))
     query = (Ticket.select(*LIST_FIELDS, Customer.id, Customer.name, Customer.phone)
              .join(Customer, JOIN.LEFT_OUTER))
     if condition is not None:
         query = query.where(condition)
-    query = _filtered(query, filters or Filters(), utcnow())
-    rows = _read(query, SEGMENTS[sort], cursor, page_size + 1)
+    filters, now = filters or Filters(), utcnow()
+    ranked = _searched(reader, filters, now)  # q: full text, in what the reader sees (docs/search.md)
+    query = _filtered(query, filters, now, ranked)
+    rows = _read(query, ranked_segments(ranked, sort, filters.q), cursor, page_size + 1)
     page = [t for t, _ in rows[:page_size]]
     _attach_versions(page)
     next_cursor = rows[page_size - 1][1].cursor(page[-1]) if len(rows) > page_size else None

@@ -585,3 +585,45 @@ class DraftEdit(BaseModel):
 
 
 MODELS.append(DraftEdit)
+
+
+class SavedView(BaseModel):
+    """A workspace list as someone saved it (issue 21, workflows/reporting/views.py): scope, filters, sort, columns.
+
+    Personal unless ``department`` is set: a supervisor shared it with their team, the users of that
+    department's subtree, who see and pick it but may not change it.
+    """
+
+    owner = ForeignKeyField(User, backref="saved_views", on_delete="CASCADE")
+    name = CharField(max_length=60)
+    query = DocumentField()  # the list's query string as a dict, its keys checked by views.clean_query
+    department = ForeignKeyField(Department, null=True, backref="shared_views", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("owner", "name"), True), (("department",), False))
+
+
+MODELS.append(SavedView)
+
+
+class SearchPart(BaseModel):
+    """One searchable part of a ticket, as index terms (``workflows/search``, docs/search.md).
+
+    ``part`` is who may see it: ``f:<field key>`` (the field's value and the names of its files),
+    ``notes`` (history comments and the notes' files), ``customer``. Migration 0018 adds the
+    engines' index beside it: an FTS5 table kept by triggers (SQLite), a generated tsvector
+    with a GIN index (PostgreSQL).
+    """
+
+    ticket = ForeignKeyField(Ticket, backref="search_parts", on_delete="CASCADE")
+    part = CharField(max_length=80)
+    terms = TextField(default="")
+
+    class Meta:
+        table_name = "search_part"
+        indexes = ((("ticket", "part"), True),)
+
+
+MODELS.append(SearchPart)

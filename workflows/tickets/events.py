@@ -21,6 +21,7 @@ from blinker import NamedSignal
 
 from workflows.storage.models import Ticket, TicketEvent, User
 from workflows.subscribers import automation, mail, notifications, webhooks
+from workflows.subscribers import search as search_index
 
 NAMES = {"create": "ticket.created", "advance": "ticket.advanced", "return": "ticket.returned",
          "transfer": "ticket.transferred", "close": "ticket.closed", "reopen": "ticket.reopened"}
@@ -28,6 +29,7 @@ NAMES["sign"] = "ticket.signed"  # a signer's part at a countersign step (docs/c
 NAMES.update(spawn="ticket.spawned", link="ticket.linked", unlink="ticket.unlinked", merge="ticket.merged")
 NAMES.update(wait="ticket.waiting", resume="ticket.resumed", warn="ticket.warned", escalate="ticket.escalated",
              timeout="ticket.timed_out")  # issue 19: tickets/pending.py, tickets/sla.py
+NAMES["assign"] = "ticket.assigned"  # issue 21: a supervisor gives the ticket to someone, tickets/assign.py
 
 
 @dataclass(frozen=True)
@@ -73,3 +75,4 @@ def connect_defaults() -> None:
     """
     for receiver in (notifications.on_action, webhooks.on_action, mail.on_action, automation.on_action):
         ticket_acted.connect(receiver)
+    ticket_acted.connect(search_index.on_action)  # last: it indexes the ticket as automation left it

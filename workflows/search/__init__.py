@@ -1,0 +1,1 @@
+"""Full-text search over what a reader may see (docs/search.md)."""

@@ -1,0 +1,137 @@
+"""Keep the search index in step with tickets: one row per part of a ticket a reader may or may not see.
+
+Parts follow the visibility rule (``workflows/tickets/access``), so a query can keep
+only the parts its reader sees: ``f:<key>`` holds a field's value as text (option and
+dictionary labels too, a detail table's cells, its files' names), ``notes`` the
+comments of the ticket's history (notes, return reasons) and the names of the notes'
+files, ``customer`` the caller's name and company. Everything here runs inside the
+caller's transaction: the index commits or rolls back with the action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from peewee import JOIN
+
+from formbuilder.display import display
+from formbuilder.tables import is_table
+from formbuilder.tabletext import table_text
+from workflows.people import roster
+from workflows.processes import documents as docs
+from workflows.search.tokens import joined
+from workflows.storage.models import (
+    Attachment,
+    Customer,
+    ProcessVersion,
+    SearchPart,
+    Ticket,
+    TicketEvent,
+)
+
+FIELD, NOTES, CUSTOMER = "f:", "notes", "customer"
+BATCH = 500  # tickets per query when many are indexed at once (the backfill, `flask search reindex`)
+
+
+def loose(value: Any) -> list[str]:
+    """Every string and number inside a stored value (a table's cells, a list's items), as stored."""
+    if isinstance(value, bool) or value is None:
+        return []
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in loose(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in loose(v)]
+    return [str(value)]
+
+
+def field_text(schema: dict, value: Any, dictionaries, names: dict[str, str]) -> str:
+    """What a reader reads (labels, a table's cells, file names) and what was stored (codes, order numbers)."""
+    try:
+        shown = table_text(schema, value, dictionaries, names) if is_table(schema) else display(schema, value,
+                                                                                                  dictionaries)
+    except Exception:  # noqa: BLE001 - a value no display reads still has its stored text, and search never fails an action
+        shown = ""
+    return " ".join([shown, *loose(value)])
+
+
+def parts_of(ticket: dict, schema: dict, comments: list[str], files: list[tuple[str | None, str, str]],
+             customer: str, dictionaries) -> dict[str, str]:
+    """The index terms of one ticket by part; empty parts are left out. ``files``: (field, key, name)."""
+    names = {key: name for _, key, name in files}
+    texts: dict[str, list[str]] = {NOTES: list(comments), CUSTOMER: [customer]}
+    properties = schema.get("properties", {})
+    for key, value in (ticket["data"] or {}).items():
+        texts.setdefault(FIELD + key, []).append(field_text(properties.get(key, {}), value, dictionaries, names))
+    for field, _, filename in files:
+        texts.setdefault(FIELD + field if field else NOTES, []).append(filename)
+    found = {part: joined(" ".join(t for t in text if t)) for part, text in texts.items()}
+    return {part: terms for part, terms in found.items() if terms}
+
+
+def _gather(ids: list[int]) -> dict[int, dict[str, str]]:
+    """The parts of the tickets ``ids``, in four queries whatever their number."""
+    columns = (Ticket.id, Ticket.data, Ticket.process_version, Customer.name, Customer.company)
+    rows = list(Ticket.select(*columns).join(Customer, JOIN.LEFT_OUTER, on=(Ticket.customer == Customer.id))
+                .where(Ticket.id.in_(ids)).dicts())
+    versions = {v.id: v.document["schema"] for v in ProcessVersion.select(ProcessVersion.id, ProcessVersion.document)
+                .where(ProcessVersion.id.in_({r["process_version"] for r in rows}))}
+    comments: dict[int, list[str]] = {}
+    for ticket, comment in (TicketEvent.select(TicketEvent.ticket, TicketEvent.comment)
+                            .where(TicketEvent.ticket.in_(ids), TicketEvent.comment.is_null(False)).tuples()):
+        comments.setdefault(ticket, []).append(comment)
+    files: dict[int, list[tuple[str | None, str, str]]] = {}
+    for ticket, *file in (Attachment.select(Attachment.ticket, Attachment.field, Attachment.key, Attachment.filename)
+                          .where(Attachment.ticket.in_(ids)).tuples()):
+        files.setdefault(ticket, []).append(tuple(file))
+    dictionaries = roster.with_people(docs.dictionary_indexes())
+    return {r["id"]: parts_of(r, versions[r["process_version"]], comments.get(r["id"], []), files.get(r["id"], []),
+                              " ".join(t for t in (r["name"], r["company"]) if t), dictionaries) for r in rows}
+
+
+def reindex(ids: Iterable[int]) -> int:
+    """Bring the index rows of the tickets ``ids`` up to date; only parts whose terms changed are rewritten.
+
+    Returns how many parts were written. The caller's transaction holds it (the action's, or the CLI's batch).
+    """
+    ids = sorted(set(ids))
+    written = 0
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start:start + BATCH]
+        wanted = _gather(batch)
+        stored = {(t, p): terms for t, p, terms in SearchPart.select(SearchPart.ticket, SearchPart.part,
+                                                                     SearchPart.terms)
+                  .where(SearchPart.ticket.in_(batch)).tuples()}
+        fresh = {(t, p): terms for t, parts in wanted.items() for p, terms in parts.items()}
+        stale = [key for key, terms in stored.items() if fresh.get(key) != terms]
+        for ticket, part in stale:
+            SearchPart.delete().where(SearchPart.ticket == ticket, SearchPart.part == part).execute()
+        rows = [{"ticket": t, "part": p, "terms": terms} for (t, p), terms in fresh.items()
+                if stored.get((t, p)) != terms]
+        for start_row in range(0, len(rows), 1000):
+            SearchPart.insert_many(rows[start_row:start_row + 1000]).execute()
+        written += len(rows)
+    return written
+
+
+def reindex_ticket(ticket: Ticket | int) -> int:
+    """One ticket's index rows, after an action, a note or a change of its customer."""
+    return reindex([ticket if isinstance(ticket, int) else ticket.id])
+
+
+def reindex_customer(customer_id: int) -> int:
+    """The tickets of a customer whose name changed (or who was merged into another)."""
+    ids = [i for (i,) in Ticket.select(Ticket.id).where(Ticket.customer == customer_id).tuples()]
+    return reindex(ids)
+
+
+def reindex_all(batch: int = 2000) -> int:
+    """Every ticket, in id order, a batch at a time (the migration's backfill and ``flask search reindex``)."""
+    written, last = 0, 0
+    while True:
+        ids = [i for (i,) in Ticket.select(Ticket.id).where(Ticket.id > last).order_by(Ticket.id).limit(batch)
+               .tuples()]
+        if not ids:
+            return written
+        written += reindex(ids)
+        last = ids[-1]
