@@ -134,7 +134,7 @@ def test_notes_mention_and_cc(as_user, users):
         assert Notification.select().where(Notification.user == users["wh1"].id,
                                            Notification.kind == "mentioned").exists()
     page = as_user("wh1").get(f"/tickets/{number}").get_data(as_text=True)
-    assert "请 @wh1 关注一下" in page
+    assert '请 <span class="lz-mention" title="仓管小陈">@wh1</span> 关注一下' in page
     agent.post(f"/tickets/{number}/cc", data={"cc": "fin2"})
     assert as_user("fin2").get(f"/tickets/{number}").status_code == 200
 

@@ -5,17 +5,15 @@ Like every other write, these check the actor's rights here, not in a view.
 
 from __future__ import annotations
 
-import re
-
 from formbuilder import Msg
 from formbuilder.messages import N_
+from workflows.search import index as search_index
 from workflows.storage.db import database
 from workflows.storage.models import Attachment, Notification, Ticket, TicketCC, TicketEvent, User
 from workflows.tickets.access import can_act, can_read, oversees
 from workflows.tickets.engine import REQUIRED, load
 from workflows.tickets.errors import Forbidden, Invalid, NotFound
-
-MENTION = re.compile(r"@([A-Za-z0-9_.-]+)")
+from workflows.tickets.markdown import MENTION, attachment_keys
 
 
 def notify(user_id: int, ticket: Ticket, kind: str, message: str) -> None:
@@ -30,7 +28,9 @@ def _readable(actor: User, number: str) -> Ticket:
 
 
 def add_note(actor: User, number: str, text: str) -> TicketEvent:
-    """An internal note; each @mentioned user is notified, and CC'd (so they may read it) if the author may CC."""
+    """An internal note (Markdown); each @mentioned user is notified, and CC'd (so they may read it) if the author
+    may CC. The author's own unlinked uploads the text links to (pasted into the note box) join the ticket here, in
+    the note's transaction: until then only the author may open them (docs/notes.md)."""
     text = (text or "").strip()
     if not text:
         raise Invalid(Msg(N_("Nothing was saved: see the fields.")), {"note": [REQUIRED]})
@@ -38,6 +38,7 @@ def add_note(actor: User, number: str, text: str) -> TicketEvent:
         ticket = _readable(actor, number)
         event = TicketEvent.create(ticket=ticket, action="note", actor=actor, from_step=ticket.step,
                                    to_step=ticket.step, comment=text)
+        _claim_files(actor, ticket, text)
         names = set(MENTION.findall(text)) - {actor.username}
         for user in User.select().where(User.username.in_(names), User.active == True):  # noqa: E712
             if _may_cc(actor, ticket):
@@ -45,7 +46,16 @@ def add_note(actor: User, number: str, text: str) -> TicketEvent:
             elif not can_read(user, ticket):
                 continue  # a mention gives no more than a CC would: only those who may CC open the ticket to others
             notify(user.id, ticket, "mentioned", f"{ticket.number}: @{user.username}")
+        search_index.reindex_ticket(ticket)  # the note is searchable once it commits, and only then
         return event
+
+
+def _claim_files(actor: User, ticket: Ticket, text: str) -> None:
+    """The author's unlinked uploads the note links to become the ticket's note files (no field)."""
+    keys = attachment_keys(text)
+    if keys:
+        Attachment.update(ticket=ticket).where(Attachment.key.in_(keys), Attachment.uploaded_by == actor,
+                                               Attachment.ticket.is_null()).execute()
 
 
 def _may_cc(actor: User, ticket: Ticket) -> bool:
@@ -69,7 +79,8 @@ def add_cc(actor: User, number: str, username: str) -> None:
 
 
 def attachment_for(reader: User, key: str) -> Attachment:
-    """An attachment the reader may download: its ticket is readable and its field visible."""
+    """An attachment the reader may download: its ticket is readable and its field visible (a note's file, with no
+    field, goes with the notes: every reader of the ticket)."""
     from workflows.tickets.access import visible_fields
 
     attachment = Attachment.get_or_none(Attachment.key == key)
@@ -80,7 +91,10 @@ def attachment_for(reader: User, key: str) -> Attachment:
             raise Forbidden(Msg(N_("You may not download this file.")))
         return attachment
     ticket = load(attachment.ticket.number)
-    fields = visible_fields(reader, ticket) if can_read(reader, ticket) else set()
+    readable = can_read(reader, ticket)
+    if attachment.field is None and readable:
+        return attachment
+    fields = visible_fields(reader, ticket) if readable else set()
     if fields is not None and attachment.field not in fields:
         raise Forbidden(Msg(N_("You may not download this file.")))
     return attachment
