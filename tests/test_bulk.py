@@ -91,7 +91,7 @@ def test_bulk_refuses_a_bad_request_naming_the_field(app, client, waiting):
     login(client, "admin")
     none = client.post("/tickets/bulk", data={"action": "wait", "comment": "x"})
     assert none.status_code == 400 and "tickets" in none.get_data(as_text=True)
-    bad = client.post("/tickets/bulk", data={"action": "close", "tickets": selection(ticket)})
+    bad = client.post("/tickets/bulk", data={"action": "explode", "tickets": selection(ticket)})
     assert bad.status_code == 400 and "action" in bad.get_data(as_text=True)
     many = client.post("/tickets/bulk", data={"action": "wait", "tickets": [f"X{i}:1" for i in range(101)]})
     assert many.status_code == 400
@@ -119,7 +119,8 @@ def test_workspace_has_checkboxes_and_the_bulk_bar(app, client, waiting, lang, w
     assert f'form="lz-bulk" name="tickets" value="{ticket.number}:{ticket.version}"' in page
     assert 'id="lz-bulk"' in page and 'name="csrf_token"' in page.split('id="lz-bulk"')[1].split("</form>")[0]
     assert all(w in page for w in words)
-    assert '<script src="/static/js/bulk.js"></script>' in page and "<script>" not in page
+    assert '<script src="/static/js/bulk.js"' in page and '<script src="/static/js/list.js"></script>' in page
+    assert "<script>" not in page
     script = client.get("/static/js/bulk.js")
     script.close()
     assert script.status_code == 200

@@ -44,7 +44,7 @@ def test_bulk_wait_by_keyboard_on_a_phone(phone):
     expect(page.locator(".lz-bulk-count")).to_have_text("（已选 2 个）")
     bar = page.locator("#lz-bulk").bounding_box()
     assert bar["x"] >= 0 and bar["x"] + bar["width"] <= 390  # the bar fits the screen; the table scrolls
-    page.get_by_label("原因（挂起时必填）").focus()
+    page.locator("#lz-bulk-comment").focus()  # its label names every action that needs a reason
     page.keyboard.type("等客户寄回配件")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "bulk-phone.png"), full_page=True)
@@ -52,3 +52,36 @@ def test_bulk_wait_by_keyboard_on_a_phone(phone):
         page.keyboard.press("Enter")
     expect(page.locator(".lz-bulk-summary")).to_have_text("共 2 个工单，已完成 2 个。")
     assert [fresh(t).status for t in tickets] == ["pending", "pending"]
+
+
+def test_the_list_by_keys_and_as_cards_on_a_phone(phone):
+    """j/k move, x selects (the bulk bar counts it), Enter opens; at 390 px with chosen columns nothing scrolls
+    sideways, and choosing "close" shows only the reason, not the wait's time (docs/workspace.md)."""
+    page, tickets = phone
+    page.goto("/?scope=all&cols=step,status,updated,f.model,f.defect,f.order_no")
+    width = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert width[0] <= width[1], f"the list scrolls sideways: {width}"
+    links = page.locator("table[data-lz-keys] tbody th[scope=row] a")
+    numbers = [links.nth(i).inner_text() for i in range(links.count())]
+    assert sorted(numbers) == sorted(t.number for t in tickets)
+    page.locator("body").press("j")
+    expect(links.nth(0)).to_be_focused()
+    page.keyboard.press("j")
+    expect(links.nth(1)).to_be_focused()
+    page.keyboard.press("x")
+    expect(page.locator(f'input[name=tickets][value^="{numbers[1]}:"]')).to_be_checked()
+    expect(page.locator(".lz-bulk-count")).to_have_text("（已选 1 个）")
+    page.keyboard.press("k")
+    expect(links.nth(0)).to_be_focused()
+    assert page.evaluate("() => document.activeElement.closest('tr').getAttribute('aria-current')") == "true"
+    page.select_option("#lz-bulk-action", "close")
+    expect(page.locator("#lz-bulk-comment")).to_be_visible()
+    expect(page.locator("#lz-bulk-until")).to_be_hidden()
+    expect(page.locator("#lz-bulk-assignee")).to_be_hidden()
+    bar = page.locator("#lz-bulk").bounding_box()
+    assert bar["x"] >= 0 and bar["x"] + bar["width"] <= 390
+    page.screenshot(path=str(ARTIFACTS / "list-cards-phone.png"), full_page=True)
+    links.nth(0).focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith(f"/tickets/{numbers[0]}")

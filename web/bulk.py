@@ -1,41 +1,33 @@
-"""Bulk actions on the workspace list (``POST /tickets/bulk``): wait or resume the selected tickets.
+"""Bulk actions on the workspace list (``POST /tickets/bulk``): assign, transfer, tag, wait, resume or close.
 
-Each ticket is one ``engine.act`` call, so one transaction: a ticket the engine refuses (not
-its handler, a step without ``allow_wait``, changed since the list was read, not pending) is
-named on the result page with the engine's reason, and the others stay done. Nothing here
-decides who may do what; the checkbox carries "NUMBER:VERSION", the version the list showed,
-so a ticket someone changed meanwhile is refused like a stale page would be.
+The work is ``workflows.tickets.bulk.run``: each ticket one engine call, so one transaction
+and one history event; a ticket the engine refuses is named on the result page with the
+engine's reason, and the others stay done. Nothing here decides who may do what; the checkbox
+carries "NUMBER:VERSION", the version the list showed, so a ticket someone changed meanwhile
+is refused like a stale page would be. This module reads the form and draws the result.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from workflows.tickets import engine
-from workflows.tickets.errors import EngineError
+from workflows.tickets import bulk
+from workflows.tickets.bulk import ACTIONS, MOST
 
 from . import pending
 
 bp = Blueprint("bulk", __name__)
-ACTIONS = ("wait", "resume")
-MOST = 100  # tickets in one request: two list pages' worth
-
-
-@dataclass
-class Outcome:
-    """One selected ticket and what became of it (``reason`` None: done)."""
-
-    number: str
-    reason: str | None = None
+TITLES = {"assign": _l("Assign to someone"), "transfer": _l("Transfer"), "tag": _l("Add a tag"),
+          "wait": _l("Wait for the customer"), "resume": _l("Resume"), "close": _l("Close")}
+NEEDS = {"assign": "assignee", "transfer": "assignee", "tag": "tag"}  # the input each action cannot do without
 
 
 @bp.app_context_processor
 def helpers():
-    return {"pending_panel": pending.panel, "bulk_actions": ACTIONS}
+    return {"pending_panel": pending.panel, "bulk_actions": ACTIONS, "bulk_titles": TITLES}
 
 
 def selected() -> list[tuple[str, int | None]]:
@@ -51,19 +43,25 @@ def selected() -> list[tuple[str, int | None]]:
     return list(pairs.items())
 
 
-def reason_of(error: EngineError) -> str:
-    """The engine's message and each field's, as the ticket page flashes them."""
-    return error.msg.render(gettext) + "".join(
-        f" {m.render(gettext)}" for messages in error.fields.values() for m in messages)
+def reason_of(outcome: bulk.Outcome) -> str | None:
+    """The engine's message and each field's, as the ticket page flashes them; None when done."""
+    return " ".join(m.render(gettext) for m in outcome.messages) or None
 
 
-def one(action: str, number: str, version: int | None, options: dict) -> Outcome:
-    """One ticket, its own transaction: the engine's refusal becomes the outcome's reason."""
-    try:
-        engine.act(current_user.user, number, action, version=version, **options)
-    except EngineError as error:
-        return Outcome(number, reason_of(error))
-    return Outcome(number)
+def options_for(action: str) -> dict:
+    """The action's inputs from the form; 400 naming the input an action cannot do without."""
+    options = {key: (request.form.get(key) or "").strip() or None for key in ("comment", "assignee", "tag")}
+    needed = NEEDS.get(action)
+    if needed and not options[needed]:
+        abort(400, description=gettext("%(field)s: this field is required for this action.", field=needed))
+    if action == "wait":
+        options["until"] = pending.until_input(request.form.get("until"))
+    return options
+
+
+def safe_next(text: str) -> str:
+    """A path of this site to go back to; anything else (another host, ``//x``, ``/\\x``) is the workspace."""
+    return text if text.startswith("/") and text[1:2] not in ("/", "\\") else "/"
 
 
 @bp.post("/tickets/bulk")
@@ -71,12 +69,9 @@ def one(action: str, number: str, version: int | None, options: dict) -> Outcome
 def act():
     action = request.form.get("action", "")
     if action not in ACTIONS:
-        abort(400, description=gettext("action: choose wait or resume."))
-    options = {"comment": (request.form.get("comment") or "").strip() or None}
-    if action == "wait":
-        options["until"] = pending.until_input(request.form.get("until"))
-    outcomes = [one(action, number, version, options) for number, version in selected()]
-    back = request.form.get("next", "")
-    back = back if back.startswith("/") and back[1:2] not in ("/", "\\") else "/"  # no other site
-    done = sum(o.reason is None for o in outcomes)
-    return render_template("home/bulk_result.html", action=action, outcomes=outcomes, done=done, back=back)
+        abort(400, description=gettext("action: choose one of %(actions)s.", actions=", ".join(ACTIONS)))
+    found = bulk.run(current_user.user, action, selected(), options_for(action))
+    outcomes = [{"number": o.number, "reason": reason_of(o), "changed": o.changed} for o in found]
+    done = sum(o["reason"] is None for o in outcomes)
+    return render_template("home/bulk_result.html", action=action, title=TITLES[action], outcomes=outcomes,
+                           done=done, back=safe_next(request.form.get("next", "")))

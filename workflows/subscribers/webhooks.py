@@ -54,6 +54,7 @@ EVENTS = ("ticket.created", "ticket.advanced", "ticket.returned", "ticket.transf
 EVENTS += ("ticket.spawned", "ticket.linked", "ticket.unlinked", "ticket.merged")  # issue 19: tickets/children.py
 EVENTS += ("ticket.waiting", "ticket.resumed", "ticket.warned", "ticket.escalated", "ticket.timed_out")  # pending, sla
 EVENTS += ("ticket.signed",)  # issue 19: a signer's part at a countersign step, tickets/signing.py
+EVENTS += ("ticket.assigned",)  # issue 21: a supervisor's assign, tickets/assign.py (docs/workspace.md)
 STATUSES = ("pending", "sending", "delivered", "failed")
 END = "$end"
 TIMEOUT = 10  # seconds per request; a worker holds at most BATCH rows, so LEASE outlasts a batch

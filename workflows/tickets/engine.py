@@ -332,9 +332,11 @@ def act(actor: User, number: str, action: str, *, version: int, data: dict | Non
 # The format 2 actions, each in its own module: child tickets, links and merges (children), countersign
 # (signing), wait and resume (pending). Installed on every (re)load of this module, so a reloaded engine
 # still knows them; the modules import the engine's pieces, hence the imports at the end.
-from workflows.tickets import children, pending, signing  # noqa: E402
+from workflows.tickets import assign, children, pending, signing  # noqa: E402
 
 children.install(register, LEAVING)
 signing.install(register, HANDLERS, LOOSE)
 pending.install(register)
+assign.install(register)
+REFUSED["assign"] = assign.REFUSED
 events.connect_defaults()  # the engine is the signal's only sender: whoever imports it runs the subscribers
