@@ -4,7 +4,9 @@ Parts (``--only``): ``forms`` (generated vs hand-written form), ``engine``
 (engine vs plain peewee writes), ``scale`` (lists, lookups and the report at
 growing sizes), ``http`` (gunicorn throughput against a bare Flask ceiling),
 ``worktime`` (10,000 SLA due times on the cn calendar vs plain timedelta additions),
-``sla`` (the SLA sweep's index range over 100,000 open tickets vs a full scan).
+``sla`` (the SLA sweep's index range over 100,000 open tickets vs a full scan),
+``search`` (full text: a selective query's p95 at 10k/100k/1M tickets, ``bench/search.py``),
+``live`` (500 idle users polling ``GET /live`` against gunicorn -w 2: requests per minute, CPU share).
 ``--quick`` is the CI size (small databases, short HTTP runs, about a minute
 and a half on two CPUs) and never fails on a target; the full run is what
 docs/performance.md reports. Each part's own module runs it alone too
@@ -21,10 +23,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import engine, forms, http, scale, worktime
+from bench import live as live_updates
+from bench import search as full_text
 from bench import sla as sla_sweep
 from bench.results import Figure, table, write
 
-PARTS = ("forms", "engine", "scale", "http", "worktime", "sla")
+PARTS = ("forms", "engine", "scale", "http", "worktime", "sla", "search", "live")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -52,6 +56,13 @@ def sizes(args: argparse.Namespace) -> list[int]:
     return scale.QUICK_SIZES if args.quick else scale.FULL_SIZES
 
 
+def search_sizes(args: argparse.Namespace) -> list[int]:
+    """Full-text search's sizes: ``--sizes`` as for scale; quick its own small two (seconds, not minutes)."""
+    if args.sizes:
+        return sizes(args)
+    return full_text.QUICK_SIZES if args.quick else full_text.FULL_SIZES
+
+
 def runners(args: argparse.Namespace, kinds: list[str], extra: dict[str, str]) -> dict[str, Callable[[], list]]:
     """Each part bound to the arguments; the engine's profile text goes to ``extra``."""
     def run_engine() -> list[Figure]:
@@ -64,7 +75,9 @@ def runners(args: argparse.Namespace, kinds: list[str], extra: dict[str, str]) -
             "http": lambda: http.bench(kinds, args.quick, args.seconds or (2 if args.quick else None),
                                        args.connections),
             "worktime": lambda: worktime.bench(10000, 2 if args.quick else 5),
-            "sla": lambda: sla_sweep.bench(kinds, args.quick)}
+            "sla": lambda: sla_sweep.bench(kinds, args.quick),
+            "search": lambda: full_text.bench(kinds, search_sizes(args), 2 if args.quick else 7),
+            "live": lambda: live_updates.bench(kinds, args.quick)}
 
 
 def main(argv: list[str] | None = None) -> int:
