@@ -6,7 +6,7 @@ import json
 import sys
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from formbuilder import strictjson
 from formbuilder.messages import N_, Msg, Problem
@@ -16,6 +16,7 @@ from workflows.i18n import cli_gettext
 from workflows.people import org
 from workflows.processes import dictedit
 from workflows.processes import documents as docs
+from workflows.search.cli import search_cli
 from workflows.storage import backup, db, uploads
 
 db_cli = AppGroup("db", help="Database schema.")
@@ -84,11 +85,13 @@ def upgrade():
 
 
 @click.command("demo")
-def demo_command():
-    """Seed the demo dictionaries and the return-goods process (idempotent)."""
+@with_appcontext  # the sample tickets' files go to the app's UPLOAD_DIR
+@click.option("--no-tickets", is_flag=True, help="The organisation and processes only, no sample tickets.")
+def demo_command(no_tickets):
+    """Seed the demo organisation, processes and sample tickets (idempotent; docs/demo.md)."""
     db.upgrade()
     with db.database.connection_context():
-        for line in demo.seed():
+        for line in demo.seed(tickets=not no_tickets):
             click.echo(line)
 
 
@@ -192,5 +195,6 @@ def users_token(username, lang):
 
 def init_app(app) -> None:
     for command in (db_cli, dictionary_cli, process_cli, departments_cli, users_cli, demo_command,
-                    backup.backup_command, backup.restore_command, uploads.uploads_cli, calendar_cli):
+                    backup.backup_command, backup.restore_command, uploads.uploads_cli, calendar_cli,
+                    search_cli):
         app.cli.add_command(command)

@@ -105,6 +105,9 @@ def logins() -> list[str]:
         f"  {username:<{width}}  {role:<10}  {PASSWORD}" for username, role, *_ in USERS]
 
 
-def seed() -> list[str]:
-    """Seed the organisation, then the documents; running it again changes nothing."""
-    return seed_org() + seed_documents() + logins()
+def seed(tickets: bool = False) -> list[str]:
+    """Seed the organisation, then the documents, then (``tickets``) the sample tickets; running it again
+    changes nothing. Tests seed without tickets; ``python app.py`` and ``flask demo`` with (docs/demo.md)."""
+    from workflows.demo.tickets import seed_tickets  # the engine and its subscribers: only when asked for
+
+    return seed_org() + seed_documents() + (seed_tickets() if tickets else []) + logins()
