@@ -14,8 +14,11 @@ import admin
 import api
 from api import docs as api_docs
 from web import auth, bulk, calls, customers, exports, health, home, inbox, public, tagging, tickets, webform
+from web import live as live_updates
+from web import notes as note_box
 from web import profile as profile_pages
 from web import reports as report_pages
+from web import views as saved_views
 from web.common import headers as security_headers
 from web.common import i18n, inputs
 from web.common import menu as main_menu
@@ -95,9 +98,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(webform.bp)  # /forms/<code>: the public web form of opted-in processes
     app.register_blueprint(profile_pages.bp)  # /profile: the user's own API tokens
     app.register_blueprint(tagging.bp)  # POST /tickets/<number>/tags: add and remove a ticket's tags
-    app.register_blueprint(bulk.bp)  # POST /tickets/bulk: wait or resume the workspace's selected tickets
+    app.register_blueprint(bulk.bp)  # POST /tickets/bulk: assign, transfer, tag, wait, resume, close
+    app.register_blueprint(saved_views.bp)  # /views: the workspace's saved views (docs/workspace.md)
+    app.register_blueprint(note_box.bp)  # a note's pasted files and @mention suggestions; the note_html filter
     admin.init_app(app)
     inbox.init_app(app)
+    live_updates.init_app(app)  # GET /live: the stamps open pages poll for (docs/live.md)
     main_menu.init_app(app)  # lz_menu(): the entries of base.html's menu the user may open
     api.init_app(app)
     app.register_blueprint(api_docs.bp)  # /api/docs: the OpenAPI document as a page, no login
@@ -126,7 +132,7 @@ def main() -> None:
     app = create_app(None if _env_flag("SESSION_COOKIE_SECURE") is not None else plain_http)
     db.upgrade()
     with app.app_context(), db.database.connection_context():
-        for line in demo.seed():
+        for line in demo.seed(tickets=True):  # with the sample tickets (docs/demo.md)
             print(line)
     print("Liuzhuan demo: http://127.0.0.1:5000/  (admin: http://127.0.0.1:5000/admin/, log in as admin)")
     app.run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")))

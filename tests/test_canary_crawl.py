@@ -105,8 +105,16 @@ def reports(path: str) -> URLs:
     return lambda cw: [f"{path}?{urlencode(v)}" for v in variants]
 
 
+def columns(cw: CanaryWorld) -> list[dict]:
+    """Every field of the canary process as a list column (issue 21), 16 a page: a cell shows a field only where
+    its reader may see it on that ticket, so no canary may reach a list page through a column."""
+    keys = [f"f.{k}" for k in docs.latest_version(CODE).document["schema"]["properties"]]
+    return [{"scope": s, "status": "", "cols": ",".join(keys[i:i + 16])} for s in SCOPES
+            for i in range(0, len(keys), 16)]
+
+
 def home(cw: CanaryWorld) -> list[str]:
-    return [f"/?{urlencode(v)}" for v in lists({}) + searches(cw)]
+    return [f"/?{urlencode(v)}" for v in lists({}) + searches(cw) + columns(cw)]
 
 
 def exports(ext: str) -> URLs:
@@ -135,11 +143,16 @@ ROUTES: dict[str, URLs | str] = {
     # Pages
     "home.index": home, "tickets.detail": each("/tickets/{}", numbers),
     "tickets.download": each("/attachments/{}", keys),
+    "notes.mentions": lambda cw: [f"/tickets/{n}/mentions?q={q}" for n in numbers(cw) for q in ("", "w", "c")],
     "calls.register": calls, "customers.detail": each("/customers/{}", customer_ids),
+    "calls.suggest": lambda cw: [f"/call/suggest?{urlencode({'phone': p, 'process': CODE, 'q': q})}"
+                                 for p in cw.phones.values() for q in ("", "CANARY")],
     "exports.tickets_csv": exports("csv"), "exports.tickets_xlsx": exports("xlsx"),
     "reports.index": reports("/reports"), "reports.export_csv": reports("/reports/export.csv"),
     "reports.export_xlsx": reports("/reports/export.xlsx"),
     "inbox.index": fixed("/inbox", "/inbox?show=unread", "/inbox?show=all"), "profile.index": fixed("/profile/"),
+    "live.poll": lambda cw: ["/live?inbox=1&list=", "/live?list=status%3D%26sort%3Ddue", "/live?list=scope%3Dteam"]
+    + [f"/live?ticket={n}" for n in numbers(cw)],  # the stamps live.js polls (docs/live.md)
     "webform.webform": fixed(f"/forms/{CODE}", "/forms/return_goods"),
     "public.progress": "signed link: fetched, and an empty reply posted, by the customer principal (crawl_customer)",
     "public.rate": "signed link: fetched by the customer principal (crawl_customer)",
@@ -160,7 +173,10 @@ ROUTES: dict[str, URLs | str] = {
     # Writes: their answers are covered where they can hold ticket data (error_requests)
     "tickets.act": POST_ONLY, "api.act": POST_ONLY, "tickets.note": POST_ONLY, "api.add_note": POST_ONLY,
     "tickets.add_cc": POST_ONLY, "tagging.add": POST_ONLY, "tagging.remove": POST_ONLY, "calls.submit": POST_ONLY,
+    "calls.note": POST_ONLY,  # the call as a note: answers a redirect, or the call page with what was posted
+    "notes.upload": POST_ONLY,  # a note's pasted file: answers its key, name and Markdown, no ticket data
     "bulk.act": POST_ONLY,  # its result page names the tickets and the engine's reasons only
+    "views.create": WRITES, "views.rename": WRITES, "views.save": WRITES, "views.delete": WRITES,  # saved views
     "api.create_ticket": POST_ONLY, "api.upload": POST_ONLY, "api.token": "POST only: answers a token, no data",
     "auth.logout": "POST only: logs the crawler out", "inbox.mark_read": POST_ONLY, "inbox.mark_all_read": POST_ONLY,
     "api.mark_read": POST_ONLY, "api.mark_all_read": POST_ONLY, "profile.issue": WRITES, "profile.revoke": WRITES,
@@ -375,6 +391,48 @@ def hidden_field_answers_alike(client, cw: CanaryWorld, versions: dict[str, int]
     return problems + ([] if refusals[0] == refusals[1] else [f"wh1: W.ledger_note not refused as hidden: {refusals}"])
 
 
+def searchable(cw: CanaryWorld) -> list[Canary]:
+    """Canaries the search index holds as unique words: free text, file names, notes and comments, customer names
+    (not a file's bytes; dates and numbers are no unique words)."""
+    return [c for c in cw.canaries if c.kind in ("field", "file", "ticket", "customer")
+            and c.text.startswith("CANARY-") and "PHOTOBYTES" not in c.text]
+
+
+def found_by_search(client, cw: CanaryWorld, username: str, scope: str, text: str) -> tuple[set[str], set[str]]:
+    """The canary tickets the workspace list and the API list show for ``q=text`` (any status)."""
+    query = urlencode({"scope": scope, "status": "", "q": text})
+    page = client.get(f"/?{query}", headers=EN).get_data(as_text=True)
+    api = client.get(f"/api/v1/tickets?{query}", headers=headers_for(cw, username, "/api/")).get_json() or {}
+    numbers = set(cw.numbers.values())
+    return ({n for n in numbers if f'href="/tickets/{n}"' in page},
+            {item["number"] for item in api.get("items", []) if item["number"] in numbers})
+
+
+def search_problems(client, cw: CanaryWorld, principal: str, forbidden: list[Canary], tickets: dict) -> list[str]:
+    """Issue 21: full-text search (workspace ``?q=``, API ``?q=``) never finds a ticket by a canary its reader may
+    not see (a hidden field, a reader-only field, a ticket they may not read); the admin finds each by every one.
+
+    The principal's widest list is asked (all, team, or their own): a query's text is echoed in the search box, so
+    these answers are checked by the tickets they list, not by the canary's text in the body.
+    """
+    from workflows.reporting.queries import tabs
+    from workflows.storage.models import User
+
+    username = PRINCIPALS[principal]
+    with lzdb.database.connection_context():
+        scope = tabs(User.get(User.username == username))[-1]
+    hidden, problems = {c.text for c in forbidden}, []
+    for c in (c for c in searchable(cw) if principal == "admin" or c.text in hidden):
+        page, api = found_by_search(client, cw, username, scope, c.text)
+        number = tickets[c.ticket].number
+        for where, found in (("workspace", page), ("API", api)):
+            if c.text in hidden and number in found:
+                problems.append(f"{principal}: {where} search finds {c.ticket} by {describe(c, tickets)}")
+            elif principal == "admin" and number not in found:
+                problems.append(f"admin: {where} search misses {c.ticket} by {describe(c, tickets)}")
+    return problems
+
+
 # --- Tests --------------------------------------------------------------------------------------------------------
 
 
@@ -419,6 +477,7 @@ def test_no_canary_reaches_a_principal_who_may_not_see_it(app, client, monkeypat
         crawls[principal] = Crawl(client, cw, principal, forbidden[principal], tickets)
         crawls[principal].run(app, versions, previews)
         problems += crawls[principal].problems
+        problems += search_problems(client, cw, principal, forbidden[principal], tickets) if username else []
     client.post("/logout")
     problems += crawl_customer(client, cw, tickets) + hidden_field_answers_alike(client, cw, versions)
     problems += reached(crawls, cw)

@@ -30,6 +30,7 @@ from test_visibility_rule import table as visibility_table
 from workflows.calendars import store as calendars
 from workflows.people import org
 from workflows.processes import documents as docs
+from workflows.reporting import views as saved_views
 from workflows.reporting.queries import customer_visible
 from workflows.storage import audit
 from workflows.storage import db as lzdb
@@ -98,6 +99,9 @@ REPORTS = Rule("supervisor-or-admin", SUPERVISORS, "reports: supervisors (their 
 ADMIN = Rule("admin", frozenset({"admin"}), "Flask-Admin views: admin role only")
 READER = Rule("ticket-reader", READERS, "access.can_read: creator, assignee, CC, handled, overseers, admin")
 ACTOR = Rule("ticket-actor", ACTORS, "access.can_act: assignee, their manager chain, admin")
+OWN_VIEW = Rule("own-saved-view", frozenset({"supervisor"}), "reporting.views: wh_lead's view, shared with the "
+                "warehouse: its team sees it but may not change it (403), to anyone else it is unknown (404)",
+                refused=404, refused_as={"assignee": 403, "colleague": 403})
 CC_EDITOR = Rule("ticket-cc-editor", ACTORS | {"creator"}, "collab.add_cc: actors, the creator, overseers")
 TAGGER = Rule("ticket-tagger", ACTORS, "tags.may_tag: actors and overseers of the handler")
 FILE_READER = Rule("attachment-reader", READERS - {"cc"},  # a CC adds no fields: docs/visibility.md
@@ -107,6 +111,8 @@ CUSTOMER_EDIT = Rule("customer-editor", CREATOR_ROLES, "customers.EDITORS among 
                      refused_as=HIDDEN_CUSTOMER)
 CUSTOMER_MERGE = Rule("customer-merger", SUPERVISORS, "customers.MERGERS among those who see the customer",
                       refused_as=HIDDEN_CUSTOMER)
+CALL_NOTE = Rule("call-note", CREATOR_ROLES & READERS, "the call page (access.may_create), then collab.add_note's "
+                 "can_read")
 ADMIN_UNUSED = Rule("admin-unused", frozenset(), "a ModelView route its view has no use for (no ajax-loaded field, "
                     "no list editing): 404 even to the admin, the admin refusal to everyone else",
                     refused_as={"admin": 404})
@@ -125,8 +131,12 @@ EXPECTED: dict[str, Rule] = {
     "reports.index": REPORTS, "reports.export_csv": REPORTS, "reports.export_xlsx": REPORTS,
     "tickets.detail": READER, "tickets.note": READER, "tickets.act": ACTOR, "tickets.add_cc": CC_EDITOR,
     "calls.preview_call": CREATE, "tickets.preview_step": ACTOR,  # the live preview of computed fields
+    "calls.suggest": CREATE, "calls.note": CALL_NOTE,  # the call page's possible duplicates; a call as a note
     "tagging.add": TAGGER, "tagging.remove": TAGGER, "tickets.download": FILE_READER,
+    "notes.upload": READER, "notes.mentions": READER,  # the note box: a pasted file, @mention suggestions
+    "live.poll": LOGIN,  # the stamps live.js polls: a ticket's only if readable (tests/test_live.py)
     "bulk.act": LOGIN,  # bulk wait/resume: any user may post; the engine refuses each ticket they may not act on
+    "views.create": LOGIN, "views.rename": OWN_VIEW, "views.save": OWN_VIEW, "views.delete": OWN_VIEW,
     "customers.detail": CUSTOMER, "customers.edit": CUSTOMER_EDIT, "customers.remove_phone": CUSTOMER_EDIT,
     "customers.merge": CUSTOMER_MERGE,
     # REST API: the same rules behind a bearer token (anonymous: 401).
@@ -227,9 +237,10 @@ def _admin_rows(users: dict, ticket) -> dict:
     entry = audit.record(users["admin"], "matrix.seed", "matrix:1")
     rule = AutomationRule.create(name="matrix rule", trigger="ticket.created", condition={}, actions=[])
     tag = Tag.create(name="matrix")
+    view = saved_views.create(users["wh_lead"], "matrix view", {"status": "open"}, shared=True)
     calendars.save_calendar(json.loads((ROOT / "workflows/demo/cn_workdays.calendar.json").read_text("utf-8")))
     return {"endpoint_id": endpoint.id, "delivery_id": delivery.id, "message_id": message.id,
-            "entry_id": entry.id, "rule_id": rule.id, "tag_id": tag.id}
+            "entry_id": entry.id, "rule_id": rule.id, "tag_id": tag.id, "view_id": view.id}
 
 
 def build(app) -> World:
@@ -298,8 +309,10 @@ def payload(endpoint: str, world: World) -> dict:
         "tickets.add_cc": {"data": {"cc": ""}}, "tagging.add": {"data": {"tag": ""}},
         "tagging.remove": {"data": {"tag": "matrix"}},
         "calls.submit": {"data": {**REGISTER, "process": "return_goods", "customer_name": "x", "phone": PHONE}},
+        "calls.note": {"data": {"customer_name": "matrix", "phone": PHONE}},
         "api.create_ticket": {"json": {"process": "return_goods", "data": {}}},
         "bulk.act": {"data": {"action": "resume", "tickets": f"{world.number}:{world.version}"}},  # T is open
+        "views.save": {"data": {"query": "status=open", "shared": "1"}},  # keeps it shared for the later calls
         # The call page's types: an empty form would offer none, and the later calls.submit would get 404.
         "admin.save_call_types": {"data": {"offer": ["return_goods"]}},
     }

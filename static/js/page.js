@@ -11,4 +11,22 @@
   document.addEventListener("focusin", function (event) {
     if (event.target.matches && event.target.matches("input[data-lz-select-on-focus]")) event.target.select();
   });
+  // The navigation's menu button (base.html, data-lz-toggle) folds and unfolds the menu it controls on
+  // narrow screens; Escape folds it again and gives the focus back to the button.
+  function fold(button, open) {
+    var menu = document.getElementById(button.getAttribute("aria-controls"));
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    if (menu) menu.classList.toggle("show", open);
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-lz-toggle]");
+    if (button) fold(button, button.getAttribute("aria-expanded") !== "true");
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("[data-lz-toggle][aria-expanded=true]").forEach(function (button) {
+      fold(button, false);
+      button.focus();
+    });
+  });
 })();
