@@ -16,7 +16,7 @@ import time
 
 import pytest
 from playwright.sync_api import expect
-from test_workspace_browser import TIMEOUT_MS, login, register_call
+from test_workspace_browser import register_call, signed_in
 
 from workflows.storage.db import database
 from workflows.storage.models import Ticket, User
@@ -29,19 +29,7 @@ POLL_MS = 250
 def people(seeded, users, live_server, browser, app):
     """``people(username)``: a page in that person's own browser context (zh-CN), logged in; fast polling."""
     app.config.update(LIVE_POLL_MS=POLL_MS, LIVE_POLL_MAX_MS=2 * POLL_MS)
-    contexts, errors = [], []
-
-    def sign_in(username: str):
-        context = browser.new_context(locale="zh-CN", base_url=live_server)
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        context.on("page", lambda page: page.on("pageerror", lambda error: errors.append(f"{username}: {error}")))
-        return login(context, username)
-
-    yield sign_in
-    for context in contexts:
-        context.close()
-    assert errors == [], f"JavaScript errors on the pages: {errors}"
+    yield from signed_in(browser, live_server)
 
 
 def keep_marker(page) -> None:

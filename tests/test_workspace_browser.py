@@ -191,6 +191,11 @@ def people(seeded, users, live_server, browser):
 
     JavaScript errors on any of the pages fail the test.
     """
+    yield from signed_in(browser, live_server)
+
+
+def signed_in(browser, live_server):
+    """The body of the ``people`` fixtures (here and in test_live_browser): contexts closed, page errors fail."""
     contexts, errors = [], []
 
     def sign_in(username: str):

@@ -44,11 +44,11 @@ PAGE = 50  # web.common.lists.PAGE: the rows the workspace shows
 # which halves a poll's cost; each still reads the database.
 _UNREAD = Prepared(lambda uid: Notification.select(fn.COUNT(Notification.id), fn.MAX(Notification.id))
                    .where(Notification.user == uid, Notification.read_at.is_null()), int)
-_MINE_ROWS = Prepared(lambda uid: queries._filtered(Ticket.select(*ROW_FIELDS).where(queries._mine(User(id=uid))),
-                                                    DEFAULT, utcnow())
+_MINE_ROWS = Prepared(lambda uid: queries.filtered(
+    Ticket.select(*ROW_FIELDS).where(queries.mine_condition(User(id=uid))), DEFAULT, utcnow())
                       .order_by(*queries.SEGMENTS["newest"][0].order()).limit(PAGE), int)
 _MINE_COUNT = Prepared(lambda uid: Ticket.select(fn.COUNT(Ticket.id))
-                       .where(Ticket.status.in_(queries.UNRESOLVED), queries._mine(User(id=uid))), int)
+                       .where(Ticket.status.in_(queries.UNRESOLVED), queries.mine_condition(User(id=uid))), int)
 
 
 def inbox(user_id: int) -> dict:
@@ -75,7 +75,7 @@ def list_rows(user: User, scope: str, filters: queries.Filters, sort: str, curso
         query = query.join(Customer, JOIN.LEFT_OUTER)
     if condition is not None:
         query = query.where(condition)
-    query = queries._filtered(query, filters, utcnow())
+    query = queries.filtered(query, filters, utcnow())
     return {t.number: row_digest(t) for t, _ in queries._read(query, queries.SEGMENTS[sort], cursor, size)}
 
 

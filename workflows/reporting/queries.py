@@ -17,7 +17,7 @@ from peewee import JOIN, SQL, Case, Expression, fn
 
 from formbuilder import Msg
 from formbuilder.messages import N_
-from workflows.people import customers
+from workflows.people import customers, phones
 from workflows.people.org import subtree, team_ids
 from workflows.search import query as search
 from workflows.storage.models import (
@@ -84,14 +84,14 @@ def scope_condition(user: User, scope: str) -> Expression | None:
     if scope not in tabs(user):
         raise Forbidden(Msg(N_("Your role may not list %(scope)s tickets."), {"scope": scope}))
     if scope == "mine":
-        return _mine(user)
+        return mine_condition(user)
     if scope == "team":
         team = team_ids(user) or {user.id}
         return Ticket.assignee.in_(team) | Ticket.creator.in_(team) | Ticket.id.in_(_signing(team))
     return None
 
 
-def _mine(user: User) -> Expression:
+def mine_condition(user: User) -> Expression:
     """Assigned to, created by or CC'd to the user.
 
     A union of three index lookups: as an OR, PostgreSQL reads the whole table
@@ -164,7 +164,9 @@ def status_condition(status: str) -> Expression:
     return Ticket.status.in_(UNRESOLVED) if status == "open" else Ticket.status == status
 
 
-def _filtered(query, filters: Filters, now: datetime, ranked: list[int] | None = None):
+def filtered(query, filters: Filters, now: datetime, ranked: list[int] | None = None):
+    """``query`` narrowed by the list filters; public because the live stamps (reporting/live.py) must
+    narrow exactly as the page they stand for does."""
     conditions = equal_filters(filters, "step", "priority")
     if filters.status:
         conditions.append(status_condition(filters.status))
@@ -209,13 +211,23 @@ def customer_match(text: str, full_text: bool) -> Expression:
 
     Names by part read every customer (no index serves ``%text%``); with the full text asked (the
     index holds customers' names as the reader may see them) that is left to one-character texts.
+    Phones are stored in E.164 (docs/phones.md): ``138001`` or ``010 8888`` also looks for ``+86...``.
     """
+    prefix = _phone_prefix(text)
+    canonical = phones.search_prefix(text)
+    if canonical and canonical != text:
+        prefix |= _phone_prefix(canonical)
+    return prefix if full_text and len(text) > 1 else prefix | Customer.name.contains(text)
+
+
+def _phone_prefix(text: str) -> Expression:
+    """Customers whose phone starts with ``text``: a range of the phone index."""
     after = ord(text[-1]) + 1
     after = 0xE000 if 0xD800 <= after <= 0xDFFF else after  # past the surrogates, which no text holds
     prefix = Customer.phone >= text
     if after <= 0x10FFFF:
         prefix &= Customer.phone < text[:-1] + chr(after)
-    return prefix if full_text and len(text) > 1 else prefix | Customer.name.contains(text)
+    return prefix
 
 
 def _number(text: str) -> Expression:
@@ -238,7 +250,7 @@ def _searched(reader: User | None, filters: Filters, now: datetime) -> list[int]
     others = replace(filters, q=None)
 
     def narrow(query):  # the scope is left to the list's own query: a union of ids would be read in full here
-        return _filtered(query, others, now)
+        return filtered(query, others, now)
 
     numbered = Ticket.select(Ticket.id, Ticket.merged_into).where(Ticket.number == text).tuples()  # by its index
     exact = [i for row in numbered for i in row if i is not None]
@@ -417,7 +429,7 @@ def _page(condition: Expression | None, filters: Filters | None, cursor: str | N
         query = query.where(condition)
     filters, now = filters or Filters(), utcnow()
     ranked = _searched(reader, filters, now)  # q: full text, in what the reader sees (docs/search.md)
-    query = _filtered(query, filters, now, ranked)
+    query = filtered(query, filters, now, ranked)
     rows = _read(query, ranked_segments(ranked, sort, filters.q), cursor, page_size + 1)
     page = [t for t, _ in rows[:page_size]]
     _attach_versions(page)
