@@ -1,8 +1,9 @@
 """Safe uploads: the real type from the first bytes, size limits, no orphaned files.
 
-A file's type is decided from its content (magic numbers), never from its name
-or the client's Content-Type: those only have to agree with it, and the type
-stored and served is the sniffed one. Script-capable files (HTML, SVG, XML,
+A file's type is decided from its content (:mod:`workflows.storage.filetypes`,
+docs/files.md), never from its name or the client's Content-Type: those only
+have to agree with it, and the type stored and served is the sniffed one (with
+a text file's charset). Script-capable files (HTML, SVG, XML,
 programs) are refused whatever a field accepts, so no download can run in the
 browser. Files are written before the action's transaction commits:
 :func:`action` deletes them again if it fails, and ``flask --app app uploads
@@ -11,14 +12,12 @@ sweep`` removes what a crash or an abandoned API upload left behind.
 
 from __future__ import annotations
 
-import codecs
 import fnmatch
 import os
 import re
 import secrets
 import time
 import unicodedata
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,53 +31,42 @@ from flask.cli import AppGroup
 
 from formbuilder import Msg
 from formbuilder.messages import N_
+from workflows.storage import filetypes
 from workflows.storage.db import database
+from workflows.storage.filetypes import (  # noqa: F401 (uploads.DOCX, uploads.candidates: kept for their users)
+    DOC,
+    DOCX,
+    IMAGES,
+    JPEG,
+    KINDS,
+    ODP,
+    ODS,
+    ODT,
+    PDF,
+    PNG,
+    POLYGLOT,
+    PPT,
+    PPTX,
+    RISKY,
+    TEXT,
+    XLS,
+    XLSX,
+    Kind,
+    candidates,
+)
 from workflows.storage.models import Attachment, utcnow
 from workflows.tickets.errors import Invalid, NotFound
 
 MB = 1024 * 1024
 DEFAULT_MAX_BYTES = 25 * MB  # per file, when UPLOAD_MAX_BYTES is not configured
-SCAN = 64 * 1024  # bytes read to decide: enough for a text file's encoding and markup
 KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")  # names store() gives; nothing else in UPLOAD_DIR is touched
 
-
-@dataclass(frozen=True)
-class Kind:
-    """A recognised file type: the type it is served as, its name in messages, its usual extensions."""
-
-    mimetype: str
-    label: str
-    extensions: tuple[str, ...]
-
-
-PNG = Kind("image/png", "PNG", (".png",))
-JPEG = Kind("image/jpeg", "JPEG", (".jpg", ".jpeg", ".jfif"))
-GIF = Kind("image/gif", "GIF", (".gif",))
-WEBP = Kind("image/webp", "WebP", (".webp",))
-HEIC = Kind("image/heic", "HEIC", (".heic", ".heif"))
-PDF = Kind("application/pdf", "PDF", (".pdf",))
-OFFICE = "application/vnd.openxmlformats-officedocument."
-DOCX = Kind(OFFICE + "wordprocessingml.document", "Word (.docx)", (".docx",))
-XLSX = Kind(OFFICE + "spreadsheetml.sheet", "Excel (.xlsx)", (".xlsx",))
-PPTX = Kind(OFFICE + "presentationml.presentation", "PowerPoint (.pptx)", (".pptx",))
-ZIP = Kind("application/zip", "ZIP", (".zip",))
-OLE = Kind("application/x-ole-storage", "Office 97-2003", ())
-DOC = Kind("application/msword", "Word (.doc)", (".doc",))
-XLS = Kind("application/vnd.ms-excel", "Excel (.xls)", (".xls",))
-PPT = Kind("application/vnd.ms-powerpoint", "PowerPoint (.ppt)", (".ppt",))
-TEXT = Kind("text/plain", "text", (".txt", ".log", ".md"))
-CSV = Kind("text/csv", "CSV", (".csv", ".tsv"))
-MP3 = Kind("audio/mpeg", "MP3", (".mp3",))
-WAV = Kind("audio/wav", "WAV", (".wav",))
-MP4 = Kind("video/mp4", "MP4", (".mp4", ".m4v"))
-M4A = Kind("audio/mp4", "M4A", (".m4a",))
-KINDS = (PNG, JPEG, GIF, WEBP, HEIC, PDF, DOCX, XLSX, PPTX, ZIP, OLE, DOC, XLS, PPT, TEXT, CSV, MP3, WAV, MP4, M4A)
 BY_EXTENSION = {ext: kind for kind in KINDS for ext in kind.extensions}
 BY_MIMETYPE = {kind.mimetype: kind for kind in KINDS}
 
 #: What a field without ``x-accept`` takes (and mail intake keeps): images, PDF, Office documents, text.
 DEFAULT_ACCEPT = ("image/*", "application/pdf", DOCX.mimetype, XLSX.mimetype, PPTX.mimetype, DOC.mimetype,
-                  XLS.mimetype, PPT.mimetype, "text/plain", "text/csv")
+                  XLS.mimetype, PPT.mimetype, ODT.mimetype, ODS.mimetype, ODP.mimetype, "text/plain", "text/csv")
 DEFAULT_ACCEPT_TEXT = "images, PDF, Office documents, text"
 
 #: Names and client types a browser or a desktop may open as a page or run as a program.
@@ -87,85 +75,26 @@ RISKY_EXTENSIONS = frozenset(
     ".com .scr .msi .bat .cmd .ps1 .sh .php .swf .lnk .apk .app .dmg .reg".split())
 RISKY_TYPES = ("text/html", "application/xhtml+xml", "image/svg+xml", "*/xml", "*javascript*", "*ecmascript*",
                "application/x-msdownload", "application/x-sh", "application/x-httpd-php")
-PROGRAMS = (b"\x7fELF", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",
-            b"\xca\xfe\xba\xbe", b"#!")
-MARKUP = (b"<html", b"<!doctype", b"<script", b"<svg", b"<?xml", b"<iframe", b"<body", b"<head", b"<object",
-          b"<embed", b"<meta", b"<xsl")
-RISKY = Kind("", "script", ())  # sniffed content that could run: never stored
-
-
-def _head(stream) -> bytes:
-    stream.seek(0)
-    head = stream.read(SCAN)
-    stream.seek(0)
-    return head
-
-
-def _zip_kinds(stream) -> tuple[Kind, ...]:
-    """Office Open XML documents are ZIP files; their first folder says which."""
-    try:
-        names = zipfile.ZipFile(stream).namelist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return ()
-    finally:
-        stream.seek(0)
-    for folder, kind in (("word/", DOCX), ("xl/", XLSX), ("ppt/", PPTX)):
-        if any(name.startswith(folder) for name in names):
-            return kind, ZIP
-    return (ZIP,)
-
-
-def _media_kinds(head: bytes) -> tuple[Kind, ...]:
-    """RIFF and ISO-BMFF containers and MP3 frames."""
-    if head[:4] == b"RIFF" and head[8:12] in (b"WEBP", b"WAVE"):
-        return (WEBP,) if head[8:12] == b"WEBP" else (WAV,)
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
-            return (HEIC,)
-        return (M4A,) if brand == b"M4A " else (MP4,)
-    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
-        return (MP3,)
-    return ()
-
-
-def _text_kinds(head: bytes, complete: bool) -> tuple[Kind, ...]:
-    """UTF-8 without NULs is text, unless it is markup a browser would render."""
-    if b"\0" in head:
-        return ()
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=complete)
-    except UnicodeDecodeError:
-        return ()
-    lowered = head.lower()
-    if any(marker in lowered for marker in MARKUP):
-        return (RISKY,)
-    return TEXT, CSV
-
-
-def candidates(stream) -> tuple[Kind, ...]:
-    """The kinds the content may be, most likely first; ``(RISKY,)`` for programs and markup."""
-    head = _head(stream)
-    if head.startswith(PROGRAMS) or (head[:2] == b"MZ" and b"\0" in head[:64]):
-        return (RISKY,)
-    for magic, kind in ((b"\x89PNG", PNG), (b"\xff\xd8\xff", JPEG), (b"GIF87a", GIF), (b"GIF89a", GIF),
-                        (b"%PDF-", PDF)):
-        if head.startswith(magic):
-            return (kind,)
-    if head.startswith(b"PK\x03\x04"):
-        return _zip_kinds(stream)
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return OLE, DOC, XLS, PPT
-    return _media_kinds(head) or _text_kinds(head, len(head) < SCAN)
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What an upload is (``kind``) and why it may not be stored (``problem``), with its size."""
+    """What an upload is (``kind``) and why it may not be stored (``problem``), with its size and text charset."""
 
     kind: Kind | None
     problem: Msg | None
     size: int
+    charset: str | None = None
+
+    @property
+    def mimetype(self) -> str:
+        """The type stored and served: a text file's charset goes with it, so GBK text is not shown as UTF-8.
+
+        UTF-8 stays implicit (:func:`send` says it), as in the rows stored before other charsets were accepted.
+        """
+        if self.charset in (None, "utf-8"):
+            return self.kind.mimetype
+        return f"{self.kind.mimetype}; charset={self.charset}"
 
 
 def max_bytes() -> int:
@@ -190,6 +119,11 @@ def _claimed(name: str, mimetype: str | None) -> Kind | None:
     return BY_EXTENSION.get(extension) or BY_MIMETYPE.get((mimetype or "").split(";")[0].strip().lower())
 
 
+def base_type(mimetype: str) -> str:
+    """``text/plain`` of ``text/plain; charset=GB18030``."""
+    return mimetype.split(";")[0].strip().lower()
+
+
 def _risky_claim(name: str, mimetype: str | None) -> bool:
     mimetype = (mimetype or "").lower()
     return os.path.splitext(name.lower())[1] in RISKY_EXTENSIONS or any(fnmatch.fnmatch(mimetype, p)
@@ -212,20 +146,27 @@ def examine(upload, schema: dict | None = None) -> Verdict:
     if size > limit:
         return Verdict(None, Msg(N_("'%(name)s' is larger than %(limit)s."), {"name": name, "limit": human(limit)}),
                        size)
-    found = candidates(upload.stream)
-    if _risky_claim(name, upload.mimetype) or found == (RISKY,):
+    if size == 0:
+        return Verdict(None, Msg(N_("'%(name)s' is empty (0 bytes): not accepted."), {"name": name}), size)
+    found = filetypes.sniff(upload.stream)
+    if _risky_claim(name, upload.mimetype) or found.kinds == (RISKY,):
         return Verdict(None, Msg(N_("'%(name)s' could run code (a web page, SVG or program): not accepted."),
                                  {"name": name}), size)
-    return _verdict(name, _claimed(name, upload.mimetype), found, (schema or {}).get("x-accept"), size)
+    if found.kinds == (POLYGLOT,):
+        return Verdict(None, Msg(N_("'%(name)s' is an image with a web page or script hidden in it: not accepted."),
+                                 {"name": name}), size)
+    verdict = _verdict(name, _claimed(name, upload.mimetype), found.kinds, (schema or {}).get("x-accept"), size)
+    return Verdict(verdict.kind, verdict.problem, size, found.charset) if found.charset else verdict
 
 
 def _verdict(name: str, claimed: Kind | None, found: tuple[Kind, ...], accept, size: int) -> Verdict:
+    """The claimed kind must be among the found ones, except an image named as another image (a HEIC .jpg)."""
     if not found:
         return Verdict(None, Msg(N_("'%(name)s': this type of file is not recognised."), {"name": name}), size)
-    if claimed is not None and claimed not in found:
+    if claimed is not None and claimed not in found and not (claimed in IMAGES and found[0] in IMAGES):
         return Verdict(None, Msg(N_("'%(name)s' is not a %(kind)s file."), {"name": name, "kind": claimed.label}),
                        size)
-    kind = claimed or found[0]
+    kind = claimed if claimed in found else found[0]
     if not accepts(accept or DEFAULT_ACCEPT, kind):
         allowed = ", ".join(accept) if accept else DEFAULT_ACCEPT_TEXT
         return Verdict(kind, Msg(N_("'%(name)s' is a %(kind)s file; accepted here: %(accept)s."),
@@ -242,7 +183,7 @@ def fits(attachment: Attachment, schema: dict) -> Msg | None:
     name, limit = attachment.filename, schema.get("x-max-bytes")
     if limit and attachment.size > limit:
         return Msg(N_("'%(name)s' is larger than %(limit)s."), {"name": name, "limit": human(limit)})
-    kind, accept = BY_MIMETYPE.get(attachment.mimetype), schema.get("x-accept")
+    kind, accept = BY_MIMETYPE.get(base_type(attachment.mimetype)), schema.get("x-accept")
     if kind is None or not accepts(accept or DEFAULT_ACCEPT, kind):
         allowed = ", ".join(accept) if accept else DEFAULT_ACCEPT_TEXT
         return Msg(N_("'%(name)s' is a %(kind)s file; accepted here: %(accept)s."),
@@ -290,7 +231,7 @@ def store(actor, upload, schema: dict | None = None, field: str = "file") -> Att
     key = write(upload, folder())
     try:
         return Attachment.create(key=key, filename=os.path.basename(upload.filename or "file")[:255],
-                                 mimetype=verdict.kind.mimetype, size=verdict.size, stored_name=key,
+                                 mimetype=verdict.mimetype, size=verdict.size, stored_name=key,
                                  uploaded_by=actor)
     except Exception:
         discard([os.path.join(folder(), key)])
@@ -352,8 +293,11 @@ def send(attachment: Attachment, upload_dir: str):
     path = os.path.join(upload_dir, attachment.stored_name)
     if not os.path.isfile(path):
         raise NotFound(Msg(N_("No such attachment.")))
-    served = attachment.mimetype if attachment.mimetype in BY_MIMETYPE else "application/octet-stream"
+    served = attachment.mimetype if base_type(attachment.mimetype) in BY_MIMETYPE else "application/octet-stream"
     response = send_file(path, mimetype=served, conditional=True)
+    if served.startswith("text/") and "charset=" not in served:
+        served += "; charset=utf-8"  # a text row stored before issue 22: only UTF-8 text was accepted then
+    response.headers["Content-Type"] = served  # as stored: werkzeug would add "charset=utf-8" to any text/*
     response.headers["Content-Disposition"] = disposition(attachment.filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
