@@ -225,7 +225,8 @@ COLLAB = {
 LEVEL = {"type": "string", "enum": ["normal", "vip", "important"], "description": "普通 / VIP / 重要."}
 CUSTOMER_PROPERTIES = {
     "id": INT, "name": STR,
-    "phone": {"type": ["string", "null"], "description": "The primary phone, normalised (e.g. `13800138000`)."},
+    "phone": {"type": ["string", "null"], "description": "The primary phone, normalised: E.164 (`+8613800138000`, "
+                                          "`+861088886666;ext=123`) or a short number as dialled (`95588`)."},
     "phones": array({"type": "string", "description": "Every phone, normalised; the primary first."}),
     "email": NULLABLE_STR, "company": NULLABLE_STR, "level": LEVEL, "region": NULLABLE_STR, "notes": NULLABLE_STR,
     "created_at": TIME,

@@ -56,7 +56,7 @@ def test_the_return_goods_flow_through_the_api_alone(api):
     rejected = create(api)
     approver = rejected["assignee"]
     assert (rejected["step"], rejected["customer"]) == ({"key": "approve", "name": "主管审批"},
-                                                         {"name": "王先生", "phone": "13800000000"})
+                                                         {"name": "王先生", "phone": "+8613800000000"})
     view = api("GET", f"/tickets/{rejected['number']}", approver).json
     assert set(view["data"]) == set(REGISTER) and view["transitions"] == []
     done = api.act(approver, rejected["number"], "advance", transition="$end",

@@ -95,7 +95,7 @@ class Bodies:
 
     def __init__(self, api: Api, number: str):
         self.api, self.number = api, number
-        self.customer = Customer.get(Customer.phone == "13800000000").id
+        self.customer = Customer.get(Customer.phone == "+8613800000000").id
 
     def url(self, path: str) -> str:
         return (path.replace("{code}", CODES.get(path.split("/")[1], "return_goods"))

@@ -236,7 +236,7 @@ def test_publishing_a_draft_with_problems_is_422_and_publishes_nothing(api):
 def test_customer_lookup_and_history(api):
     number = create(api)["number"]
     found = api("GET", "/customers?phone=13800000000", "agent").json
-    assert [(c["name"], c["phone"]) for c in found] == [("王先生", "13800000000")]
+    assert [(c["name"], c["phone"]) for c in found] == [("王先生", "+8613800000000")]
     history = api("GET", f"/customers/{found[0]['id']}", "agent").json
     assert [t["number"] for t in history["tickets"]] == [number] and history["next_cursor"] is None
     assert {"number", "process", "status", "created_at"} <= set(history["tickets"][0])

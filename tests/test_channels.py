@@ -89,7 +89,7 @@ def test_a_valid_post_creates_a_ticket_through_the_engine(opened, client):
         assert number.startswith("TH") and ticket.channel == "form" and ticket.step == "approve"
         assert ticket.creator.username == channels.SYSTEM_USERNAME and not ticket.creator.active
         assert ticket.assignee.role == "supervisor" and ticket.data["defect"] == "冰箱漏水"
-        assert (ticket.customer.name, ticket.customer.phone) == ("李女士", "13900000000")
+        assert (ticket.customer.name, ticket.customer.phone) == ("李女士", "+8613900000000")
         note = TicketEvent.get(TicketEvent.ticket == ticket, TicketEvent.action == "note")
         assert "li@example.com" in note.comment and note.actor.username == channels.SYSTEM_USERNAME
     assert "/p/" in html  # the customer can follow it

@@ -22,7 +22,7 @@ def history(world):
     second = new_ticket(world, "agent2", customer=caller)
     third = new_ticket(world, customer=caller)
     new_ticket(world, customer={"name": "别人", "phone": "13700000008"})
-    customer = Customer.get(Customer.phone == PHONE)
+    customer = Customer.get(Customer.phone == "+86" + PHONE)  # stored in E.164 (issue 22)
     return customer.id, [first.number, second.number, third.number]
 
 

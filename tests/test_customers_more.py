@@ -19,16 +19,17 @@ from workflows.storage.models import AuditEntry, Customer, Ticket
 from workflows.tickets.errors import Forbidden
 
 MOBILE = "13800138000"
+STORED = "+8613800138000"  # issue 22: stored phones are E.164 (docs/phones.md)
 SPELLINGS = ["138 0013 8000", "+86 13800138000", "138-0013-8000"]
 EN = {"Accept-Language": "en"}
 
 
 @pytest.mark.parametrize(("typed", "stored"), [
-    *((s, MOBILE) for s in SPELLINGS),
-    ("0086 138.0013.8000", MOBILE), ("86-138-0013-8000", MOBILE), ("(+86) 138 0013 8000", MOBILE),
-    ("１３８ ００１３ ８０００", MOBILE),  # full-width digits from a Chinese IME
-    ("010-8888 6666", "01088886666"), ("(0755) 8888-6666", "075588886666"),  # landlines keep every digit
-    ("86 10 8888 6666", "861088886666"),  # 86 is dropped only before an 11-digit mobile
+    *((s, STORED) for s in SPELLINGS),
+    ("0086 138.0013.8000", STORED), ("86-138-0013-8000", STORED), ("(+86) 138 0013 8000", STORED),
+    ("１３８ ００１３ ８０００", STORED),  # full-width digits from a Chinese IME
+    ("010-8888 6666", "+861088886666"), ("(0755) 8888-6666", "+8675588886666"),  # landlines in E.164 too
+    ("86 10 8888 6666", "+861088886666"),  # the same landline, since issue 22 (was 861088886666)
     ("+1 415 555 0100", "+14155550100"), ("", ""), (None, ""),
 ])
 def test_phone_normalisation(typed, stored):
@@ -44,7 +45,7 @@ def spelled(world):
 def test_three_spellings_are_one_customer(world, spelled):
     assert len({t.customer_id for t in spelled}) == 1 and Customer.select().count() == 1
     customer = Customer.get()
-    assert customer.phone == MOBILE and customers.phones_of(customer) == [MOBILE]
+    assert customer.phone == STORED and customers.phones_of(customer) == [STORED]
     assert all(find_by_phone(s).id == customer.id for s in [*SPELLINGS, MOBILE, "+8613800138000"])
 
 
@@ -52,7 +53,7 @@ def test_plus_86_and_bare_and_landlines(world):
     first = new_ticket(world, customer={"name": "甲", "phone": "+8613900000001"})
     assert new_ticket(world, customer={"name": "甲", "phone": "13900000001"}).customer_id == first.customer_id
     landline = new_ticket(world, customer={"name": "乙", "phone": "010-8888 6666"})
-    assert landline.customer.phone == "01088886666" and landline.customer_id != first.customer_id
+    assert landline.customer.phone == "+861088886666" and landline.customer_id != first.customer_id
     assert find_by_phone("(010) 8888 6666").id == landline.customer_id
     assert find_by_phone("8888 6666") is None and find_by_phone("0755 8888 6666") is None
 
@@ -67,7 +68,7 @@ def test_call_page_and_api_find_every_spelling(app, client, world, spelled):
     api = Api(client)
     for spelling in SPELLINGS:
         found = api("GET", "/customers", "agent", query_string={"phone": spelling}).json
-        assert [(c["id"], c["phone"], c["phones"]) for c in found] == [(spelled[0].customer_id, MOBILE, [MOBILE])]
+        assert [(c["id"], c["phone"], c["phones"]) for c in found] == [(spelled[0].customer_id, STORED, [STORED])]
 
 
 def two_customers(world):
@@ -88,7 +89,7 @@ def test_merge_moves_tickets_and_phones_and_lookups_follow(app, client, world):
     assert Ticket.select().where(Ticket.customer == keep.id).count() == 3
     assert not Ticket.select().where(Ticket.customer == drop.id).exists()
     kept = Customer.get_by_id(keep.id)
-    assert customers.phones_of(kept) == ["13911110000", "13922220000", "01066667777"]
+    assert customers.phones_of(kept) == ["+8613911110000", "+8613922220000", "+861066667777"]
     assert (kept.email, kept.company, kept.name) == ("wang@example.com", "王氏商贸", "老王")  # blanks filled
     assert Customer.get_by_id(drop.id).merged_into_id == keep.id
     assert find_by_phone("139-2222-0000").id == keep.id
@@ -96,7 +97,7 @@ def test_merge_moves_tickets_and_phones_and_lookups_follow(app, client, world):
     assert client.get(f"/customers/{drop.id}").headers["Location"].endswith(f"/customers/{keep.id}")
     entry = AuditEntry.get(AuditEntry.action == "customer.merge")
     assert (entry.target, entry.actor_id, entry.after["merged"]) == (f"customer:{keep.id}", world["sup"].id, drop.id)
-    assert entry.before["drop"]["phones"] == ["13922220000", "01066667777"] and entry.after["tickets_moved"] == 1
+    assert entry.before["drop"]["phones"] == ["+8613922220000", "+861066667777"] and entry.after["tickets_moved"] == 1
     api = Api(client)
     assert api("GET", f"/customers/{drop.id}", "agent").json["id"] == keep.id
     again = client.post(f"/customers/{keep.id}/merge", data={"other": drop.id}, headers=EN)
@@ -145,7 +146,7 @@ def test_edit_form_saves_in_one_transaction_and_names_the_wrong_field(app, clien
     assert client.post(f"/customers/{keep.id}", data=good).status_code == 302
     saved = Customer.get_by_id(keep.id)
     assert (saved.name, saved.email, saved.level, saved.region) == ("新名字", "lao@wang.cn", "vip", "华东")
-    assert customers.phones_of(saved) == ["13911110000", "13700001111"]
+    assert customers.phones_of(saved) == ["+8613911110000", "+8613700001111"]
     assert AuditEntry.get(AuditEntry.action == "customer.edit").target == f"customer:{keep.id}"
 
 
@@ -154,7 +155,7 @@ def test_removing_the_primary_phone_promotes_the_next(app, client, world):
     login(client, "agent")
     url = f"/customers/{customer.id}/phones/remove"
     assert client.post(url, data={"phone": "139 2222 0000"}).status_code == 302
-    assert Customer.get_by_id(customer.id).phone == "01066667777" and find_by_phone("13922220000") is None
+    assert Customer.get_by_id(customer.id).phone == "+861066667777" and find_by_phone("13922220000") is None
     missing = client.post(url, data={"phone": "13922220000"}, headers=EN)
     assert missing.status_code == 422 and "13922220000 is not a phone of this customer" in missing.get_data(
         as_text=True)
@@ -187,12 +188,12 @@ def test_api_fields_and_patch(checked, world):
     found = checked("GET", f"/customers/{drop.id}", "agent").json
     assert {k: found[k] for k in ("email", "company", "level", "region", "phones")} == {
         "email": "wang@example.com", "company": "王氏商贸", "level": "normal", "region": None,
-        "phones": ["13922220000", "01066667777"]}
+        "phones": ["+8613922220000", "+861066667777"]}
     edit = {"level": "vip", "region": "华北", "company": None, "add_phone": "+86 136-0000-2222"}
     changed = checked("PATCH", f"/customers/{drop.id}", "agent", json=edit)
     assert changed.status_code == 200, changed.json
     assert (changed.json["level"], changed.json["region"], changed.json["company"]) == ("vip", "华北", None)
-    assert changed.json["phones"][-1] == "13600002222"
+    assert changed.json["phones"][-1] == "+8613600002222"
     taken = checked("PATCH", f"/customers/{drop.id}", "agent", json={"add_phone": "139 1111 0000", "name": "x"})
     assert taken.status_code == 422 and "13911110000" in taken.json["fields"]["phone"][0]
     assert Customer.get_by_id(drop.id).name == "王先生"
@@ -216,9 +217,9 @@ def test_the_migration_normalises_and_copies_stored_phones(tmp_path):
                        (name, phone, "2026-01-01 00:00:00"))
     runner.up(target="0009_customers")
     stored = db.execute_sql('SELECT name, phone, level FROM "customer" ORDER BY id').fetchall()
-    assert stored == [("甲", MOBILE, "normal"), ("乙", MOBILE, "normal"), ("丙", "01088886666", "normal"),
-                      ("丁", None, "normal")]
+    assert stored == [("甲", STORED, "normal"), ("乙", STORED, "normal"), ("丙", "+861088886666", "normal"),
+                      ("丁", None, "normal")]  # 0009 normalises with today's customers.normalize_phone
     owners = db.execute_sql('SELECT customer_id, phone FROM "customer_phones" ORDER BY id').fetchall()
-    assert owners == [(1, MOBILE), (3, "01088886666")]
+    assert owners == [(1, STORED), (3, "+861088886666")]
     db.close()
 

@@ -49,7 +49,7 @@ def test_registering_creates_the_ticket_and_the_customer(as_user):
     with database.connection_context():
         ticket = Ticket.get(Ticket.number == number)
         assert (ticket.step, ticket.priority, ticket.channel) == ("approve", "high", "phone")
-        assert Customer.get(Customer.phone == "13900000000").name == "李女士"
+        assert Customer.get(Customer.phone == "+8613900000000").name == "李女士"
 
 
 def test_errors_stay_at_their_fields_and_typed_values_are_kept(as_user):

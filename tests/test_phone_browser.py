@@ -64,7 +64,7 @@ def make_tickets() -> dict:
     tickets = {engine.load(t.number).assignee.username: t.number for t in made}
     first = engine.load(made[0].number)
     return {"tickets": tickets, "approve": first.number, "approver": first.assignee.username,
-            "customer": Customer.get(Customer.phone == customer["phone"]).id,
+            "customer": Customer.get(Customer.phone == "+86" + customer["phone"]).id,
             "progress": feedback.progress_token(first)}
 
 

@@ -141,7 +141,7 @@ def assert_documents_intact() -> None:
 def assert_ticket_intact(number: str) -> None:
     ticket = engine.load(number)
     assert (ticket.step, ticket.status, ticket.data, ticket.assignee.username) == ("approve", "open", REGISTER, "sup")
-    assert ticket.customer.level == "normal" and ticket.customer.phone == "13800138000"  # normalised by 0009
+    assert ticket.customer.level == "normal" and ticket.customer.phone == "+8613800138000"  # by 0009, 0022
     assert find_by_phone("+86 138-0013-8000") == ticket.customer
     assert [e.action for e in TicketEvent.select().where(TicketEvent.ticket == ticket)] == ["create"]
 

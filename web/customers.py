@@ -19,7 +19,7 @@ from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange
 
-from workflows.people import customers
+from workflows.people import customer_emails, customers, phones
 from workflows.reporting.queries import Filters, customer_visible, readable_list
 from workflows.storage.models import Customer
 from workflows.tickets.errors import Invalid
@@ -29,6 +29,12 @@ from .common.lists import page_or_abort, rows
 
 bp = Blueprint("customers", __name__)
 FIELDS = ("name", "email", "company", "level", "region", "notes")
+
+
+@bp.app_template_filter("phone")
+def phone_filter(stored: str | None) -> str:
+    """A stored phone as people read it (138 0013 8000, 010 8888 6666; docs/phones.md)."""
+    return phones.display(stored)
 
 
 class CustomerForm(FlaskForm):
@@ -41,7 +47,8 @@ class CustomerForm(FlaskForm):
                                               customers.LEVELS.items()])
     region = StringField(_l("Region"))
     notes = TextAreaField(_l("Notes"))
-    phone = StringField(_l("Add a phone"), description=_l("Spaces, dashes and +86 are ignored."))
+    phone = StringField(_l("Add a phone"), description=_l(
+        "Any spelling: spaces, dashes, +86, 00 and an extension after 转 or ext. are understood."))
 
 
 class MergeForm(FlaskForm):
@@ -70,6 +77,7 @@ def page(customer: Customer, edit: CustomerForm | None = None, merge: MergeForm 
     next_url = url_for("customers.detail", customer_id=customer.id, cursor=history.next_cursor)
     return render_template(
         "customers/detail.html", customer=customer, phones=customers.phones_of(customer), levels=customers.LEVELS,
+        emails=customer_emails.emails_of(customer),
         edit=edit if role in customers.EDITORS else None, merge=merge if role in customers.MERGERS else None,
         rows=rows(history, gettext("Closed")), priorities=PRIORITIES,
         first_url=here if request.args.get("cursor") else None,

@@ -16,11 +16,11 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
-from wtforms.validators import InputRequired, Length, Optional, Regexp
+from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
 from formbuilder import validate_step
 from workflows.intake import channels
-from workflows.people import roster
+from workflows.people import phones, roster
 from workflows.processes import documents as docs
 from workflows.storage import uploads
 from workflows.tickets import engine, feedback
@@ -38,8 +38,14 @@ class ContactForm(FlaskForm):
     """Who is asking. ``website`` is the honeypot: hidden by CSS, labelled "leave empty"."""
 
     name = StringField(_l("Your name"), [InputRequired(), Length(max=100)])
-    phone = StringField(_l("Phone"), [InputRequired(), Regexp(r"^\+?[0-9][0-9 ()-]{4,30}$",
-                                                               message=_l("Enter a phone number."))])
+    phone = StringField(_l("Phone"), [InputRequired(), Length(max=60)])
+
+    def validate_phone(self, field):
+        """Any spelling the call page takes (转 123, full-width digits, +86, 00...), letters refused."""
+        try:
+            phones.canonical(field.data)
+        except phones.PhoneError as error:
+            raise ValidationError(gettext(error.msgid, phone=error.text)) from None
     email = StringField(_l("E-mail"), [Optional(), Length(max=200), Regexp(
         r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an e-mail address."))])
     website = StringField(_l("Website (leave this empty)"))

@@ -14,6 +14,7 @@ from workflows import demo
 from workflows.calendars.cli import calendar_cli
 from workflows.i18n import cli_gettext
 from workflows.people import org
+from workflows.people.phonefix import customers_cli
 from workflows.processes import dictedit
 from workflows.processes import documents as docs
 from workflows.search.cli import search_cli
@@ -196,5 +197,5 @@ def users_token(username, lang):
 def init_app(app) -> None:
     for command in (db_cli, dictionary_cli, process_cli, departments_cli, users_cli, demo_command,
                     backup.backup_command, backup.restore_command, uploads.uploads_cli, calendar_cli,
-                    search_cli):
+                    search_cli, customers_cli):
         app.cli.add_command(command)

@@ -21,33 +21,33 @@ Attachments are stored like uploads, linked to the ticket (no field) and
 listed in the note; a file the default allow-list refuses (a program, a web
 page, a type not recognised) is listed as not stored. Both channels act as
 the system user of ``channels``.
+
+Before any of this (issue 22): a message read before adds nothing (:mod:`intakelog`, its id
+claimed in the transaction of its ticket or note), automatic mail (:mod:`loops`: bounces,
+auto-replies) is dropped, and a reply naming one of our Message-IDs finds its ticket. Every
+message leaves one row in the intake log.
 """
 
 from __future__ import annotations
 
-import email
-import email.policy
 import os
 import re
 import sys
-from dataclasses import dataclass
-from email import errors
-from email.message import EmailMessage
-from html.parser import HTMLParser
-from io import BytesIO
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
-from werkzeug.datastructures import FileStorage
+from peewee import IntegrityError
 
 from workflows.i18n import cli_gettext
-from workflows.intake import channels
-from workflows.people import customers
+from workflows.intake import channels, intakelog, loops, mailparse, mailstore
+from workflows.intake.mailparse import Mail
+from workflows.people import customer_emails, customers
 from workflows.processes import documents as docs
 from workflows.storage import uploads
 from workflows.storage.db import database
-from workflows.storage.models import Attachment, Ticket, utcnow
+from workflows.storage.models import Ticket, utcnow
+from workflows.subscribers import mail as outgoing
 from workflows.tickets import engine, pending
 from workflows.tickets.access import unreadable_outside
 from workflows.tickets.errors import Conflict, EngineError, Invalid
@@ -60,70 +60,9 @@ class Refused(Exception):
     """A message that cannot become a ticket or a note; the reason is printed as is."""
 
 
-@dataclass
-class Mail:
-    """What intake uses of a message."""
-
-    subject: str
-    sender: str
-    address: str
-    body: str
-    files: list[tuple[str, str, bytes]]  # (filename, content type, bytes)
-    sole_sender: bool = True  # From is one well-formed address: only then can it be the customer's
-
-
-class _Text(HTMLParser):
-    """HTML to plain text: the text, a line break per block, scripts and styles dropped."""
-
-    BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
-
-    def __init__(self):
-        super().__init__()
-        self.parts, self.skip = [], 0
-
-    def handle_starttag(self, tag, attrs):
-        self.skip += tag in ("script", "style")
-        if tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag):
-        self.skip -= tag in ("script", "style") and self.skip > 0
-
-    def handle_data(self, data):
-        if not self.skip:
-            self.parts.append(data)
-
-
-def html_text(html: str) -> str:
-    parser = _Text()
-    parser.feed(html)
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
 def read(raw: bytes) -> Mail:
-    """Parse one message with the stdlib (policy ``default``: decoded headers, ``get_body``)."""
-    msg: EmailMessage = email.message_from_bytes(raw, policy=email.policy.default)
-    addresses = getattr(msg["from"], "addresses", ()) if msg["from"] else ()
-    sender = addresses[0].display_name if addresses else ""
-    address = addresses[0].addr_spec if addresses else ""
-    part = msg.get_body(preferencelist=("plain", "html"))
-    body = part.get_content() if part is not None else ""
-    if part is not None and part.get_content_type() == "text/html":
-        body = html_text(body)
-    files = [(p.get_filename() or "attachment", p.get_content_type(), p.get_payload(decode=True) or b"")
-             for p in msg.iter_attachments()]
-    return Mail(str(msg["subject"] or "").strip(), sender, address, body.strip(), files, _sole(msg, addresses))
-
-
-def _sole(msg: EmailMessage, addresses: tuple) -> bool:
-    """Whether From holds exactly one address and parsed cleanly.
-
-    A malformed From (``a@x <evil@y>``, unquoted) is read by the parser as a@x
-    while mail programs show and answer evil@y: such a sender is never recognised.
-    """
-    defects = getattr(msg["from"], "defects", ()) if msg["from"] else ()
-    return len(addresses) == 1 and not any(isinstance(d, errors.InvalidHeaderDefect) for d in defects)
+    """One message as a good mail client reads it (charsets, parts, S/MIME, forwards): docs/mail.md."""
+    return mailparse.parse(raw)
 
 
 def replied_ticket(subject: str) -> Ticket | None:
@@ -147,7 +86,9 @@ def may_reply(ticket: Ticket, mail: Mail) -> bool:
     address = bare(mail.address)
     if not address or not mail.sole_sender or ticket.customer is None:
         return False
-    known = {bare(c.email) for c in (ticket.customer, customers.resolve(ticket.customer)) if c is not None}
+    kept = customers.resolve(ticket.customer)
+    known = {bare(c.email) for c in (ticket.customer, kept) if c is not None}
+    known.update(customer_emails.emails_of(kept) if kept is not None else ())
     return address in known - {""}
 
 
@@ -159,18 +100,12 @@ def stranger(mail: Mail) -> str:
 
 
 def _attach(ticket: Ticket, files: list) -> list[str]:
-    """Store the files like uploads, linked to the ticket; lines for the note (a refused file says why)."""
-    actor, lines = channels.system_user(), []
-    for name, mimetype, content in files:
-        upload = FileStorage(BytesIO(content), filename=name, content_type=mimetype)
-        problem = uploads.examine(upload).problem
-        if problem is not None:
-            lines.append(f"- not stored: {problem.render()}")
-            continue
-        attachment = uploads.store(actor, upload)
-        Attachment.update(ticket=ticket).where(Attachment.id == attachment.id).execute()
-        lines.append(f"- {attachment.filename} ({attachment.size} B): /attachments/{attachment.key}")
-    return lines
+    """Store the files like uploads, linked to the ticket; a line each for the note (one not stored says why).
+
+    Forwarded messages, inline images and parts not stored: :mod:`workflows.intake.mailstore`.
+    """
+    actor = channels.system_user()
+    return [mailstore.keep(ticket, actor, item) for item in files]
 
 
 def _header(mail: Mail, quoted: Ticket | None = None) -> str:
@@ -182,7 +117,7 @@ def _header(mail: Mail, quoted: Ticket | None = None) -> str:
     return header
 
 
-def append(ticket: Ticket, mail: Mail) -> str:
+def append(ticket: Ticket, mail: Mail, mid: str = "") -> str:
     """A reply: its text (and files) as a note on the ticket; whoever holds it is notified.
 
     A pending ticket (waiting for this customer) is resumed in the same transaction
@@ -192,6 +127,8 @@ def append(ticket: Ticket, mail: Mail) -> str:
         raise Refused(f"the reply to {ticket.number} has no text and no attachment")
     with uploads.action():  # a failed note takes its stored files with it
         ticket = Ticket.get_by_id(ticket.id)  # read in the transaction: the resume writes it
+        if mid:  # first: of two workers reading this message, the second waits here and fails
+            intakelog.record(mid, mail.address, mail.subject, "appended", "the sender is its customer", ticket)
         lines = _attach(ticket, mail.files)
         text = "\n\n".join(p for p in (_header(mail), mail.body, "\n".join(lines)) if p)
         channels.note(ticket, text, notify=True)
@@ -247,7 +184,7 @@ def _missing(version, error: Invalid, gettext) -> str:
     return f"{error.msg.render(gettext)} {', '.join(parts)}"
 
 
-def create(mail: Mail, process: str, gettext, quoted: Ticket | None = None) -> str:
+def create(mail: Mail, process: str, gettext, quoted: Ticket | None = None, mid: str = "") -> str:
     """A new ticket of ``process`` with channel ``email``, plus a note with the sender and any files.
 
     ``quoted``: the ticket a stranger's message named; the note says so, and
@@ -260,8 +197,13 @@ def create(mail: Mail, process: str, gettext, quoted: Ticket | None = None) -> s
     customer = {"name": (mail.sender or mail.address)[:100], "phone": None, "email": bare(mail.address)}
     try:
         with uploads.action():
+            claimed = mid and intakelog.record(mid, mail.address, mail.subject, "created",
+                                               f"quotes {quoted.number}" if quoted is not None else "")
             ticket = engine.create(channels.system_user(), process, data, channel="email", customer=customer,
                                    transition=channels.first_transition(version, data))
+            if claimed:
+                intakelog.link(claimed, ticket)
+                acknowledge(ticket, mail, mid)
             lines = _attach(ticket, mail.files)
             body = "" if body_used else mail.body
             channels.note(ticket, "\n\n".join(p for p in (_header(mail, quoted), body, "\n".join(lines)) if p))
@@ -274,21 +216,54 @@ def create(mail: Mail, process: str, gettext, quoted: Ticket | None = None) -> s
     return f"created {ticket.number}: quotes {quoted.number} from {stranger(mail)}"
 
 
-def ingest(raw: bytes, process: str | None, gettext) -> str:
-    """One message: a note on the ticket its customer answers, else a new ticket; the line to print.
+def acknowledge(ticket: Ticket, mail: Mail, mid: str) -> None:
+    """The acknowledgement the process's ``notify_customer.created`` queued answers this message (RFC 3834)."""
+    outgoing.mark_replies(ticket, mail.message_id if not mid.startswith("sha256:") else "")
 
-    Who may reply is decided before anything is written (Zammad's rule: a
-    follow-up from an unknown sender opens a new ticket).
+
+def ingest(raw: bytes, process: str | None, gettext) -> str:
+    """One message, logged once whatever becomes of it: read before, automatic, a note or a new ticket; the line.
+
+    A message whose id a committed reading already claimed adds nothing; of two concurrent
+    readings the claim's unique index lets one commit (docs/mail.md, "Duplicates").
     """
     mail = read(raw)
-    ticket = replied_ticket(mail.subject)
+    mid = intakelog.identity(mail.message_id, raw, mail.subject, mail.body)
+    if intakelog.seen(mid):
+        intakelog.record(mid, mail.address, mail.subject, "duplicate", "read before")
+        return f"duplicate: {mid}: read before, nothing added"
+    try:
+        return route(mail, mid, process, gettext)
+    except IntegrityError:
+        if not intakelog.seen(mid):
+            raise
+        intakelog.record(mid, mail.address, mail.subject, "duplicate", "read by another worker at the same time")
+        return f"duplicate: {mid}: read by another worker at the same time, nothing added"
+    except Refused as reason:
+        intakelog.record(mid, mail.address, mail.subject, "refused", str(reason))
+        raise
+
+
+def route(mail: Mail, mid: str, process: str | None, gettext) -> str:
+    """Automatic mail is dropped; a note on the ticket its customer answers, else a new ticket.
+
+    Who may reply is decided before anything is written (Zammad's rule: a
+    follow-up from an unknown sender opens a new ticket). The ticket is named by
+    the subject's number, else by our own Message-ID in In-Reply-To/References.
+    """
+    why = loops.reason(mail.auto_headers, mail.address, mail.subject)
+    if why:
+        with database.atomic():
+            intakelog.record(mid, mail.address, mail.subject, "dropped", why)
+        return f"dropped: automatic mail ({why})"
+    ticket = replied_ticket(mail.subject) or intakelog.threaded_ticket(mail.in_reply_to, mail.references)
     if ticket is not None and may_reply(ticket, mail):
-        return append(ticket, mail)
+        return append(ticket, mail, mid)
     if not process:
         if ticket is not None:
             raise Refused(f"quotes {ticket.number} from {stranger(mail)}; no --process for a new ticket")
         raise Refused("no ticket number in the subject, and no --process for a new ticket")
-    return create(mail, process, gettext, quoted=ticket)
+    return create(mail, process, gettext, quoted=ticket, mid=mid)
 
 
 def _one(raw: bytes, name: str, process: str | None, gettext) -> tuple[str, bool]:
@@ -297,6 +272,7 @@ def _one(raw: bytes, name: str, process: str | None, gettext) -> tuple[str, bool
     except Refused as reason:
         return f"refused: {name}: {reason}", False
     except (LookupError, ValueError) as error:  # e.g. an unknown charset
+        intakelog.record(intakelog.identity("", raw, "", ""), "", name, "refused", f"cannot read: {error}")
         return f"refused: {name}: cannot read the message: {error}", False
 
 

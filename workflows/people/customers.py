@@ -11,12 +11,12 @@ numbers still resolve. Writes join the caller's transaction (savepoints).
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from peewee import IntegrityError
 
 from formbuilder import Msg
 from formbuilder.messages import N_
+from workflows.people import customer_emails, phones
 from workflows.storage import audit
 from workflows.storage.db import database
 from workflows.storage.models import Customer, CustomerPhone, Ticket, User
@@ -27,21 +27,15 @@ LEVELS = {"normal": N_("Normal"), "vip": N_("VIP"), "important": N_("Important")
 EDITORS = ("admin", "supervisor", "agent")
 MERGERS = ("admin", "supervisor")
 TEXT_FIELDS = {"name": 100, "email": 254, "company": 200, "region": 100, "notes": 4000}
-_SEPARATORS = re.compile(r"[\s\-.()]")
-_CHINA_MOBILE = re.compile(r"(?:\+86|0086|86)(1\d{10})")
-_PHONE = re.compile(r"\+?\d{3,24}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def normalize_phone(text: str | None) -> str:
-    """Digits as dialled within China: separators dropped, +86/0086/86 dropped before a mobile.
+    """The stored form of a phone in any spelling (``workflows/people/phones.py``, docs/phones.md).
 
-    Full-width characters (typed with a Chinese IME) become ASCII first. Landlines
-    and foreign numbers keep all their digits, so they never collide with a mobile.
+    Kept here so every caller (call page, API, search, intake, migrations) normalises the same way.
     """
-    compact = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text or ""))
-    mobile = _CHINA_MOBILE.fullmatch(compact)
-    return mobile.group(1) if mobile else compact
+    return phones.normalize(text)
 
 
 def resolve(customer: Customer | None) -> Customer | None:
@@ -70,12 +64,8 @@ def find_by_phone(text: str | None) -> Customer | None:
 
 
 def find_by_email(text: str | None) -> Customer | None:
-    """The oldest kept customer with this e-mail address (case-insensitive), or None."""
-    email = (text or "").strip().lower()
-    if not email:
-        return None
-    query = Customer.select().where(Customer.email == email, Customer.merged_into.is_null())
-    return query.order_by(Customer.id).first()
+    """The (kept) customer owning this address, any of their addresses, in any letter case; or None."""
+    return resolve(customer_emails.owner(text))
 
 
 def phones_of(customer: Customer) -> list[str]:
@@ -124,6 +114,8 @@ def save_customer(customer: Customer | None = None, *, phone: str | None = None,
                 reindex_customer(customer.id)
         if phone is not None and phone.strip():
             add_phone(customer, phone)
+        if values.get("email"):
+            customer_emails.add(customer, values["email"])  # stays its first owner's if another has it
     return customer
 
 
@@ -134,11 +126,15 @@ def _phone_error(phone: str, msgid: str, **params) -> Invalid:
 def add_phone(customer: Customer, text: str, check: bool = True) -> CustomerPhone:
     """Give ``customer`` one more phone (idempotent); another customer's phone is an error naming it.
 
-    ``check`` off (channel intake) accepts whatever the caller typed, as before normalisation.
+    ``check`` off (channel intake, already checked by :func:`intake_errors`) accepts what
+    :func:`normalize_phone` makes of the text; on, a text that is no number is refused at ``phone``.
     """
-    phone = normalize_phone(text)[:32]
-    if check and not _PHONE.fullmatch(phone):
-        raise _phone_error(text.strip(), N_("%(phone)s is not a phone number."))
+    try:
+        phone = phones.canonical(text) if check else normalize_phone(text)[:32]
+    except phones.PhoneError as error:
+        raise _phone_error(error.text, error.msgid) from None
+    if not phone:
+        raise _phone_error(text.strip(), phones.NOT_A_PHONE)
     owner = CustomerPhone.get_or_none(CustomerPhone.phone == phone)
     if owner is not None and owner.customer_id != customer.id:
         raise _phone_error(phone, N_("%(phone)s already belongs to customer #%(id)s."), id=owner.customer_id)
@@ -182,7 +178,19 @@ def intake_errors(details: object) -> dict[str, list[Msg]]:
             errors[f"customer/{key}"] = [Msg(N_("Unknown field."))]
         elif value is not None and not isinstance(value, str):
             errors[f"customer/{key}"] = [Msg(N_("Wrong type of value."))]
+        elif key == "phone" and value:
+            errors.update(_intake_phone_error(value))
     return errors
+
+
+def _intake_phone_error(text: str) -> dict[str, list[Msg]]:
+    """A phone with letters is refused at ``customer/phone``; other odd digits are kept as typed."""
+    try:
+        phones.canonical(text)
+    except phones.PhoneError as error:
+        if error.msgid == phones.LETTERS:
+            return {"customer/phone": [Msg(error.msgid, {"phone": error.text})]}
+    return {}
 
 
 def intake(details: dict | None) -> Customer | None:
@@ -202,22 +210,34 @@ def intake(details: dict | None) -> Customer | None:
         return None
     found = find_by_phone(phone) if phone else find_by_email(email)
     if found is not None:
+        if email and customer_emails.add(found, email) and not found.email:
+            found.email = email.lower()  # a caller known by phone gives an address: now the primary
+            found.save(only=[Customer.email])
         return found
     try:
         with database.atomic():
             customer = save_customer(name=name, email=email or None)
             if phone:
                 add_phone(customer, phone, check=False)
+            elif email and customer_emails.owner(email) != customer:
+                raise _Taken  # a concurrent intake owns the new address: this customer is rolled back
             return customer
     except Invalid:
         return find_by_phone(phone)
+    except _Taken:
+        return find_by_email(email)
+
+
+class _Taken(Exception):
+    """The address a new customer was to own was taken meanwhile."""
 
 
 def snapshot(customer: Customer) -> dict:
     """The customer's fields and phones, as an audit entry records them."""
     return {"id": customer.id, "name": customer.name, "phone": customer.phone, "email": customer.email,
             "company": customer.company, "level": customer.level, "region": customer.region,
-            "notes": customer.notes, "phones": phones_of(customer), "merged_into": customer.merged_into_id}
+            "notes": customer.notes, "phones": phones_of(customer), "emails": customer_emails.emails_of(customer),
+            "merged_into": customer.merged_into_id}
 
 
 def update(actor: User, customer: Customer, *, add: str | None = None, remove: str | None = None,
@@ -259,6 +279,7 @@ def merge(keep: Customer, drop: Customer, actor: User) -> Customer:
         _merge_check(keep, drop, actor)
         before = {"keep": snapshot(keep), "drop": snapshot(drop)}
         CustomerPhone.update(customer=keep).where(CustomerPhone.customer == drop).execute()
+        customer_emails.move(keep, drop)
         moved = Ticket.update(customer=keep).where(Ticket.customer == drop).execute()
         Customer.update(merged_into=keep).where(Customer.merged_into == drop).execute()
         for name in ("name", "phone", "email", "company", "region", "notes"):

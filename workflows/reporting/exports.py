@@ -20,7 +20,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from formbuilder.display import text_of
 from formbuilder.fieldtypes import classify
 from formbuilder.tabletext import table_export
-from workflows.people import roster
+from workflows.people import phones, roster
 from workflows.processes import documents as docs
 from workflows.reporting.queries import Filters, overseen_ids, step_names, ticket_list
 from workflows.storage.models import Attachment, Ticket, User
@@ -102,7 +102,8 @@ def _base_cells(ticket: Ticket, users: Mapping[int, User], vocabulary: Vocabular
     assignee, creator = users.get(ticket.assignee_id), users.get(ticket.creator_id)
     cells = [ticket.number, document["name"], step, vocabulary.statuses.get(ticket.status, ticket.status),
              vocabulary.priorities.get(ticket.priority, ticket.priority), assignee.name if assignee else "",
-             creator.name if creator else "", customer.name if customer else "", customer.phone if customer else "",
+             creator.name if creator else "", customer.name if customer else "",
+             phones.display(customer.phone) if customer else "",  # as the pages show it (docs/phones.md)
              vocabulary.channels.get(ticket.channel, ticket.channel) if ticket.channel else "",
              vocabulary.when(ticket.created_at), vocabulary.when(ticket.closed_at) if ticket.closed_at else ""]
     return [safe_cell(cell) for cell in cells]

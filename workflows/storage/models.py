@@ -483,6 +483,11 @@ class EmailMessage(QueuedRow):
     ticket = ForeignKeyField(Ticket, null=True, backref="emails", on_delete="SET NULL")
     event = CharField(max_length=40, null=True)
     sent_at = DateTimeField(null=True)
+    # Migration 0020 (issue 22): our Message-ID, chosen when queued so a reply's In-Reply-To finds the ticket;
+    # the RFC 3834 Auto-Submitted value; the customer's Message-ID an acknowledgement answers.
+    message_id = CharField(max_length=255, null=True, index=True)
+    auto_submitted = CharField(max_length=16, null=True)
+    in_reply_to = CharField(max_length=255, null=True)
 
     class Meta:
         indexes = (QUEUE_INDEX, (("ticket", "id"), False))
@@ -627,3 +632,114 @@ class SearchPart(BaseModel):
 
 
 MODELS.append(SearchPart)
+
+
+class RobotTarget(BaseModel):
+    """A chat group's robot (WeCom, DingTalk, Feishu) told of assignments, overdue tickets, escalations and
+    mentions in its scope (a department's subtree and/or a process and step); docs/robots.md.
+
+    ``url`` holds the robot's key, so it is masked wherever it is shown; ``secret`` (DingTalk 加签, Feishu
+    签名校验) signs each message at send time and is never shown back nor audited.
+    """
+
+    name = CharField(max_length=100)
+    platform = CharField(max_length=16)  # wecom | dingtalk | feishu
+    url = CharField(max_length=2000)
+    secret = CharField(max_length=200, null=True)
+    department = ForeignKeyField(Department, null=True, backref="robots", on_delete="RESTRICT")
+    process = CharField(max_length=64, null=True)  # a process code; null: any process
+    step = CharField(max_length=64, null=True)  # a step key of that process; null: any step
+    events = JSONField(default=list)  # of assignment, overdue, escalation, mention
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "robot_target"
+
+
+class RobotDelivery(QueuedRow):
+    """One notice queued for one robot in the transaction of the action that caused it; ``payload`` is the
+    platform's JSON body before signing (the signature holds a timestamp, so it is made at each attempt)."""
+
+    target = ForeignKeyField(RobotTarget, backref="deliveries", on_delete="CASCADE")
+    uuid = CharField(max_length=36, unique=True)
+    kind = CharField(max_length=16)
+    ticket = ForeignKeyField(Ticket, null=True, backref="robot_deliveries", on_delete="SET NULL")
+    payload = TextField()
+    last_status_code = IntegerField(null=True)
+    delivered_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "robot_delivery"
+        indexes = (QUEUE_INDEX, (("target", "id"), False))
+
+
+MODELS.extend([RobotTarget, RobotDelivery])
+
+
+class CustomerEmail(BaseModel):
+    """One e-mail address of a customer, lower-cased and unique, so an address names one customer (issue 22)."""
+
+    customer = ForeignKeyField(Customer, backref="emails", on_delete="CASCADE")
+    email = CharField(max_length=254, unique=True)
+
+    class Meta:
+        table_name = "customer_emails"  # "customer_email" is already the name of customer.email's index
+
+
+class MailIntake(BaseModel):
+    """One message the mail intake read, and what became of it (workflows/intake/intakelog.py, issue 22).
+
+    ``outcome``: created, appended, dropped, duplicate, refused. ``claim`` (the message id, unique) is set on
+    the row of the one reading that counted (created, appended, dropped), inserted in the same transaction as
+    its ticket or note: of two workers reading one message only one commits. Duplicates and refusals have
+    no claim (NULLs never collide), so they are logged too and a refused message may be read again.
+    """
+
+    message_id = CharField(max_length=255, index=True)
+    claim = CharField(max_length=255, null=True, unique=True)
+    sender = CharField(max_length=320, default="")
+    subject = CharField(max_length=255, default="")
+    received_at = DateTimeField(default=utcnow, index=True)
+    outcome = CharField(max_length=16)
+    reason = CharField(max_length=255, default="")
+    ticket = ForeignKeyField(Ticket, null=True, backref="mail_intake", on_delete="SET NULL")
+
+    class Meta:
+        table_name = "mail_intake"
+
+
+MODELS.extend([CustomerEmail, MailIntake])
+
+
+class Mailbox(BaseModel):
+    """An IMAP mailbox the worker polls for new mail (issue 22, workflows/intake/imap.py, docs/imap.md).
+
+    ``password`` is kept as typed (IMAP needs it) and never shown back in the admin. ``after`` is what
+    becomes of a handled message: ``seen`` (flag \\Seen) or ``move`` (to ``move_to``). A worker holds the
+    mailbox while polling it (``locked_by`` until ``locked_until``), taken by one conditional UPDATE,
+    so two workers never read it at once.
+    """
+
+    name = CharField(max_length=100, unique=True)
+    host = CharField(max_length=255)
+    port = IntegerField(default=993)
+    security = CharField(max_length=16, default="ssl")  # ssl, starttls, none
+    username = CharField(max_length=255)
+    password = CharField(max_length=255)
+    folder = CharField(max_length=255, default="INBOX")
+    after = CharField(max_length=16, default="seen")  # seen, move
+    move_to = CharField(max_length=255, null=True)
+    process = CharField(max_length=64, null=True)  # code of the process a new ticket opens
+    active = BooleanField(default=True)
+    poll_every = IntegerField(default=60)  # seconds
+    next_poll_at = DateTimeField(default=utcnow)
+    last_poll_at = DateTimeField(null=True)
+    last_ok = BooleanField(null=True)
+    last_result = TextField(null=True)
+    locked_by = CharField(max_length=100, null=True)
+    locked_until = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+MODELS.append(Mailbox)

@@ -14,6 +14,11 @@ Templates are admin-written text, so placeholders are plain ``{name}`` substitut
 of a fixed set of strings: ``{number.__class__}`` or ``{number[0]}`` are not
 placeholders and stay as typed (no ``str.format``, which would read attributes).
 
+Every message says it is automatic (RFC 3834 ``Auto-Submitted``: ``auto-replied`` for the acknowledgement of
+a customer's mail, else ``auto-generated``) and keeps the Message-ID chosen when queued, so a reply finds
+its ticket; past ``MAIL_RATE_LIMIT`` (``"10/3600"``) messages to one address it is queued as ``dropped``
+and never sent, so two auto-responders cannot ping-pong with us (docs/mail.md, "Loops").
+
 Configuration (app config, else environment): ``MAIL_HOST`` (127.0.0.1), ``MAIL_PORT``
 (25), ``MAIL_TLS`` (STARTTLS), ``MAIL_SSL`` (SMTP over TLS), ``MAIL_USER``,
 ``MAIL_PASSWORD``, ``MAIL_FROM``, and ``BASE_URL`` for the progress link.
@@ -25,13 +30,14 @@ import logging
 import os
 import re
 import smtplib
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage as MimeMessage
 from email.utils import make_msgid
 from typing import TYPE_CHECKING
 
 from flask import current_app, has_app_context
+from peewee import fn
 
 from workflows.storage import audit
 from workflows.storage.db import database
@@ -44,7 +50,8 @@ if TYPE_CHECKING:
 
 TEMPLATE_EVENTS = ("created", "step", "closed")
 PLACEHOLDERS = ("number", "status", "step", "process", "link", "customer")
-STATUSES = ("pending", "sending", "sent", "failed")
+STATUSES = ("pending", "sending", "sent", "failed", "dropped")  # dropped: over the rate limit, never sent
+RATE_LIMIT = (10, 3600)  # at most this many messages per recipient address per that many seconds (MAIL_RATE_LIMIT)
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 TIMEOUT = 10  # seconds per SMTP conversation
 STATUS_NAMES = {"open": "处理中", "closed": "已办结"}
@@ -135,14 +142,62 @@ def customer_address(ticket: Ticket) -> str | None:
     return address if valid_address(address) else None
 
 
-def queue(to: str, subject: str, body: str, ticket: Ticket | None = None, event: str | None = None) -> EmailMessage:
-    """Write one pending message; call it INSIDE the transaction of the action it belongs to."""
+def rate_limit() -> tuple[int, int]:
+    """(messages, seconds) per recipient: ``MAIL_RATE_LIMIT`` as ``"10/3600"``, else :data:`RATE_LIMIT`."""
+    text = str(config("MAIL_RATE_LIMIT", "") or "")
+    count, _, seconds = text.partition("/")
+    if count.strip().isdigit() and seconds.strip().isdigit() and int(seconds) > 0:
+        return int(count), int(seconds)
+    return RATE_LIMIT
+
+
+def over_limit(to: str, now: datetime) -> bool:
+    """Whether ``to`` already had its share of messages in the window (dropped ones do not count).
+
+    So two auto-responders answering each other cannot make us ping-pong: past the limit our
+    messages to that address are written as ``dropped`` (the outbox shows them) and never sent.
+    """
+    count, seconds = rate_limit()
+    recent = EmailMessage.select().where(fn.LOWER(EmailMessage.to_addr) == to.lower(),
+                                         EmailMessage.created_at >= now - timedelta(seconds=seconds),
+                                         EmailMessage.status != "dropped")
+    return recent.count() >= count
+
+
+def queue(to: str, subject: str, body: str, ticket: Ticket | None = None, event: str | None = None,
+          auto_submitted: str = "auto-generated") -> EmailMessage:
+    """Write one pending message (``dropped`` over the rate limit); call it INSIDE the action's transaction.
+
+    Its Message-ID is chosen now and kept, so a reply naming it finds the ticket (docs/mail.md).
+    """
     to = (to or "").strip()
     if not valid_address(to):
         raise ValueError(f"not an e-mail address: {to!r}")
     now = utcnow()
+    status, error = "pending", None
+    if over_limit(to, now):
+        status, error = "dropped", "rate limit: {} messages per address per {} s".format(*rate_limit())
+        log.warning("e-mail to %s dropped: %s", to, error)
     return EmailMessage.create(to_addr=to, subject=" ".join(subject.split())[:998], body=body, ticket=ticket,
-                               event=event, status="pending", next_attempt_at=now, created_at=now)
+                               event=event, status=status, last_error=error, next_attempt_at=now, created_at=now,
+                               message_id=new_message_id(), auto_submitted=auto_submitted)
+
+
+def new_message_id() -> str:
+    """An RFC 5322 Message-ID in our sender's domain."""
+    sender = config("MAIL_FROM", "liuzhuan@localhost")
+    return make_msgid(domain=Address(addr_spec=sender).domain or "localhost")
+
+
+def mark_replies(ticket: Ticket, in_reply_to: str) -> int:
+    """The messages just queued for ``ticket`` (its acknowledgement) answer a customer's mail: ``auto-replied``.
+
+    RFC 3834: an automatic answer to a message says ``Auto-Submitted: auto-replied`` and names the
+    message it answers, so the customer's mail program threads it and their robots stay silent.
+    """
+    ids = re.findall(r"<[^<>\s]+>", in_reply_to or "")
+    return (EmailMessage.update(auto_submitted="auto-replied", in_reply_to=ids[0][:255] if ids else None)
+            .where(EmailMessage.ticket == ticket, EmailMessage.event == "ticket.created").execute())
 
 
 def queue_template(ticket: Ticket, template_or_text: str, subject: str | None = None,
@@ -191,7 +246,11 @@ def mime(message: EmailMessage) -> MimeMessage:
     sender = config("MAIL_FROM", "liuzhuan@localhost")
     mail = MimeMessage()
     mail["From"], mail["To"], mail["Subject"] = sender, message.to_addr, message.subject
-    mail["Message-ID"] = make_msgid(domain=Address(addr_spec=sender).domain or "localhost")
+    mail["Message-ID"] = message.message_id or new_message_id()
+    mail["Auto-Submitted"] = message.auto_submitted or "auto-generated"  # RFC 3834: robots do not answer
+    mail["X-Auto-Response-Suppress"] = "All"  # Exchange's way of saying the same
+    if message.in_reply_to:
+        mail["In-Reply-To"] = mail["References"] = message.in_reply_to
     mail.set_content(message.body, charset="utf-8")
     return mail
 
