@@ -25,9 +25,12 @@ from .editor import EditorMixin
 from .formulas import FormulasMixin
 from .home import HomeMixin
 from .mail import MailView
+from .mailboxes import MailboxesView
+from .mailintake import MailIntakeView
 from .migrate import MigrateMixin
 from .org import DepartmentsView, TokensView, UsersView
 from .processes import ProcessesView
+from .robots import RobotsView
 from .rules import RulesView
 from .stepeditor import StepsMixin
 from .tags import TagsView
@@ -87,6 +90,18 @@ class Mail(AdminOnly, MailView):
     pass
 
 
+class Robots(AdminOnly, RobotsView):
+    pass
+
+
+class Mailboxes(AdminOnly, MailboxesView):
+    pass
+
+
+class MailIntake(AdminOnly, MailIntakeView):
+    pass
+
+
 class Rules(AdminOnly, RulesView):
     pass
 
@@ -107,7 +122,10 @@ def init_app(app) -> None:
     panel.add_view(Departments(name=_l("Departments"), endpoint="departments", url="/admin/departments"))
     panel.add_view(Tokens(name=_l("API tokens"), endpoint="tokens", url="/admin/tokens"))
     panel.add_view(Webhooks(name=_l("Webhooks"), endpoint="webhooks", url="/admin/webhooks"))
+    panel.add_view(Robots(name=_l("Chat robots"), endpoint="robots", url="/admin/robots"))
     panel.add_view(Mail(name=_l("E-mail"), endpoint="mail", url="/admin/mail"))
+    panel.add_view(MailIntake(name=_l("Mail intake log"), endpoint="mailintake", url="/admin/mail-intake"))
+    panel.add_view(Mailboxes(name=_l("IMAP mailboxes"), endpoint="mailboxes", url="/admin/mailboxes"))
     panel.add_view(Rules(name=_l("Automation rules"), endpoint="rules", url="/admin/rules"))
     panel.add_view(Tags(name=_l("Tags"), endpoint="tags", url="/admin/tags"))
     panel.init_app(app)

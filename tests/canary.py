@@ -51,12 +51,14 @@ from workflows.storage import db as lzdb
 from workflows.storage.models import (
     Attachment,
     Notification,
+    RobotTarget,
     Ticket,
     TicketCC,
     TicketEvent,
     User,
     WebhookEndpoint,
 )
+from workflows.subscribers import robots
 from workflows.subscribers.webhooks import EVENTS
 from workflows.tickets import collab, engine
 from workflows.tickets.access import ALL, can_read, visible_fields
@@ -260,6 +262,8 @@ def build_canary_world(app) -> CanaryWorld:
     world = CanaryWorld(build(app))
     with app.app_context(), lzdb.database.connection_context():
         WebhookEndpoint.create(name="canary", url="https://example.com/canary", secret="c" * 32, events=list(EVENTS))
+        RobotTarget.create(name="canary", platform="wecom", events=list(robots.KINDS),
+                           url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=canary")
         docs.save_process(canary_process(), publish=True)
         users = {u.username: u for u in User.select()}
         builder = Builder(app, world, users)

@@ -53,7 +53,7 @@ from test_permission_matrix import PRINCIPALS, QUERIES, login, url_values, world
 from formbuilder.forms import PRESENT
 from workflows.processes import documents as docs
 from workflows.storage import db as lzdb
-from workflows.storage.models import EmailMessage, Ticket, WebhookDelivery
+from workflows.storage.models import EmailMessage, RobotDelivery, Ticket, WebhookDelivery
 from workflows.tickets import engine
 
 EN = {"Accept-Language": "en"}
@@ -195,8 +195,8 @@ ROUTES: dict[str, URLs | str] = {
     "audit.action_view": POST_ONLY, "audit.ajax_update": POST_ONLY,
 }
 # Flask-Admin views: their GETs as the matrix builds them, for every principal
-ADMIN_BLUEPRINTS = ("admin", "audit", "calendars", "departments", "dictionaries", "mail", "processes", "rules", "tags",
-                    "tokens", "users", "webhooks")
+ADMIN_BLUEPRINTS = ("admin", "audit", "calendars", "departments", "dictionaries", "mail", "mailboxes", "mailintake",
+                    "processes", "robots", "rules", "tags", "tokens", "users", "webhooks")
 
 
 def route_for(endpoint: str) -> URLs | str | None:
@@ -362,6 +362,12 @@ def outbound_problems(cw: CanaryWorld, tickets: dict) -> list[str]:
         label = next((lb for n, lb in by_number.items() if f'"number":"{n}"' in delivery.payload), None)
         forbidden = [c for c in cw.canaries if not webhook_may_carry(label, c)]
         problems += [f"webhook {delivery.event} #{delivery.id} of {label}: carries {describe(c, tickets)}"
+                     for c in leaks(delivery.payload, forbidden)]
+    problems += [] if RobotDelivery.select().count() else ["no robot delivery was queued: nothing to check"]
+    for delivery in RobotDelivery.select().order_by(RobotDelivery.id):
+        label = labels.get(delivery.ticket_id)
+        forbidden = [c for c in cw.canaries if not (c.ticket == label and c.kind == "number")]
+        problems += [f"robot {delivery.kind} #{delivery.id} of {label}: carries {describe(c, tickets)}"
                      for c in leaks(delivery.payload, forbidden)]
     for message in EmailMessage.select().order_by(EmailMessage.id):
         label = labels.get(message.ticket_id)

@@ -37,7 +37,10 @@ from workflows.storage import db as lzdb
 from workflows.storage.models import (
     Attachment,
     EmailMessage,
+    Mailbox,
     Notification,
+    RobotDelivery,
+    RobotTarget,
     Tag,
     User,
     WebhookDelivery,
@@ -118,8 +121,8 @@ ADMIN_UNUSED = Rule("admin-unused", frozenset(), "a ModelView route its view has
                     refused_as={"admin": 404})
 
 # Flask-Admin's views: admin.AdminOnly guards every route of each, so the whole blueprint is classified at once.
-ADMIN_BLUEPRINTS = ("admin", "audit", "calendars", "departments", "dictionaries", "mail", "processes", "rules", "tags",
-                    "tokens", "users", "webhooks")
+ADMIN_BLUEPRINTS = ("admin", "audit", "calendars", "departments", "dictionaries", "mail", "mailboxes", "mailintake",
+                    "processes", "robots", "rules", "tags", "tokens", "users", "webhooks")
 EXPECTED: dict[str, Rule] = {
     "static": PUBLIC, "admin.static": PUBLIC, "health.healthz": PUBLIC, "i18n.switch": PUBLIC,
     "auth.login": PUBLIC, "auth.logout": PUBLIC, "api_docs.docs": PUBLIC, "api.token": PUBLIC, "api.openapi": PUBLIC,
@@ -233,6 +236,10 @@ def _admin_rows(users: dict, ticket) -> dict:
                                       events=["ticket.created"])
     delivery = WebhookDelivery.create(endpoint=endpoint, uuid=os.urandom(16).hex(), event="ticket.created",
                                       payload="{}")
+    robot = RobotTarget.create(name="robot", platform="wecom", events=["assignment"],
+                               url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=matrix-robot-key")
+    robot_delivery = RobotDelivery.create(target=robot, uuid=os.urandom(16).hex(), kind="assignment", payload="{}")
+    mailbox = Mailbox.create(name="box", host="127.0.0.1", port=9, security="none", username="u", password="p")
     message = EmailMessage.create(to_addr="c@example.com", subject="s", body="b", ticket=ticket, status="failed")
     entry = audit.record(users["admin"], "matrix.seed", "matrix:1")
     rule = AutomationRule.create(name="matrix rule", trigger="ticket.created", condition={}, actions=[])
@@ -240,7 +247,9 @@ def _admin_rows(users: dict, ticket) -> dict:
     view = saved_views.create(users["wh_lead"], "matrix view", {"status": "open"}, shared=True)
     calendars.save_calendar(json.loads((ROOT / "workflows/demo/cn_workdays.calendar.json").read_text("utf-8")))
     return {"endpoint_id": endpoint.id, "delivery_id": delivery.id, "message_id": message.id,
-            "entry_id": entry.id, "rule_id": rule.id, "tag_id": tag.id, "view_id": view.id}
+            "entry_id": entry.id, "rule_id": rule.id, "tag_id": tag.id, "view_id": view.id,
+            "target_id": robot.id, "robot_delivery_id": robot_delivery.id,
+            "mailbox_id": mailbox.id}
 
 
 def build(app) -> World:

@@ -21,8 +21,9 @@ import click
 from flask.cli import with_appcontext
 from peewee import InterfaceError, OperationalError
 
+from workflows.intake import imap
 from workflows.storage.db import database
-from workflows.subscribers import mail, webhooks
+from workflows.subscribers import mail, robots, webhooks
 from workflows.tickets import sla
 
 SWEEP_EVERY = 60.0  # seconds between SLA sweeps with --sla
@@ -38,11 +39,14 @@ def _stop_on_sigterm(stop: threading.Event) -> None:
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
 
-def run_once(name: str, batch: int, with_sla: bool, last_sweep: float) -> tuple[dict[str, int], float]:
-    """Send what is due (webhooks, then e-mails) and, when asked and a minute has passed, sweep SLAs."""
+def run_once(name: str, batch: int, with_sla: bool, last_sweep: float,
+             with_mail: bool = True) -> tuple[dict[str, int], float]:
+    """Send what is due (webhooks, e-mails), poll due IMAP mailboxes, and when asked, once a minute, sweep SLAs."""
     with database.connection_context():
         counts = webhooks.deliver_due(name, batch)
         counts.update({f"mail_{key}": value for key, value in mail.send_due(name, batch).items()})
+        counts.update({f"robot_{key}": value for key, value in robots.deliver_due(name, batch).items()})
+        counts.update(imap.counts(imap.poll_due(name)) if with_mail else {})  # docs/imap.md
         if with_sla and time.monotonic() - last_sweep >= SWEEP_EVERY:
             swept = sla.sweep()
             counts.update({"overdue": len(swept), **{f"sla_{k}": len(v) for k, v in swept.by_kind.items()
@@ -51,10 +55,11 @@ def run_once(name: str, batch: int, with_sla: bool, last_sweep: float) -> tuple[
     return counts, last_sweep
 
 
-def _survive(name: str, batch: int, with_sla: bool, last_sweep: float) -> tuple[dict[str, int], float]:
+def _survive(name: str, batch: int, with_sla: bool, last_sweep: float,
+             with_mail: bool = True) -> tuple[dict[str, int], float]:
     """A long-running worker outlives a database restart: report, wait a round, try again."""
     try:
-        return run_once(name, batch, with_sla, last_sweep)
+        return run_once(name, batch, with_sla, last_sweep, with_mail)
     except (OperationalError, InterfaceError) as error:
         click.echo(f"worker: database unavailable ({error}); retrying", err=True)
         return {}, last_sweep
@@ -65,9 +70,16 @@ def _summary(counts: dict[str, int]) -> str:
     text = "webhooks: {delivered} delivered, {pending} to retry, {failed} failed".format(**counts)
     if any(counts.get(f"mail_{key}") for key in ("sent", "pending", "failed")):
         text += "; e-mails: {mail_sent} sent, {mail_pending} to retry, {mail_failed} failed".format(**counts)
+    if any(counts.get(f"robot_{key}") for key in ("delivered", "pending", "failed")):  # chat robots, docs/robots.md
+        text += "; robots: {robot_delivered} delivered, {robot_pending} to retry, {robot_failed} failed".format(
+            **counts)
     text += f"; {counts['overdue']} ticket(s) newly overdue" if "overdue" in counts else ""
     others = [f"{value} {key[4:]}" for key, value in counts.items() if key.startswith("sla_") and value]
-    return text + ("; SLA: " + ", ".join(others) if others else "")
+    text += "; SLA: " + ", ".join(others) if others else ""
+    if any(counts.get(key) for key in ("imap_handled", "imap_refused", "imap_errors")):
+        text += "; IMAP: {imap_handled} handled, {imap_refused} refused, {imap_errors} mailbox(es) failed".format(
+            **counts)
+    return text
 
 
 @click.command("worker")
@@ -75,8 +87,9 @@ def _summary(counts: dict[str, int]) -> str:
 @click.option("--sla", "with_sla", is_flag=True, help="Also run the SLA sweep once a minute.")
 @click.option("--idle", default=2.0, show_default=True, help="Seconds to sleep when nothing was due.")
 @click.option("--batch", default=webhooks.BATCH, show_default=True, help="Deliveries claimed at a time.")
+@click.option("--no-mail", "no_mail", is_flag=True, help="Do not poll the IMAP mailboxes (docs/imap.md).")
 @with_appcontext
-def worker_command(once: bool, with_sla: bool, idle: float, batch: int):
+def worker_command(once: bool, with_sla: bool, idle: float, batch: int, no_mail: bool = False):
     """Send queued webhook deliveries and e-mails (retried with back-off); several workers may run at once."""
     name, stop, last_sweep = worker_id(), threading.Event(), -SWEEP_EVERY
     _stop_on_sigterm(stop)
@@ -84,7 +97,7 @@ def worker_command(once: bool, with_sla: bool, idle: float, batch: int):
         with database.connection_context():
             sla.catch_up()  # tickets written without a next check (before migration 0016), once
     while not stop.is_set():
-        counts, last_sweep = (run_once if once else _survive)(name, batch, with_sla, last_sweep)
+        counts, last_sweep = (run_once if once else _survive)(name, batch, with_sla, last_sweep, not no_mail)
         if once or any(counts.values()):
             click.echo(_summary(counts))
         if once:

@@ -10,6 +10,7 @@ from formbuilder.messages import N_
 from workflows.search import index as search_index
 from workflows.storage.db import database
 from workflows.storage.models import Attachment, Notification, Ticket, TicketCC, TicketEvent, User
+from workflows.subscribers import robots
 from workflows.tickets.access import can_act, can_read, oversees
 from workflows.tickets.engine import REQUIRED, load
 from workflows.tickets.errors import Forbidden, Invalid, NotFound
@@ -46,6 +47,7 @@ def add_note(actor: User, number: str, text: str) -> TicketEvent:
             elif not can_read(user, ticket):
                 continue  # a mention gives no more than a CC would: only those who may CC open the ticket to others
             notify(user.id, ticket, "mentioned", f"{ticket.number}: @{user.username}")
+            robots.queue("mention", ticket, user)
         search_index.reindex_ticket(ticket)  # the note is searchable once it commits, and only then
         return event
 

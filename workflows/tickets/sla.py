@@ -26,7 +26,7 @@ from workflows.intake.channels import system_user
 from workflows.people.org import manager_chain
 from workflows.storage.db import database
 from workflows.storage.models import Notification, ProcessVersion, Ticket, User, utcnow
-from workflows.subscribers import automation, webhooks
+from workflows.subscribers import automation, robots, webhooks
 from workflows.tickets import engine, moves, pending, timing
 from workflows.tickets.assignment import AssignmentError, Context, resolve
 
@@ -136,6 +136,7 @@ def _overdue(ticket: Ticket, now: datetime) -> bool:
         return False
     ticket.overdue_at = now
     _notify(ticket, now)
+    robots.queue("overdue", ticket)
     webhooks.enqueue("ticket.overdue", ticket)
     automation.run("ticket.overdue", ticket, None)  # same transaction as the mark
     return True
@@ -146,7 +147,10 @@ def _escalate(ticket: Ticket, now: datetime) -> bool:
     rule = (_step(ticket).get("sla") or {}).get("escalate") or {}
     if rule.get("to"):
         words = timing.said(N_("SLA exceeded: escalated to %(step)s."), step=_step_name(ticket, rule["to"]))
-        return move(ticket, rule["to"], "escalate", words, now)
+        if not move(ticket, rule["to"], "escalate", words, now):
+            return False
+        robots.queue("escalation", ticket)  # the chat robots in scope of the step it reached (docs/robots.md)
+        return True
     manager = _manager(ticket) if rule.get("notify") == "manager" else None
     if manager is None:
         return False
@@ -154,6 +158,7 @@ def _escalate(ticket: Ticket, now: datetime) -> bool:
     words = timing.said(N_("SLA exceeded: %(name)s, the handler's manager, was notified."), name=name)
     Notification.create(user=manager, ticket=ticket, kind="escalated", created_at=now,
                         message=f"{ticket.number}: {words}")
+    robots.queue("escalation", ticket, manager)
     moves.record(ticket, "escalate", system_user(), ticket.assignee_id, now, from_step=ticket.step, comment=words)
     return True
 
