@@ -116,6 +116,17 @@ def test_the_acknowledgement_is_queued_once_and_answers_the_message(runner, tmp_
     assert sent["X-Auto-Response-Suppress"] == "All"
 
 
+
+def test_a_sender_asking_for_no_automatic_answer_gets_a_ticket_but_no_acknowledgement(runner, tmp_path, app):
+    """Outlook puts X-Auto-Response-Suppress on people's mail: it opens its ticket, only our answer is withheld."""
+    line = ingest(runner, tmp_path, "Ms Li <li@example.com>", headers="X-Auto-Response-Suppress: All\r\n")
+    assert line.startswith("created "), line
+    with app.app_context(), database.connection_context():
+        (ack,) = EmailMessage.select()
+        assert ack.status == "dropped" and "X-Auto-Response-Suppress" in ack.last_error
+        assert mail.send_due("w1") == {"sent": 0, "pending": 0, "failed": 0}
+
+
 def test_notices_say_auto_generated(runner, app):
     with app.app_context(), database.connection_context():
         row = mail.queue("wang@example.com", "您的工单已办结", "正文")

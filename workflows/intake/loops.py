@@ -5,7 +5,7 @@ Such a message opens no ticket and adds no note, not even to a ticket it quotes:
 :func:`reason` says why a message is automatic, from the signs mail software leaves, strongest
 first: RFC 3834 ``Auto-Submitted``, ``Precedence: bulk/junk/list``, an RFC 3464/6522
 ``multipart/report`` (delivery status, also delay notices), an empty ``Return-Path: <>`` or a
-MAILER-DAEMON/postmaster sender, the vendors' auto-reply headers (Exchange, Postfix vacation,
+MAILER-DAEMON/postmaster sender, the vendors' auto-reply headers (Postfix vacation,
 Zimbra, Tencent/Netease), and, last, out-of-office and delivery-failure subjects in Chinese and
 English. The list follows what Zammad and RT check before they answer (their "auto response" rules).
 The headers are those ``mailparse`` keeps in ``Mail.auto_headers`` (decoded, by lower-case name).
@@ -68,10 +68,18 @@ def _vendor(headers: dict | None) -> str | None:
         value = _get(headers, name)
         if value is not None and value.lower() not in ("no", "false", "0"):
             return f"auto-reply header {name}"
-    suppress = {part.strip().lower() for part in (_get(headers, "x-auto-response-suppress") or "").split(",")}
-    if suppress & SUPPRESS:
-        return "X-Auto-Response-Suppress: " + ", ".join(sorted(suppress & SUPPRESS))
     return None
+
+
+def suppresses_reply(headers: dict | None) -> bool:
+    """Whether the sender asks for no automatic answer (Exchange's ``X-Auto-Response-Suppress``).
+
+    Not a sign of automatic mail: Outlook and Exchange put it on people's mail too, and helpdesks
+    that dropped such mail lost good messages (Jitbit, 2015). The message opens its ticket; only our
+    acknowledgement is withheld.
+    """
+    suppress = {part.strip().lower() for part in (_get(headers, "x-auto-response-suppress") or "").split(",")}
+    return bool(suppress & SUPPRESS)
 
 
 def by_sender(address: str | None) -> str | None:

@@ -217,8 +217,13 @@ def create(mail: Mail, process: str, gettext, quoted: Ticket | None = None, mid:
 
 
 def acknowledge(ticket: Ticket, mail: Mail, mid: str) -> None:
-    """The acknowledgement the process's ``notify_customer.created`` queued answers this message (RFC 3834)."""
+    """The acknowledgement the process's ``notify_customer.created`` queued answers this message (RFC 3834).
+
+    A sender who asks for no automatic answer (``X-Auto-Response-Suppress``) gets none: it is kept as dropped.
+    """
     outgoing.mark_replies(ticket, mail.message_id if not mid.startswith("sha256:") else "")
+    if loops.suppresses_reply(mail.auto_headers):
+        outgoing.withhold_replies(ticket, "the sender asked for no automatic answer (X-Auto-Response-Suppress)")
 
 
 def ingest(raw: bytes, process: str | None, gettext) -> str:

@@ -200,6 +200,13 @@ def mark_replies(ticket: Ticket, in_reply_to: str) -> int:
             .where(EmailMessage.ticket == ticket, EmailMessage.event == "ticket.created").execute())
 
 
+def withhold_replies(ticket: Ticket, why: str) -> int:
+    """The acknowledgement just queued for ``ticket`` is not sent: kept as ``dropped`` with ``why`` (in the outbox)."""
+    return (EmailMessage.update(status="dropped", last_error=why[:ERROR_MAX])
+            .where(EmailMessage.ticket == ticket, EmailMessage.event == "ticket.created",
+                   EmailMessage.status == "pending").execute())
+
+
 def queue_template(ticket: Ticket, template_or_text: str, subject: str | None = None,
                    event: str | None = None) -> EmailMessage | None:
     """Queue a customer e-mail from a template event name, or from a body text (with ``subject``).
