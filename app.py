@@ -14,10 +14,13 @@ import admin
 import api
 from api import docs as api_docs
 from web import auth, bulk, calls, customers, exports, health, home, inbox, public, tagging, tickets, webform
+from web import help as help_pages
+from web import kb as kb_pages
 from web import live as live_updates
 from web import notes as note_box
 from web import profile as profile_pages
 from web import reports as report_pages
+from web import suggest as kb_suggest
 from web import views as saved_views
 from web.common import headers as security_headers
 from web.common import i18n, inputs
@@ -96,10 +99,13 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.register_blueprint(report_pages.bp)  # /reports, for supervisors and admins
     app.register_blueprint(webform.bp)  # /forms/<code>: the public web form of opted-in processes
+    app.register_blueprint(help_pages.bp)  # /help: the public knowledge base, no login (docs/kb.md)
+    app.register_blueprint(kb_pages.bp)  # /kb: the workspace knowledge base, articles and their files (docs/kb.md)
     app.register_blueprint(profile_pages.bp)  # /profile: the user's own API tokens
     app.register_blueprint(tagging.bp)  # POST /tickets/<number>/tags: add and remove a ticket's tags
     app.register_blueprint(bulk.bp)  # POST /tickets/bulk: assign, transfer, tag, wait, resume, close
     app.register_blueprint(saved_views.bp)  # /views: the workspace's saved views (docs/workspace.md)
+    app.register_blueprint(kb_suggest.bp)  # /suggest, a ticket's solution, /reports/solutions (docs/kb.md)
     app.register_blueprint(note_box.bp)  # a note's pasted files and @mention suggestions; the note_html filter
     admin.init_app(app)
     inbox.init_app(app)

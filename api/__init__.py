@@ -62,6 +62,7 @@ def routing_error(exc: HTTPException):
 def init_app(app) -> None:
     from . import (  # noqa: F401 - routes register on import
         admin_processes,
+        articles,
         calendars,
         collab,
         customers,

@@ -13,6 +13,8 @@ import copy
 from flask import jsonify
 
 from . import PUBLIC, bp
+from .openapi_kb import KB_PATHS, KB_SCHEMAS
+from .openapi_kb import TAG as KB_TAG
 from .openapi_paths import ERROR_RESPONSES, PATHS
 from .openapi_schemas import SCHEMAS, ref
 
@@ -26,6 +28,7 @@ TAGS = [
     ("Notes and attachments", "Internal notes and files."),
     ("Customers", "Callers and their ticket history."),
     ("Notifications", "The caller's own inbox."),
+    KB_TAG,
 ]
 DESCRIPTION = (
     "The REST API of Liuzhuan (流转). Authenticate with `Authorization: Bearer TOKEN` (from `POST /auth/token` "
@@ -40,11 +43,11 @@ def document() -> dict:
         "servers": [{"url": "/api/v1"}],
         "tags": [{"name": name, "description": text} for name, text in TAGS],
         "security": [{"bearer": []}],
-        "paths": PATHS,
+        "paths": {**PATHS, **KB_PATHS},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "An API token: `Authorization: Bearer TOKEN`."}},
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **KB_SCHEMAS},
             "responses": {name: {"description": text, "content": {"application/json": {"schema": ref("Error")}}}
                           for name, text in ERROR_RESPONSES.values()},
         },

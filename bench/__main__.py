@@ -6,7 +6,8 @@ growing sizes), ``http`` (gunicorn throughput against a bare Flask ceiling),
 ``worktime`` (10,000 SLA due times on the cn calendar vs plain timedelta additions),
 ``sla`` (the SLA sweep's index range over 100,000 open tickets vs a full scan),
 ``search`` (full text: a selective query's p95 at 10k/100k/1M tickets, ``bench/search.py``),
-``live`` (500 idle users polling ``GET /live`` against gunicorn -w 2: requests per minute, CPU share).
+``live`` (500 idle users polling ``GET /live`` against gunicorn -w 2: requests per minute, CPU share),
+``kb`` (the suggestions panel's answer at 10k articles and 1M tickets, p95, ``bench/kb.py``).
 ``--quick`` is the CI size (small databases, short HTTP runs, about a minute
 and a half on two CPUs) and never fails on a target; the full run is what
 docs/performance.md reports. Each part's own module runs it alone too
@@ -22,13 +23,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import engine, forms, http, scale, worktime
+from bench import engine, forms, http, kb, scale, worktime
 from bench import live as live_updates
 from bench import search as full_text
 from bench import sla as sla_sweep
 from bench.results import Figure, table, write
 
-PARTS = ("forms", "engine", "scale", "http", "worktime", "sla", "search", "live")
+PARTS = ("forms", "engine", "scale", "http", "worktime", "sla", "search", "live", "kb")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -77,7 +78,9 @@ def runners(args: argparse.Namespace, kinds: list[str], extra: dict[str, str]) -
             "worktime": lambda: worktime.bench(10000, 2 if args.quick else 5),
             "sla": lambda: sla_sweep.bench(kinds, args.quick),
             "search": lambda: full_text.bench(kinds, search_sizes(args), 2 if args.quick else 7),
-            "live": lambda: live_updates.bench(kinds, args.quick)}
+            "live": lambda: live_updates.bench(kinds, args.quick),
+            "kb": lambda: kb.bench(kinds, kb.QUICK_SIZES if args.quick else kb.FULL_SIZES,
+                                   kb.QUICK_ARTICLES if args.quick else kb.FULL_ARTICLES, 2 if args.quick else 7)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from conftest import example
 from test_permission_matrix import PRINCIPALS, World, build
 
+from workflows.kb import articles as kb_articles
 from workflows.processes import documents as docs
 from workflows.reporting.queries import customer_visible
 from workflows.search import index as search_index
@@ -71,6 +72,11 @@ FREE_TEXT = ("order_no", "defect", "public_note", "reject_reason", *STEP_NOTES.v
 PUBLIC = frozenset({"public_note"})  # x-public: the customer's progress page, e-mails and webhooks may hold it
 READERS = {"ledger_note": "finance"}  # x-readers: field -> the one department (and its subtree) that reads it
 COPIES = {"ledger_copy": "ledger_note", "warehouse_copy": "warehouse_note"}  # computed field -> the field it copies
+#: Knowledge-base articles (kind "article", field: which one): the roles that read each (docs/kb.md), None: everyone,
+#: without a login too (the help pages /help, web/help.py). Each article's title and body hold its canary.
+EDITOR_ROLES = ("admin", "supervisor")
+ARTICLE_ROLES = {"public": None, "internal": ("admin", "supervisor", "agent", "handler"), "draft": EDITOR_ROLES,
+                 "review": EDITOR_ROLES, "archived": EDITOR_ROLES}
 
 
 def canary_process() -> dict:
@@ -123,6 +129,7 @@ class CanaryWorld:
     progress: dict[str, str] = field(default_factory=dict)  # label -> signed progress token
     rating: dict[str, str] = field(default_factory=dict)  # label -> signed rating token (closed tickets)
     notifications: dict[str, int] = field(default_factory=dict)  # username -> a notification id of theirs
+    articles: dict[str, str] = field(default_factory=dict)  # ARTICLE_ROLES key -> article number
 
 
 def mark(world: CanaryWorld, label: str, what: str, **kind) -> str:
@@ -255,6 +262,21 @@ def _early_tickets(b: Builder) -> None:
     b.direct("X", "secret_note", "ledger_note")
 
 
+def _articles(world: CanaryWorld, admin: User) -> None:
+    """One article per ARTICLE_ROLES key, all in category returns, about 退货 and 运费, each with its canary."""
+    for which in ARTICLE_ROLES:
+        text = mark(world, "K", f"article_{which}", kind="article", field=which)
+        article = kb_articles.create(admin, title=f"退货运费 {text}", body=f"退货的运费 {text}", category="returns",
+                                     visibility="internal" if which == "internal" else "public")
+        if which != "draft":
+            kb_articles.submit(admin, article.number)
+        if which in ("public", "internal", "archived"):
+            kb_articles.publish(admin, article.number)
+        if which == "archived":
+            kb_articles.archive(admin, article.number)
+        world.articles[which] = article.number
+
+
 def build_canary_world(app) -> CanaryWorld:
     """The matrix world, a webhook subscribed to every event, the canary tickets, one notification per user."""
     from workflows.tickets import feedback
@@ -269,6 +291,7 @@ def build_canary_world(app) -> CanaryWorld:
         builder = Builder(app, world, users)
         _handled_tickets(builder)
         _early_tickets(builder)
+        _articles(world, users["admin"])
         for username in filter(None, PRINCIPALS.values()):
             text = mark(world, "N", f"notification_{username}", kind="notification", owner=username)
             world.notifications[username] = Notification.create(user=users[username], kind="rule", message=text).id
@@ -346,7 +369,7 @@ def reads(user: User, key: str) -> bool:
 def forbidden_for(world: CanaryWorld, username: str | None) -> list[Canary]:
     """Every canary ``username`` (None: not logged in) must never receive."""
     if username is None:
-        return list(world.canaries)
+        return [c for c in world.canaries if not (c.kind == "article" and ARTICLE_ROLES[c.field] is None)]
     user = User.get(User.username == username)
     tickets = {label: engine.load(number) for label, number in world.numbers.items()}
     fields = {label: allowed_fields(user, t) for label, t in tickets.items()}
@@ -356,6 +379,8 @@ def forbidden_for(world: CanaryWorld, username: str | None) -> list[Canary]:
     def allowed(c: Canary) -> bool:
         if c.kind == "notification":
             return c.owner == username
+        if c.kind == "article":
+            return ARTICLE_ROLES[c.field] is None or user.role in ARTICLE_ROLES[c.field]
         if c.kind == "customer":
             return customer_visible(user, world.customers[c.ticket])
         if c.kind == "number":  # one's own notifications name the tickets one was once given

@@ -135,6 +135,11 @@ def notification_ids(cw: CanaryWorld) -> list[int]:
     return [*cw.notifications.values(), cw.matrix.notification_id]
 
 
+def article_numbers(cw: CanaryWorld) -> list[str]:
+    """Every article of the canary world (one per status and visibility) and the matrix world's public one."""
+    return [*cw.articles.values(), cw.matrix.ids["article_number"]]
+
+
 MATRIX = "matrix"  # the URL the permission matrix builds from its world (admin pages, processes, tokens)
 POST_ONLY = "POST only (a write): the permission matrix checks who may; error bodies are in error_requests"
 WRITES = "POST/PATCH only (a write of admin or customer data, no ticket data in the answer)"
@@ -156,6 +161,25 @@ ROUTES: dict[str, URLs | str] = {
     "webform.webform": fixed(f"/forms/{CODE}", "/forms/return_goods"),
     "public.progress": "signed link: fetched, and an empty reply posted, by the customer principal (crawl_customer)",
     "public.rate": "signed link: fetched by the customer principal (crawl_customer)",
+    # The help pages (no login): published public articles only, whoever asks (web/help.py)
+    "help.index": fixed("/help"), "help.category": fixed("/help/c/returns", "/help/c/internal", "/help/c/nothing"),
+    "help.search": query("/help/search", {"q": "CANARY"}, {"q": "退货"}, {"q": "运费"}, {"q": ""}),
+    "help.suggest": query("/help/suggest", {"text": "CANARY 退货 运费"}, {"text": "CANARY"}, {"text": ""}),
+    "help.article": each("/help/{}", article_numbers), "help.vote": POST_ONLY,
+    # Knowledge base (issue 23): articles hold no ticket data (source_ticket is never shown on a page or the API)
+    "kb.index": fixed("/kb", "/kb?q=CANARY", "/kb?status=draft", "/kb?q=%E9%80%80%E8%B4%A7"),
+    "kb.new": fixed("/kb/new"), "kb.read": MATRIX, "kb.edit": MATRIX, "kb.download": MATRIX,
+    "kb.submit": POST_ONLY, "kb.publish": POST_ONLY, "kb.archive": POST_ONLY, "kb.upload": POST_ONLY,
+    "api.list_articles": fixed("/api/v1/articles", "/api/v1/articles?q=CANARY", "/api/v1/articles?status=draft"),
+    "api.get_article": MATRIX, "api.article_versions": MATRIX, "api.create_article": WRITES,
+    "api.edit_article": WRITES, "api.submit_article": WRITES, "api.publish_article": WRITES,
+    "api.archive_article": WRITES,
+    # Problem insight (issue 23): supervisors' and admins' heat map, spikes and dwell (web/insight.py)
+    "reports.insight": fixed("/reports/insight", f"/reports/insight?type={CODE}"), "reports.watch_field": POST_ONLY,
+    # Suggestions while typing and closing with a solution (issue 23, web/suggest.py)
+    "suggest.suggestions": lambda cw: [f"/suggest?{urlencode({'text': t, 'ticket': n})}"
+                                       for n in ("", *numbers(cw)) for t in ("", "CANARY")],
+    "suggest.report": fixed("/reports/solutions"), "suggest.choose": POST_ONLY, "suggest.draft": POST_ONLY,
     "health.healthz": fixed("/healthz"), "auth.login": fixed("/login"), "api_docs.docs": fixed("/api/docs"),
     "i18n.switch": fixed("/lang/en"),
     # API
@@ -459,6 +483,8 @@ def reached(crawls: dict[str, Crawl], cw: CanaryWorld) -> list[str]:
     missing = sorted(fields - crawls["admin"].seen) + ([] if note in crawls["assignee"].seen else [note])
     missing += [] if ledger in crawls["other_team"].seen else [ledger]
     previewed = [("admin", ledger), ("assignee", note), ("other_team", canary["F", "ledger_note"])]
+    public_article = next(c.text for c in cw.canaries if c.kind == "article" and c.field == "public")
+    missing += [] if public_article in crawls["anonymous"].seen else [public_article]  # the help pages were read
     return [f"the crawl never met {text}: it does not reach the data" for text in missing] + [
         f"{who}'s previews never computed {text}" for who, text in previewed if text not in crawls[who].previewed]
 

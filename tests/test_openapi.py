@@ -23,6 +23,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 from test_api import Api
 from test_engine import REGISTER
+from test_kb_api import article_session
 
 from api.openapi import document
 
@@ -206,6 +207,7 @@ def test_real_responses_match_the_document(api, doc):
     dictionary_session(api)
     calendar_session(api)
     process_session(api)
+    article_session(api)
     everything = {(m.upper(), path) for path, item in doc["paths"].items() for m in item}
     assert everything - api.seen == set(), "operations the session never saw succeed"
 

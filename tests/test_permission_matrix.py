@@ -28,6 +28,7 @@ from test_visibility_rule import expected as fields_of_steps
 from test_visibility_rule import table as visibility_table
 
 from workflows.calendars import store as calendars
+from workflows.kb import articles as kb_articles
 from workflows.people import org
 from workflows.processes import documents as docs
 from workflows.reporting import views as saved_views
@@ -35,6 +36,7 @@ from workflows.reporting.queries import customer_visible
 from workflows.storage import audit
 from workflows.storage import db as lzdb
 from workflows.storage.models import (
+    ArticleAttachment,
     Attachment,
     EmailMessage,
     Mailbox,
@@ -92,6 +94,7 @@ class Rule:
 PUBLIC = Rule("public", EVERYONE, "no login: login/logout, health, static files, language switch")
 TOKEN_LINK = Rule("token-link", EVERYONE, "the signed link is the credential (workflows.tickets.feedback)")
 WEBFORM = Rule("public-webform", EVERYONE, "opt-in public form per process (web_form.enabled)")
+HELP = Rule("public-help", EVERYONE, "help pages, no login: published public articles only (workflows.kb.public)")
 LOGIN = Rule("login", USERS, "any logged-in user; the view narrows to what is theirs")
 OWN_NOTIFICATION = Rule("own-notification", frozenset({"assignee"}), "anyone else's notification id is unknown",
                         refused=404)
@@ -116,6 +119,11 @@ CUSTOMER_MERGE = Rule("customer-merger", SUPERVISORS, "customers.MERGERS among t
                       refused_as=HIDDEN_CUSTOMER)
 CALL_NOTE = Rule("call-note", CREATOR_ROLES & READERS, "the call page (access.may_create), then collab.add_note's "
                  "can_read")
+KB_DRAFT = Rule("ticket-actor-editor", ACTORS - {"assignee"}, "solutions.from_ticket: access.can_act, and "
+                "kb.articles.EDITORS for the new article (the assignee wh1 is a handler)")
+KB_EDITOR = Rule("kb-editor", SUPERVISORS, "kb.articles.EDITORS: admins and supervisors write, submit, publish, "
+                 "archive and read versions of articles")
+KB_FILE = Rule("kb-file", EVERYONE, "a file of a published public article: anyone (the help pages show it)")
 ADMIN_UNUSED = Rule("admin-unused", frozenset(), "a ModelView route its view has no use for (no ajax-loaded field, "
                     "no list editing): 404 even to the admin, the admin refusal to everyone else",
                     refused_as={"admin": 404})
@@ -127,11 +135,15 @@ EXPECTED: dict[str, Rule] = {
     "static": PUBLIC, "admin.static": PUBLIC, "health.healthz": PUBLIC, "i18n.switch": PUBLIC,
     "auth.login": PUBLIC, "auth.logout": PUBLIC, "api_docs.docs": PUBLIC, "api.token": PUBLIC, "api.openapi": PUBLIC,
     "public.rate": TOKEN_LINK, "public.progress": TOKEN_LINK, "webform.webform": WEBFORM,
+    "help.index": HELP, "help.category": HELP, "help.search": HELP, "help.suggest": HELP, "help.article": HELP,
+    "help.vote": HELP,  # "was this helpful": anyone, once per client (tests/test_kb_public.py)
     "home.index": LOGIN, "inbox.index": LOGIN, "inbox.mark_all_read": LOGIN, "profile.index": LOGIN,
     "profile.issue": LOGIN, "profile.change_password": LOGIN, "calls.register": LOGIN,
     "exports.tickets_csv": LOGIN, "exports.tickets_xlsx": LOGIN,
     "inbox.mark_read": OWN_NOTIFICATION, "profile.revoke": OWN_TOKEN, "calls.submit": CREATE,
     "reports.index": REPORTS, "reports.export_csv": REPORTS, "reports.export_xlsx": REPORTS,
+    "reports.insight": REPORTS, "reports.watch_field": ADMIN,
+    "suggest.suggestions": LOGIN, "suggest.choose": ACTOR, "suggest.draft": KB_DRAFT, "suggest.report": REPORTS,
     "tickets.detail": READER, "tickets.note": READER, "tickets.act": ACTOR, "tickets.add_cc": CC_EDITOR,
     "calls.preview_call": CREATE, "tickets.preview_step": ACTOR,  # the live preview of computed fields
     "calls.suggest": CREATE, "calls.note": CALL_NOTE,  # the call page's possible duplicates; a call as a note
@@ -156,6 +168,12 @@ EXPECTED: dict[str, Rule] = {
     "audit.index": ADMIN, "audit.detail": ADMIN, "audit.create_view": ADMIN, "audit.edit_view": ADMIN,
     "audit.details_view": ADMIN, "audit.delete_view": ADMIN, "audit.action_view": ADMIN, "audit.export": ADMIN,
     "audit.ajax_lookup": ADMIN_UNUSED, "audit.ajax_update": ADMIN_UNUSED,
+    # Knowledge base (issue 23): article K (published, public, one file), workflows.kb.articles' roles.
+    "kb.index": LOGIN, "kb.read": LOGIN, "kb.download": KB_FILE, "kb.new": KB_EDITOR, "kb.edit": KB_EDITOR,
+    "kb.submit": KB_EDITOR, "kb.publish": KB_EDITOR, "kb.archive": KB_EDITOR, "kb.upload": KB_EDITOR,
+    "api.list_articles": LOGIN, "api.get_article": LOGIN, "api.create_article": KB_EDITOR,
+    "api.edit_article": KB_EDITOR, "api.article_versions": KB_EDITOR, "api.submit_article": KB_EDITOR,
+    "api.publish_article": KB_EDITOR, "api.archive_article": KB_EDITOR,
 }
 
 
@@ -193,6 +211,16 @@ def _upload(app, who, name: str) -> Attachment:
     with open(path, "wb") as file:
         file.write(b"\xff\xd8\xff")
     return Attachment.create(key=key, filename=name, mimetype="image/jpeg", size=3, stored_name=key, uploaded_by=who)
+
+
+def _article(app, users: dict) -> dict:
+    """Article K: published, public, with one file (the knowledge-base routes, issue 23)."""
+    article = kb_articles.create(users["admin"], title="matrix article", body="matrix", visibility="public")
+    kb_articles.submit(users["admin"], article.number)
+    kb_articles.publish(users["admin"], article.number)
+    file = _upload(app, users["admin"], "kb.jpg")
+    ArticleAttachment.create(article=article, attachment=file)
+    return {"kb_number": article.number, "attachment_key": file.key}
 
 
 def _organisation() -> dict:
@@ -252,6 +280,16 @@ def _admin_rows(users: dict, ticket) -> dict:
             "mailbox_id": mailbox.id}
 
 
+def _help_article(users: dict) -> dict:
+    """A published public article and its category: /help/<article_number>, /help/c/<kb_category>."""
+    docs.import_dictionary(json.loads((ROOT / "workflows/demo/kb_category.dictionary.json").read_text("utf-8")))
+    article = kb_articles.create(users["admin"], title="matrix help", body="matrix", category="returns",
+                                 visibility="public")
+    kb_articles.submit(users["admin"], article.number)
+    kb_articles.publish(users["admin"], article.number)
+    return {"article_number": article.number, "kb_category": "returns"}
+
+
 def build(app) -> World:
     """Seed the organisation, the two tickets and one row of everything the admin pages show."""
     with app.app_context(), lzdb.database.connection_context():
@@ -266,7 +304,8 @@ def build(app) -> World:
         world.token_id = row.id
         other_token_id = org.new_token(users["wh1"], "wh1's other")[0].id
         world.tokens = {name: org.issue_token(users[name], "matrix") for name in users}
-        world.ids = {**_admin_rows(users, ticket), "other_token_id": other_token_id}
+        world.ids = {**_admin_rows(users, ticket), "other_token_id": other_token_id, **_help_article(users),
+                     **_article(app, users)}
         tags.add(ticket, "matrix", users["admin"])
         world.ids["rate_token"] = feedback.rating_link_token(engine.load(world.closed))
         world.ids["progress_token"] = feedback.progress_token(ticket)

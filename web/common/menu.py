@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask_login import current_user
 
+from workflows.kb import articles
 from workflows.reporting.reports import can_view_reports
 from workflows.tickets.access import is_admin, may_create
 
@@ -17,7 +18,8 @@ def entries() -> dict[str, bool]:
     if not current_user.is_authenticated:
         return {}
     user = current_user.user
-    return {"register_call": may_create(user), "reports": can_view_reports(user), "admin": is_admin(user)}
+    return {"register_call": may_create(user), "reports": can_view_reports(user), "admin": is_admin(user),
+            "kb": articles.is_staff(user)}
 
 
 def init_app(app) -> None:

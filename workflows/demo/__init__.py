@@ -10,7 +10,7 @@ from workflows.people import org
 from workflows.processes import documents as docs
 from workflows.storage.models import Department, User
 
-DICTIONARIES = ("channel.dictionary.json", "product.dictionary.json")
+DICTIONARIES = ("channel.dictionary.json", "product.dictionary.json", "kb_category.dictionary.json")
 #: Working-time calendars (docs/calendars.md), seeded before the processes whose SLAs name them.
 CALENDARS = ("cn_workdays.calendar.json",)
 #: return_goods (format 1, as ../shared/examples has it), repair and it_change (format 2: docs/examples/, whose
@@ -108,6 +108,7 @@ def logins() -> list[str]:
 def seed(tickets: bool = False) -> list[str]:
     """Seed the organisation, then the documents, then (``tickets``) the sample tickets; running it again
     changes nothing. Tests seed without tickets; ``python app.py`` and ``flask demo`` with (docs/demo.md)."""
+    from workflows.demo.kb import seed_articles  # the knowledge base's demo articles (docs/kb.md), with the tickets
     from workflows.demo.tickets import seed_tickets  # the engine and its subscribers: only when asked for
 
-    return seed_org() + seed_documents() + (seed_tickets() if tickets else []) + logins()
+    return seed_org() + seed_documents() + (seed_tickets() + seed_articles() if tickets else []) + logins()

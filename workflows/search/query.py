@@ -70,7 +70,8 @@ def tsquery(groups: list[list[str]], any_term: bool) -> str:
     return (" | " if any_term else " & ").join(f"({p})" for p in phrases)
 
 
-def _candidates(text: str, narrow: Callable | None, any_term: bool) -> list[tuple[int, str]]:
+def _candidates(text: str, narrow: Callable | None, any_term: bool,
+                candidates: int = CANDIDATES) -> list[tuple[int, str]]:
     """(ticket id, part) of the best matching parts among the tickets ``narrow`` keeps, best first."""
     groups = runs(text[:LONGEST])
     if any_term:  # similar tickets: each term on its own, ranked by how many match and how rare they are
@@ -87,7 +88,7 @@ def _candidates(text: str, narrow: Callable | None, any_term: bool) -> list[tupl
                 .switch(SearchPart).join(Ticket, on=(SearchPart.ticket == Ticket.id))
                 .where(_Fts.match(fts5_query(groups, any_term))).order_by(_Fts.bm25(), Ticket.id.desc()))
     rows = narrow(rows) if narrow is not None else rows
-    return list(rows.limit(CANDIDATES).tuples())
+    return list(rows.limit(candidates).tuples())
 
 
 def _readable(reader: User):
@@ -139,12 +140,13 @@ def _loaded(ids: list[int]) -> dict[int, Ticket]:
 
 
 def ranked(reader: User, text: str, narrow: Callable | None = None, *, any_term: bool = False,
-           limit: int = RESULTS) -> list[int]:
+           limit: int = RESULTS, candidates: int = CANDIDATES) -> list[int]:
     """Ids of tickets matching ``text`` in what ``reader`` may see, best first, at most ``limit``.
 
     Only tickets ``reader`` may read are candidates; ``narrow`` takes the candidate query (joined
     with ``Ticket``) and returns it narrowed further: a list's scope and filters. ``any_term``: a
     ticket matching some of the words counts (similar tickets); else every word must match (the search box).
+    ``candidates``: matching parts the database ranks (fewer for the suggestions panel, which shows five).
     """
     readable = _readable(reader)
 
@@ -153,7 +155,7 @@ def ranked(reader: User, text: str, narrow: Callable | None = None, *, any_term:
         return narrow(query) if narrow is not None else query
 
     found: dict[int, set[str]] = {}
-    for ticket, part in _candidates(text, narrowed, any_term):
+    for ticket, part in _candidates(text, narrowed, any_term, candidates):
         found.setdefault(ticket, set()).add(part)
     if not found:
         return []

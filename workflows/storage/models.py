@@ -743,3 +743,118 @@ class Mailbox(BaseModel):
 
 
 MODELS.append(Mailbox)
+
+
+class Article(BaseModel):
+    """A knowledge-base article (issue 23, workflows/kb, docs/kb.md): Markdown body, draft -> review ->
+    published -> archived, ``version`` +1 per saved edit (each kept as an :class:`ArticleVersion`)."""
+
+    number = CharField(max_length=20, unique=True)
+    title = CharField(max_length=200)
+    body = TextField(default="")
+    category = CharField(max_length=64, null=True)  # an item of the dictionary kb_category
+    tags = JSONField(default=list)
+    visibility = CharField(max_length=16, default="internal")  # internal | public
+    status = CharField(max_length=16, default="draft")  # draft | review | published | archived
+    version = IntegerField(default=1)
+    author = ForeignKeyField(User, backref="articles")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    published_at = DateTimeField(null=True)
+    published_by = ForeignKeyField(User, null=True, backref="published_articles")
+    helpful_yes = IntegerField(default=0)
+    helpful_no = IntegerField(default=0)
+    source_ticket = ForeignKeyField(Ticket, null=True, backref="articles", on_delete="SET NULL")
+
+    class Meta:
+        indexes = ((("status", "visibility"), False),)
+
+
+class ArticleVersion(BaseModel):
+    """One saved state of an article: who saved it and when."""
+
+    article = ForeignKeyField(Article, backref="versions", on_delete="CASCADE")
+    version = IntegerField()
+    title = CharField(max_length=200)
+    body = TextField(default="")
+    category = CharField(max_length=64, null=True)
+    tags = JSONField(default=list)
+    visibility = CharField(max_length=16)
+    status = CharField(max_length=16)
+    editor = ForeignKeyField(User)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "article_version"
+        indexes = ((("article", "version"), True),)
+
+
+class ArticleSearch(BaseModel):
+    """An article's index terms (``workflows.search.tokens.joined``); migration 0024 adds the engines' index
+    beside it as for :class:`SearchPart`: FTS5 ``article_fts`` by triggers (SQLite), a tsvector + GIN (PostgreSQL)."""
+
+    article = ForeignKeyField(Article, unique=True, backref="search_rows", on_delete="CASCADE")
+    terms = TextField(default="")
+
+    class Meta:
+        table_name = "article_search"
+
+
+class TicketSolution(BaseModel):
+    """The article a ticket was closed with (issue 23)."""
+
+    ticket = ForeignKeyField(Ticket, unique=True, backref="solutions", on_delete="CASCADE")
+    article = ForeignKeyField(Article, backref="solutions", on_delete="CASCADE")
+    chosen_by = ForeignKeyField(User)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "ticket_solution"
+
+
+class ArticleFeedback(BaseModel):
+    """One "was this helpful" answer per client (a hash of address and agent, or the session) and article."""
+
+    article = ForeignKeyField(Article, backref="feedback", on_delete="CASCADE")
+    helpful = BooleanField()
+    client = CharField(max_length=64)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "article_feedback"
+        indexes = ((("article", "client"), True),)
+
+
+class ArticleAttachment(BaseModel):
+    """A file of an article (an image its body shows, or a download): read by whoever may read the article."""
+
+    article = ForeignKeyField(Article, backref="attachments", on_delete="CASCADE")
+    attachment = ForeignKeyField(Attachment, unique=True, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "article_attachment"
+
+
+MODELS.extend([Article, ArticleVersion, ArticleSearch, TicketSolution, ArticleFeedback, ArticleAttachment])
+
+
+class SpikeAlert(BaseModel):
+    """A spike alert sent (issue 23, ``workflows.reporting.spikes``, docs/insight.md): the unique key makes it once.
+
+    ``week`` is the local (+08:00) Monday of the week that rose, ``value`` the dictionary value of ``field``.
+    """
+
+    process = CharField(max_length=64)
+    field = CharField(max_length=64)
+    value = CharField(max_length=200)
+    week = CharField(max_length=10)
+    count = IntegerField()
+    average = TextField()  # the recent weekly average, as shown ("2.5")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "spike_alert"
+        indexes = ((("process", "field", "value", "week"), True),)
+
+
+MODELS.append(SpikeAlert)

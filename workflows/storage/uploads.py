@@ -306,14 +306,22 @@ def send(attachment: Attachment, upload_dir: str):
     return response
 
 
+def _not_an_articles():
+    """An article's files (docs/kb.md) have no ticket either: they are linked, not to be swept."""
+    from workflows.storage.models import ArticleAttachment
+
+    return Attachment.id.not_in(ArticleAttachment.select(ArticleAttachment.attachment))
+
+
 def sweep(upload_dir: str, older_than: timedelta) -> tuple[int, int]:
     """Delete attachments never linked to a ticket and files no row names, both older than ``older_than``."""
     cutoff = utcnow() - older_than
     stale = list(Attachment.select(Attachment.id, Attachment.stored_name)
-                 .where(Attachment.ticket.is_null(), Attachment.created_at < cutoff))
+                 .where(Attachment.ticket.is_null(), Attachment.created_at < cutoff, _not_an_articles()))
     rows = 0
     for attachment in stale:  # one by one: a create may claim one meanwhile, and then it stays
-        if Attachment.delete().where(Attachment.id == attachment.id, Attachment.ticket.is_null()).execute():
+        if Attachment.delete().where(Attachment.id == attachment.id, Attachment.ticket.is_null(),
+                                     _not_an_articles()).execute():
             discard([os.path.join(upload_dir, attachment.stored_name)])
             rows += 1
     return rows, _sweep_files(upload_dir, time.time() - older_than.total_seconds())

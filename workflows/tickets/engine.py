@@ -339,4 +339,7 @@ signing.install(register, HANDLERS, LOOSE)
 pending.install(register)
 assign.install(register)
 REFUSED["assign"] = assign.REFUSED
+from workflows.kb import solutions  # noqa: E402  (closing with a solution, x-solution: docs/kb.md)
+
+solutions.install(LEAVING)
 events.connect_defaults()  # the engine is the signal's only sender: whoever imports it runs the subscribers
