@@ -254,3 +254,6 @@ def export_xlsx():
     buffer.seek(0)
     return send_file(buffer, as_attachment=True, download_name=_filename(result, "xlsx"),
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+from . import insight  # noqa: E402,F401 - /reports/insight: its routes are on this blueprint (issue 23)

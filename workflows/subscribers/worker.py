@@ -22,6 +22,7 @@ from flask.cli import with_appcontext
 from peewee import InterfaceError, OperationalError
 
 from workflows.intake import imap
+from workflows.reporting import spikes
 from workflows.storage.db import database
 from workflows.subscribers import mail, robots, webhooks
 from workflows.tickets import sla
@@ -51,6 +52,7 @@ def run_once(name: str, batch: int, with_sla: bool, last_sweep: float,
             swept = sla.sweep()
             counts.update({"overdue": len(swept), **{f"sla_{k}": len(v) for k, v in swept.by_kind.items()
                                                      if k != "overdue"}})
+            counts["sla_spikes"] = len(spikes.sweep())  # spike alerts of watched fields (docs/insight.md)
             last_sweep = time.monotonic()
     return counts, last_sweep
 
