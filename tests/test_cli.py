@@ -174,7 +174,7 @@ def test_demo_is_idempotent(runner):
     assert "process return_goods version 1 published" in second.output
     assert "process repair version 1 published" in second.output
     assert "process it_change version 1 published" in second.output
-    assert counts() == (2, 3, 3)  # channel and product; return_goods, repair and it_change, one version each
+    assert counts() == (3, 3, 3)  # channel, product, kb_category; return_goods, repair, it_change: one version each
 
 
 def test_reordering_fields_is_a_new_version(runner, tmp_path):
