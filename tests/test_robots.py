@@ -30,7 +30,7 @@ from test_sla_clock import MONDAY, Clock, flow, publish
 from app import create_app
 from workflows.people import org
 from workflows.storage.models import AuditEntry, Department, RobotDelivery, RobotTarget, Ticket, TicketEvent, utcnow
-from workflows.subscribers import robotformat, robots
+from workflows.subscribers import robotformat, robots, webhooks
 from workflows.tickets import collab, engine, sla
 
 SECRET = "SEC0123456789abcdef-robot-secret"
@@ -222,7 +222,7 @@ def test_a_500_and_a_non_zero_errcode_are_retried_with_back_off(world, fakes):
     assert robots.deliver_due("w1", now=row.next_attempt_at)["pending"] == 1
     row = RobotDelivery.get()
     assert row.attempts == 2 and row.last_error == "errcode 93000: invalid webhook url"
-    RobotDelivery.update(attempts=robots.MAX_ATTEMPTS - 1, next_attempt_at=utcnow()).execute()
+    RobotDelivery.update(attempts=webhooks.MAX_ATTEMPTS - 1, next_attempt_at=utcnow()).execute()
     assert robots.deliver_due("w1")["failed"] == 1 and RobotDelivery.get().status == "failed"
     assert robots.retry_now(row.id) and RobotDelivery.get().status == "pending"
 
@@ -413,7 +413,7 @@ def test_admin_test_message_delete_and_retry(client, auth, fakes):
     [(_, body, refusal)] = fakes["feishu"].received
     assert refusal is None and body["msg_type"] == "post"
     failed = RobotDelivery.create(target=robot, uuid="0" * 36, kind="overdue", payload="{}", status="failed",
-                                  attempts=robots.MAX_ATTEMPTS, last_status_code=200,
+                                  attempts=webhooks.MAX_ATTEMPTS, last_status_code=200,
                                   last_error="code 19021: sign match fail", next_attempt_at=utcnow())
     AuditEntry.delete().execute()
     RobotDelivery.delete().where(RobotDelivery.id != failed.id).execute()

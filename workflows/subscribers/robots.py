@@ -28,7 +28,7 @@ from formbuilder.messages import N_
 from workflows.storage.models import Department, RobotDelivery, RobotTarget, Ticket, User, utcnow
 from workflows.storage.prepared import Prepared
 from workflows.subscribers import mail, robotformat, webhooks
-from workflows.subscribers.webhooks import BATCH, ERROR_MAX, LEASE, MAX_ATTEMPTS, TIMEOUT, backoff
+from workflows.subscribers.webhooks import BATCH, LEASE, TIMEOUT
 from workflows.tickets import timing
 
 KINDS = ("assignment", "overdue", "escalation", "mention")
@@ -197,24 +197,6 @@ def claim(worker_id: str, limit: int = BATCH, now: datetime | None = None) -> li
                 .where(RobotDelivery.id.in_(taken)).order_by(RobotDelivery.id))
 
 
-def record(delivery: RobotDelivery, worker_id: str, status_code: int | None, error: str | None,
-           now: datetime | None = None) -> str:
-    """Store one attempt's outcome (``delivered``, ``pending`` or ``failed``); only the row's holder writes."""
-    now, attempts = now or utcnow(), delivery.attempts + 1
-    values = {"attempts": attempts, "last_status_code": status_code, "locked_by": None, "locked_until": None}
-    if error is None:
-        outcome = "delivered"
-        values.update(delivered_at=now, last_error=None)
-    else:
-        outcome = "failed" if attempts >= MAX_ATTEMPTS else "pending"
-        values.update(last_error=error[:ERROR_MAX], next_attempt_at=now + backoff(attempts))
-    values["status"] = outcome
-    (RobotDelivery.update(values)
-     .where(RobotDelivery.id == delivery.id, RobotDelivery.locked_by == worker_id,
-            RobotDelivery.status == "sending").execute())
-    return outcome
-
-
 def deliver_due(worker_id: str, limit: int = BATCH, now: datetime | None = None) -> dict[str, int]:
     """Send everything due, batch by batch, outside any transaction; counts of outcomes."""
     counts = {"delivered": 0, "pending": 0, "failed": 0}
@@ -223,13 +205,10 @@ def deliver_due(worker_id: str, limit: int = BATCH, now: datetime | None = None)
             status_code, error = send(delivery, delivery.target)
             if error is not None:  # the URL holds the robot's key: name the target, not its URL
                 log.warning("robot delivery %s to target %s: %s", delivery.uuid, delivery.target_id, error)
-            counts[record(delivery, worker_id, status_code, error, now)] += 1
+            counts[webhooks.record(delivery, worker_id, status_code, error, now)] += 1
     return counts
 
 
 def retry_now(delivery_id: int) -> bool:
-    """Make a pending or failed delivery due at once; a failed one gets one more try."""
-    changed = (RobotDelivery.update(status="pending", next_attempt_at=utcnow())
-               .where(RobotDelivery.id == delivery_id, RobotDelivery.status.in_(("pending", "failed")))
-               .execute())
-    return changed == 1
+    """Make a pending or failed notice due at once (the admin's "retry now"), as webhooks do."""
+    return webhooks.retry_now(delivery_id, RobotDelivery)

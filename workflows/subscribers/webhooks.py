@@ -225,7 +225,9 @@ def record(delivery: WebhookDelivery, worker_id: str, status_code: int | None, e
     """Store the outcome of one attempt; returns ``delivered``, ``pending`` (will retry) or ``failed``.
 
     Only the holder of the row writes it: a worker whose lease ran out leaves the row to its new holder.
+    Any delivery table with these columns is written the same way (robot notices: ``robots.py``).
     """
+    model = type(delivery)
     now, attempts = now or utcnow(), delivery.attempts + 1
     values = {"attempts": attempts, "last_status_code": status_code, "locked_by": None, "locked_until": None}
     if error is None:
@@ -235,9 +237,8 @@ def record(delivery: WebhookDelivery, worker_id: str, status_code: int | None, e
         outcome = "failed" if attempts >= MAX_ATTEMPTS else "pending"
         values.update(last_error=error[:ERROR_MAX], next_attempt_at=now + backoff(attempts))
     values["status"] = outcome
-    (WebhookDelivery.update(values)
-     .where(WebhookDelivery.id == delivery.id, WebhookDelivery.locked_by == worker_id,
-            WebhookDelivery.status == "sending").execute())
+    (model.update(values)
+     .where(model.id == delivery.id, model.locked_by == worker_id, model.status == "sending").execute())
     return outcome
 
 
@@ -253,11 +254,10 @@ def deliver_due(worker_id: str, limit: int = BATCH, now: datetime | None = None)
     return counts
 
 
-def retry_now(delivery_id: int) -> bool:
+def retry_now(delivery_id: int, model=WebhookDelivery) -> bool:
     """Make a pending or failed delivery due at once (the admin's "retry now"); a failed one gets one more try."""
-    changed = (WebhookDelivery.update(status="pending", next_attempt_at=utcnow())
-               .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status.in_(("pending", "failed")))
-               .execute())
+    changed = (model.update(status="pending", next_attempt_at=utcnow())
+               .where(model.id == delivery_id, model.status.in_(("pending", "failed"))).execute())
     return changed == 1
 
 
