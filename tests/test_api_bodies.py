@@ -24,7 +24,8 @@ from test_engine import REGISTER
 
 import api.bodies as bodies
 from api.openapi import document
-from workflows.storage.models import AuditEntry, Customer, Ticket, TicketEvent
+from workflows.kb import articles as kb_articles
+from workflows.storage.models import AuditEntry, Customer, Ticket, TicketEvent, User
 
 DOC = document()
 JSON = "application/json"
@@ -43,6 +44,9 @@ BASELINES = {  # operationId -> (user, a valid body); a new operation with a bod
     "checkProcess": ("admin", "/processes/return_goods"),
     "putDictionary": ("admin", "/dictionaries/product"),
     "putCalendar": ("admin", CALENDAR),
+    "createArticle": ("admin", {"title": "退货运费", "body": "质量问题退货，运费由我们承担。"}),
+    "editArticle": ("admin", {"version": 1}),
+    "submitArticle": ("admin", {}), "publishArticle": ("admin", {}), "archiveArticle": ("admin", {}),
 }
 
 
@@ -93,13 +97,14 @@ def fields(response) -> set[str]:
 class Bodies:
     """Sends a body to an operation with its path parameters filled and its baseline user."""
 
-    def __init__(self, api: Api, number: str):
-        self.api, self.number = api, number
+    def __init__(self, api: Api, number: str, article: str):
+        self.api, self.number, self.article = api, number, article
         self.customer = Customer.get(Customer.phone == "+8613800000000").id
 
     def url(self, path: str) -> str:
         return (path.replace("{code}", CODES.get(path.split("/")[1], "return_goods"))
-                .replace("{number}", self.number).replace("{customer_id}", str(self.customer)))
+                .replace("{number}", self.number).replace("{customer_id}", str(self.customer))
+                .replace("{kb_number}", self.article))
 
     def baseline(self, op_id: str) -> dict:
         user, body = BASELINES[op_id]
@@ -113,7 +118,8 @@ class Bodies:
 def sender(client, world) -> Bodies:
     api = Api(client)
     ticket = create(api)  # a ticket the agent reads but may not act on, and a customer the agent may edit
-    return Bodies(api, ticket["number"])
+    article = kb_articles.create(User.get(User.username == "admin"), title="冰箱退货", body="运费")  # a draft
+    return Bodies(api, ticket["number"], article.number)
 
 
 def test_every_json_body_is_listed_and_validated():
