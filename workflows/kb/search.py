@@ -7,7 +7,8 @@ SQLite FTS5 ``bm25`` over ``article_fts``, PostgreSQL ``ts_rank`` over the gener
 with its GIN index (migration 0024). Only published articles the reader may read are candidates:
 the condition is part of the query, so a draft or an internal article never comes back to
 anyone who may not read it. Every word must match; when none does and the text has several
-words, any word counts (a typed description still finds something), ranked by how well.
+words, any word counts (a typed description still finds something), ranked by how well: the rare
+words over every article, the common ones among the most recent (``search.common``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from peewee import Cast, Expression, Field, ForeignKeyField, Value, fn
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
 from workflows.kb.articles import category_labels, is_staff
+from workflows.search import common
 from workflows.search.query import LONGEST, fts5_query, postgres, tsquery
 from workflows.search.tokens import joined, runs
 from workflows.storage.db import database
@@ -82,18 +84,35 @@ def _allowed(reader: User | None, public_only: bool, category: str | None):
     return condition
 
 
-def _ranked(groups: list[list[str]], any_term: bool, condition, limit: int) -> list[int]:
-    if postgres():
-        query = Cast(Value(tsquery(groups, any_term)), "tsquery")
+def _ranked(groups: list[list[str]], any_term: bool, condition, limit: int, recent: bool = False) -> list[int]:
+    """Ids of matching articles, best first; ``recent``: only the most recent matches ranked (``common.recent``)."""
+    text = tsquery(groups, any_term) if postgres() else fts5_query(groups, any_term)
+    if recent:
+        found = common.recent(text, postgres(), _Fts, _Vectors)
+        rows = (ArticleSearch.select(ArticleSearch.article).join(found, on=(found.c.key == ArticleSearch.id))
+                .switch(ArticleSearch).join(Article, on=(ArticleSearch.article == Article.id))
+                .where(condition).order_by(found.c.score, Article.id.desc()))
+    elif postgres():
+        query = Cast(Value(text), "tsquery")
         rows = (_Vectors.select(_Vectors.article).join(Article, on=(_Vectors.article == Article.id))
                 .where(Expression(_Vectors.vector, "@@", query), condition)
                 .order_by(fn.ts_rank(_Vectors.vector, query).desc(), Article.id.desc()))
     else:
         rows = (ArticleSearch.select(ArticleSearch.article).join(_Fts, on=(_Fts.rowid == ArticleSearch.id))
                 .switch(ArticleSearch).join(Article, on=(ArticleSearch.article == Article.id))
-                .where(_Fts.match(fts5_query(groups, any_term)), condition)
+                .where(_Fts.match(text), condition)
                 .order_by(_Fts.bm25(), Article.id.desc()))
     return [i for (i,) in rows.limit(limit).tuples()]
+
+
+def _any_term(words: list[list[str]], condition, limit: int) -> list[int]:
+    """Any word counts: the rare words ranked over every article, topped up from the most recent (``common``)."""
+    queries = [tsquery([w], True) if postgres() else fts5_query([w], True) for w in words]
+    rare = common.keep_rare(words, queries, postgres(), "article_search")
+    ids = _ranked(rare, True, condition, limit) if rare else []
+    if len(rare) < len(words) and len(ids) < limit:
+        ids += [i for i in _ranked(words, True, condition, limit, recent=True) if i not in ids]
+    return ids[:limit]
 
 
 def search_articles(reader: User | None, text: str, *, limit: int = 10, public_only: bool = False,
@@ -104,8 +123,8 @@ def search_articles(reader: User | None, text: str, *, limit: int = 10, public_o
         return []
     condition, limit = _allowed(reader, public_only, category), max(1, min(int(limit), CANDIDATES))
     words = [[t] for t in dict.fromkeys(t for g in groups for t in g)]
-    ids = _ranked(words if any_term else groups, any_term, condition, limit)
+    ids = _any_term(words, condition, limit) if any_term else _ranked(groups, False, condition, limit)
     if not ids and not any_term and len(words) > 1:
-        ids = _ranked(words, True, condition, limit)
+        ids = _any_term(words, condition, limit)
     found = {a.id: a for a in Article.select().where(Article.id.in_(ids))} if ids else {}
     return [found[i] for i in ids if i in found]

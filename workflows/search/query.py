@@ -15,6 +15,7 @@ from collections.abc import Callable
 from peewee import Cast, Expression, Field, ForeignKeyField, Value, fn
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
+from workflows.search import common
 from workflows.search.index import FIELD
 from workflows.search.tokens import runs
 from workflows.storage.db import database
@@ -72,23 +73,52 @@ def tsquery(groups: list[list[str]], any_term: bool) -> str:
 
 def _candidates(text: str, narrow: Callable | None, any_term: bool,
                 candidates: int = CANDIDATES) -> list[tuple[int, str]]:
-    """(ticket id, part) of the best matching parts among the tickets ``narrow`` keeps, best first."""
+    """(ticket id, part) of the best matching parts among the tickets ``narrow`` keeps, best first.
+
+    ``any_term`` (similar tickets): each term on its own, the rare ones ranked over the whole history,
+    topped up from the most recent parts holding any term when they find too few (``common``).
+    """
     groups = runs(text[:LONGEST])
-    if any_term:  # similar tickets: each term on its own, ranked by how many match and how rare they are
-        groups = [[t] for t in dict.fromkeys(t for g in groups for t in g)]
-    if not groups:
-        return []
-    if postgres():
-        query = Cast(Value(tsquery(groups, any_term)), "tsquery")
-        score = fn.ts_rank(_Vectors.vector, query)
+    if not groups or not any_term:
+        return _matching(groups, False, narrow, candidates) if groups else []
+    terms = [[t] for t in dict.fromkeys(t for g in groups for t in g)]
+    rare = common.keep_rare(terms, [_query([g], True) for g in terms], postgres())
+    found = _matching(rare, True, narrow, candidates) if rare else []
+    if len(rare) < len(terms) and len(found) < candidates:
+        seen = set(found)
+        found += [row for row in _matching(terms, True, narrow, candidates, recent=True) if row not in seen]
+    return found[:candidates]
+
+
+def _query(groups: list[list[str]], any_term: bool) -> str:
+    return tsquery(groups, any_term) if postgres() else fts5_query(groups, any_term)
+
+
+def _matching(groups: list[list[str]], any_term: bool, narrow: Callable | None, candidates: int,
+              recent: bool = False) -> list[tuple[int, str]]:
+    """One ranked query; ``recent``: only the most recent matching parts are ranked (``common.recent``)."""
+    text = _query(groups, any_term)
+    if recent:
+        rows = _recent(text)
+    elif postgres():
+        query = Cast(Value(text), "tsquery")
         rows = (_Vectors.select(_Vectors.ticket, _Vectors.part).join(Ticket, on=(_Vectors.ticket == Ticket.id))
-                .where(Expression(_Vectors.vector, "@@", query)).order_by(score.desc(), Ticket.id.desc()))
+                .where(Expression(_Vectors.vector, "@@", query))
+                .order_by(fn.ts_rank(_Vectors.vector, query).desc(), Ticket.id.desc()))
     else:
         rows = (SearchPart.select(SearchPart.ticket, SearchPart.part).join(_Fts, on=(_Fts.rowid == SearchPart.id))
                 .switch(SearchPart).join(Ticket, on=(SearchPart.ticket == Ticket.id))
-                .where(_Fts.match(fts5_query(groups, any_term))).order_by(_Fts.bm25(), Ticket.id.desc()))
+                .where(_Fts.match(text)).order_by(_Fts.bm25(), Ticket.id.desc()))
     rows = narrow(rows) if narrow is not None else rows
     return list(rows.limit(candidates).tuples())
+
+
+def _recent(text: str):
+    """Parts among the most recent ``common.WINDOW`` matching ``text``, ranked."""
+    found = common.recent(text, postgres(), _Fts, _Vectors)
+    return (SearchPart.select(SearchPart.ticket, SearchPart.part).join(found, on=(found.c.key == SearchPart.id))
+            .switch(SearchPart).join(Ticket, on=(SearchPart.ticket == Ticket.id))
+            .order_by(found.c.score, Ticket.id.desc()))
 
 
 def _readable(reader: User):
