@@ -32,6 +32,7 @@ HANDLERS = ("creator", "previous", "choose", "user", "role", "department", "fiel
 NAMED = ("user", "role", "department", "field")  # handlers that need a value
 PICKS = ("", "manual", "round_robin", "least_loaded")
 TRANSFERS = {"no": False, "within": True, "anyone": "anyone"}
+SOLUTIONS = ("", "optional", "required")  # x-solution: none, offered, required to leave the step (docs/kb.md)
 #: The step panel's format-2 sections, each saved on its own: the ``FlowsForm`` inputs it posts.
 SECTIONS = {
     "sla": ("sla_minutes", *(f"sla_{p}" for p in PRIORITIES), "sla_calendar", "sla_warn", "sla_escalate"),
@@ -123,6 +124,7 @@ def update_step(doc: dict, ctx: Ctx) -> tuple[dict, Sel]:
         kept = pick and (pick != default_pick(assignee) or "pick" in assignee)  # the default stays unwritten
         assignee = {k: v for k, v in {**assignee, "pick": pick if kept else None}.items() if v is not None}
         new["assignee"] = _ordered(step.get("assignee") or {}, assignee)
+    _set_solution(new, ctx.form.get("solution"), base)
     changes = {"allow_transfer": TRANSFERS[transfer], "allow_wait": ctx.form.get("allow_wait") == "1"}
     out, key = with_flows(doc, index, new, changes), step["key"]
     others = [s["key"] for s in doc["steps"] if s["key"] != key]
@@ -131,6 +133,18 @@ def update_step(doc: dict, ctx: Ctx) -> tuple[dict, Sel]:
         out = renamed_step(out, step["key"], key)
         ctx.step = key if ctx.step == step["key"] else ctx.step
     return out, Sel("step", key)
+
+
+def _set_solution(step: dict, solution: str | None, base: list) -> None:
+    """``x-solution`` (docs/kb.md): a solution article to leave the step, "required" or "optional"; "" none.
+    A form without the control (an older page) leaves it as it was."""
+    if solution is None:
+        return
+    if solution not in SOLUTIONS:
+        raise EditError(base + ["x-solution"], N_("choose none, optional or required"))
+    step.pop("x-solution", None)
+    if solution:
+        step["x-solution"] = solution
 
 
 def renamed_step(doc: dict, old: str, new: str) -> dict:

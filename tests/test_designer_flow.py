@@ -96,6 +96,23 @@ def test_update_step_renames_keeping_the_key_and_sets_the_switches(designer):
     assert draft()["format"] == 2  # "anyone" and waiting are format 2: the draft was raised
 
 
+def test_the_step_panel_sets_and_clears_the_solution_rule(designer):
+    """x-solution (docs/kb.md) from the designer: required, optional, none; a form without it keeps it."""
+    step = step_of(draft(), "finance")
+    fields = {"key": "finance", "name": step["name"], "pick": step["assignee"].get("pick", "manual"),
+              "allow_transfer": "no"}
+    assert run(designer, "update_step", solution="required", **fields).status_code == 200
+    assert step_of(draft(), "finance")["x-solution"] == "required"
+    run(designer, "update_step", **fields)  # an older page without the control
+    assert step_of(draft(), "finance")["x-solution"] == "required"
+    run(designer, "update_step", solution="optional", **fields)
+    assert step_of(draft(), "finance")["x-solution"] == "optional"
+    run(designer, "update_step", solution="", **fields)
+    assert "x-solution" not in step_of(draft(), "finance")
+    response = run(designer, "update_step", solution="always", **fields)
+    assert response.status_code == 422 and "/steps/3/x-solution" in response.get_data(as_text=True)
+
+
 def test_saving_the_step_forms_unchanged_keeps_the_document(designer):
     before = json.dumps(draft(), ensure_ascii=False)
     for step in draft()["steps"]:
