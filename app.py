@@ -27,7 +27,7 @@ from web.common import i18n, inputs
 from web.common import menu as main_menu
 from workflows import cli
 from workflows.intake.mailin import mail_cli
-from workflows.storage import db
+from workflows.storage import db, generation
 from workflows.subscribers.worker import worker_command
 from workflows.tickets.sla import sla_cli
 
@@ -89,6 +89,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(inputs.refuse_nul)
 
     db.init_app(app)
+    generation.init_app(app)  # one configuration stamp read per request (workflows/storage/generation.py)
     i18n.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)

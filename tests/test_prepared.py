@@ -78,7 +78,7 @@ def test_create_and_advance_read_the_rules_once_each(world, statements):
     statements.clear()
     engine.act(ticket.assignee, ticket.number, "advance", version=ticket.version, data={"approval": "approve"},
                transition="warehouse")
-    assert sum('FROM "rule"' in sql for sql in statements) == 1
+    assert sum('FROM "rule"' in sql for sql in statements) <= 1  # kept per configuration stamp (docs/caching.md)
     assert sum("assignment_cursor" in sql for sql in statements) == 2  # least loaded: the lock, then the pick
 
 

@@ -23,6 +23,7 @@ from wtforms.validators import DataRequired
 
 from formbuilder.messages import N_
 from workflows.people import login as logins
+from workflows.storage import generation
 from workflows.storage.models import User
 
 bp = Blueprint("auth", __name__)
@@ -53,9 +54,12 @@ def load_user(user_id: str) -> LoginUser | None:
     version = session.get(SESSION_VERSION)
     if not (user_id.isascii() and user_id.isdigit()) or type(version) is not int:
         return None
-    user = User.get_or_none((User.id == int(user_id)) & (User.active == True)  # noqa: E712
-                            & (User.session_version == version))
-    return LoginUser(user) if user else None
+    user = User.select(User, generation.column()).where(
+        (User.id == int(user_id)) & (User.active == True) & (User.session_version == version)).first()  # noqa: E712
+    if user is None:
+        return None
+    generation.seen(user)  # the request's configuration stamp came with its user
+    return LoginUser(user)
 
 
 def keep_session(user: User) -> None:

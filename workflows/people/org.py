@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import NamedTuple
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from formbuilder.messages import N_, Msg
+from workflows.storage import generation
 from workflows.storage.db import database
 from workflows.storage.models import ApiToken, Department, User, utcnow
 
@@ -119,10 +121,11 @@ TOKEN_USE_GRANULARITY = timedelta(minutes=1)
 
 def user_for_token(token: str) -> User | None:
     """The active owner of ``token``; a revoked (deleted) token finds no row, so it fails at once."""
-    row = (ApiToken.select(ApiToken, User).join(User)
+    row = (ApiToken.select(ApiToken, User, generation.column()).join(User)
            .where(ApiToken.token_hash == _digest(token), User.active == True).first())  # noqa: E712
     if row is None:
         return None
+    generation.seen(row)  # the request's configuration stamp came with the token
     _touch(row)
     return row.user
 
@@ -157,9 +160,42 @@ def user_named(username: str, field: str | None = None) -> User:
 
 
 def _tree() -> dict[int, tuple[int | None, int | None]]:
-    """department id -> (parent id, manager id), in one query."""
+    """department id -> (parent id, manager id): kept per configuration stamp (``storage.generation``)."""
+    return generation.cached("org.tree", _load_tree)
+
+
+def _load_tree() -> dict[int, tuple[int | None, int | None]]:
     rows = Department.select(Department.id, Department.parent, Department.manager).tuples()
     return {d: (parent, manager) for d, parent, manager in rows}
+
+
+class Member(NamedTuple):
+    """What access checks and pages read of a user, kept per configuration stamp."""
+
+    username: str
+    department_id: int | None
+    role: str
+    active: bool
+
+
+def members() -> dict[int, Member]:
+    """user id -> :class:`Member`, every user: kept per configuration stamp (``storage.generation``)."""
+    return generation.cached("org.members", _load_members)
+
+
+def _load_members() -> dict[int, Member]:
+    rows = User.select(User.id, User.username, User.department, User.role, User.active).tuples()
+    return {uid: Member(*rest) for uid, *rest in rows}
+
+
+def managed_by(user_id: int) -> list[int]:
+    """The departments ``user_id`` manages."""
+    return [d for d, (_, manager) in _tree().items() if manager == user_id]
+
+
+def department_of(user_id: int | None) -> int | None:
+    member = members().get(user_id) if user_id is not None else None
+    return member.department_id if member else None
 
 
 def subtree(department_id: int | None) -> set[int]:
@@ -190,9 +226,7 @@ def manager_chain(department_id: int | None) -> list[int]:
 def team_ids(user: User) -> set[int]:
     """Ids of the users in ``user``'s department subtree (their team)."""
     departments = subtree(user.department_id)
-    if not departments:
-        return set()
-    return {uid for (uid,) in User.select(User.id).where(User.department.in_(departments)).tuples()}
+    return {uid for uid, member in members().items() if member.department_id in departments} if departments else set()
 
 
 # --- Changes made from the admin screens (each run in the caller's transaction, next to its audit entry).

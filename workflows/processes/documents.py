@@ -26,7 +26,7 @@ from formbuilder import (
 )
 from formbuilder.cache import draft_key
 from formbuilder.messages import N_, pointer
-from workflows.storage import audit
+from workflows.storage import audit, generation
 from workflows.storage.db import database
 from workflows.storage.models import Calendar, Dictionary, Process, ProcessVersion, User, utcnow
 from workflows.storage.prepared import Prepared
@@ -45,6 +45,12 @@ _indexes_lock = threading.Lock()
 
 
 def dictionary_indexes() -> dict[str, DictionaryIndex]:
+    """Current dictionaries as indexes: kept per configuration stamp (``storage.generation``), and when
+    the stamp changed, each index rebuilt only if its dictionary was revised (:func:`_revised_indexes`)."""
+    return generation.cached("dictionaries", _revised_indexes)
+
+
+def _revised_indexes() -> dict[str, DictionaryIndex]:
     """Current dictionaries as indexes; one small query, rebuilt only when revised.
 
     The check of the row's revision and update time makes this safe with several

@@ -18,11 +18,10 @@ from peewee import JOIN, SQL, Case, Expression, fn
 from formbuilder import Msg
 from formbuilder.messages import N_
 from workflows.people import customers, phones
-from workflows.people.org import subtree, team_ids
+from workflows.people.org import managed_by, members, subtree, team_ids
 from workflows.search import query as search
 from workflows.storage.models import (
     Customer,
-    Department,
     Process,
     ProcessVersion,
     Signature,
@@ -113,11 +112,11 @@ def _signing(people) -> Expression:
 def overseen_ids(user: User) -> set[int]:
     """Users whose tickets ``user`` oversees (``workflows.tickets.access.oversees``), admins aside."""
     departments = subtree(user.department_id) if user.role == "supervisor" else set()
-    for (managed,) in Department.select(Department.id).where(Department.manager == user.id).tuples():
+    for managed in managed_by(user.id):
         departments |= subtree(managed)
     if not departments:
         return set()
-    return {uid for (uid,) in User.select(User.id).where(User.department.in_(departments)).tuples()}
+    return {uid for uid, member in members().items() if member.department_id in departments}
 
 
 def _readable(user: User) -> Expression | None:

@@ -70,8 +70,12 @@ def bind(url: str, root: str | os.PathLike = ".") -> Database:
 
 def upgrade(target: str | None = None) -> list[str]:
     """Apply pending migrations (idempotent), or those up to ``target`` (e.g. "0001_documents"); returns their names."""
+    from workflows.storage import statistics  # it reads the bound database: imported when it is bound
+
     with database.connection_context():
-        return Runner(database.obj, str(MIGRATIONS)).up(target)
+        applied = Runner(database.obj, str(MIGRATIONS)).up(target)
+        statistics.after_migrations(applied)  # ANALYZE a real database whose schema just changed
+        return applied
 
 
 def init_app(app) -> None:
@@ -85,5 +89,18 @@ def init_app(app) -> None:
 
     @app.teardown_appcontext
     def _close(exc):
-        if not database.is_closed():
-            database.close()
+        if database.is_closed() or _kept():
+            return
+        database.close()
+
+
+def _kept() -> bool:
+    """SQLite: the thread keeps its connection for its next request (issue 24: opening it and setting its
+    PRAGMAs was 16 % of an API read). Only an idle one: a request that left a transaction open (it failed
+    inside one) has it rolled back and closed. PostgreSQL's connections go back to the pool."""
+    if not isinstance(database.obj, SqliteDatabase):
+        return False
+    if database.in_transaction():
+        database.rollback()
+        return False
+    return True

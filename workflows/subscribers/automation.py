@@ -21,10 +21,9 @@ from jsonschema import Draft202012Validator, ValidationError, validators
 from peewee import fn
 from playhouse.shortcuts import model_to_dict, update_model_from_dict
 
-from workflows.storage import audit
+from workflows.storage import audit, generation
 from workflows.storage.db import database
 from workflows.storage.models import Notification, Rule, RuleRun, Ticket, TicketCC, TicketEvent, User, utcnow
-from workflows.storage.prepared import Prepared
 from workflows.tickets.assignment import AssignmentError, Context, resolve
 
 if TYPE_CHECKING:
@@ -137,25 +136,17 @@ def on_action(event: Acted) -> None:
         _evaluate([r for r in rules if r.trigger == trigger], ticket, event.actor)
 
 
-def _rules_query(step_filtered: bool, code: str, step: str | None, *triggers: str):
-    """The enabled rules of ``triggers`` for the process ``code`` (and, on entering a step, that step)."""
-    query = Rule.select().where(Rule.trigger.in_(triggers), Rule.enabled == True,  # noqa: E712
-                                Rule.process.is_null() | (Rule.process == code))
-    if step_filtered:
-        query = query.where((Rule.trigger != "ticket.entered_step") | (Rule.step == step))
-    return query.order_by(Rule.position, Rule.id)
-
-
-_RULES = {count: Prepared(lambda code, step, *triggers: _rules_query(True, code, step, *triggers),
-                          str, str, *[str] * count) for count in (1, 2)}
+def _enabled() -> list[Rule]:
+    """Every enabled rule in order: kept per configuration stamp (``storage.generation``), filtered per event."""
+    return generation.cached("automation.rules", lambda: list(
+        Rule.select().where(Rule.enabled == True).order_by(Rule.position, Rule.id)))  # noqa: E712
 
 
 def _rules(triggers: tuple[str, ...], ticket: Ticket, step: str | None) -> list[Rule]:
+    """The enabled rules of ``triggers`` for the ticket's process (and, on entering a step, that step)."""
     code = ticket.process_version.document["code"]
-    if step is None:  # "step IS NULL": another statement's shape, and rare (the SLA sweep)
-        query = _rules_query("ticket.entered_step" in triggers, code, None, *triggers)
-        return list(query)
-    return _RULES[len(triggers)].rows(code, step, *triggers)
+    return [r for r in _enabled() if r.trigger in triggers and r.process in (None, code)
+            and (r.trigger != "ticket.entered_step" or r.step == step)]
 
 
 def run(trigger: str, ticket: Ticket, actor: User | None, step: str | None = None) -> list[str]:

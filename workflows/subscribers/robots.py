@@ -25,6 +25,8 @@ import uuid
 from datetime import datetime
 
 from formbuilder.messages import N_
+from workflows.people import org
+from workflows.storage import generation
 from workflows.storage.models import Department, RobotDelivery, RobotTarget, Ticket, User, utcnow
 from workflows.storage.prepared import Prepared
 from workflows.subscribers import mail, robotformat, webhooks
@@ -87,7 +89,7 @@ def _handling_departments(ticket: Ticket) -> set[int]:
     """The handler's department and the department the step's assignee rule names, if any."""
     found = set()
     if ticket.assignee_id is not None:
-        found.add(User.select(User.department).where(User.id == ticket.assignee_id).scalar())
+        found.add(org.department_of(ticket.assignee_id))
     if ticket.step != END:
         rule = next((s.get("assignee") or {} for s in ticket.process_version.document["steps"]
                      if s["key"] == ticket.step), {})
@@ -109,7 +111,7 @@ def _with_ancestors(departments: set[int]) -> set[int]:
 
 def targets_for(kind: str, ticket: Ticket) -> list[tuple[int, str]]:
     """(id, platform) of the active targets of ``kind`` whose scope holds ``ticket``."""
-    candidates = [t for t in ACTIVE.rows() if kind in (t.events or [])]
+    candidates = [t for t in generation.cached("robots.active", ACTIVE.rows) if kind in (t.events or [])]
     document = ticket.process_version.document
     candidates = [t for t in candidates if (t.process is None or t.process == document["code"])
                   and (t.step is None or t.step == ticket.step)]

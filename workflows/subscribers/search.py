@@ -12,10 +12,18 @@ from workflows.search import index
 from workflows.storage.models import TicketEvent
 
 RELATIONS = ("spawn", "link", "unlink", "merge")  # actions that also write on another ticket
+WHOLE = ("create", *RELATIONS)  # actions after which every part is read again (customer, notes, files)
 
 
 def on_action(acted) -> None:
-    """Reindex the acted ticket (only its changed parts are rewritten), and the others a relation touched."""
+    """Reindex the acted ticket (only its changed parts are rewritten), and the others a relation touched.
+
+    An action that changed only fields (no comment: the notes part is as it was) rewrites their parts
+    from the ticket in hand (``index.reindex_fields``), reading nothing.
+    """
+    if acted.action not in WHOLE and not acted.record.comment and index.reindex_fields(
+            acted.ticket, (acted.record.diff or {}).keys()):
+        return
     ids = {acted.ticket.id}
     if acted.action in RELATIONS:
         others = TicketEvent.select(TicketEvent.ticket).where(TicketEvent.action == acted.action,

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from formbuilder import readers
-from workflows.storage import audit
+from workflows.storage import audit, generation
 from workflows.storage.db import database
 from workflows.storage.models import Ticket, User, WebhookDelivery, WebhookEndpoint, utcnow
 from workflows.storage.prepared import Prepared
@@ -109,7 +109,8 @@ ACTIVE = Prepared(lambda: WebhookEndpoint.select(WebhookEndpoint.id, WebhookEndp
 
 def subscribers(event: str) -> list[int]:
     """Ids of the active endpoints subscribed to ``event`` (a handful of rows: filtered here, on any DB)."""
-    return [row.id for row in ACTIVE.rows() if event in (row.events or [])]
+    rows = generation.cached("webhooks.active", ACTIVE.rows)  # per configuration stamp (storage.generation)
+    return [row.id for row in rows if event in (row.events or [])]
 
 
 def enqueue(event: str, ticket: Ticket, extra: dict | None = None) -> int:

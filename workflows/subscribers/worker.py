@@ -23,6 +23,7 @@ from peewee import InterfaceError, OperationalError
 
 from workflows.intake import imap
 from workflows.reporting import spikes
+from workflows.storage import statistics
 from workflows.storage.db import database
 from workflows.subscribers import mail, robots, webhooks
 from workflows.tickets import sla
@@ -55,6 +56,18 @@ def run_once(name: str, batch: int, with_sla: bool, last_sweep: float,
             counts["sla_spikes"] = len(spikes.sweep())  # spike alerts of watched fields (docs/insight.md)
             last_sweep = time.monotonic()
     return counts, last_sweep
+
+
+def _analyse_when_due(last: float) -> float:
+    """Planner statistics once an hour (``storage.statistics``): a growing backlog keeps good plans."""
+    if time.monotonic() - last < statistics.EVERY:
+        return last
+    try:
+        with database.connection_context():
+            statistics.refresh()
+    except (OperationalError, InterfaceError) as error:
+        click.echo(f"worker: statistics not refreshed ({error})", err=True)
+    return time.monotonic()
 
 
 def _survive(name: str, batch: int, with_sla: bool, last_sweep: float,
@@ -98,8 +111,10 @@ def worker_command(once: bool, with_sla: bool, idle: float, batch: int, no_mail:
     if with_sla:
         with database.connection_context():
             sla.catch_up()  # tickets written without a next check (before migration 0016), once
+    analysed = time.monotonic()
     while not stop.is_set():
         counts, last_sweep = (run_once if once else _survive)(name, batch, with_sla, last_sweep, not no_mail)
+        analysed = _analyse_when_due(analysed)
         if once or any(counts.values()):
             click.echo(_summary(counts))
         if once:

@@ -10,8 +10,9 @@ from collections.abc import Callable
 
 from formbuilder import readers
 from workflows.intake.channels import SYSTEM_USERNAME
-from workflows.people.org import manager_chain, subtree
+from workflows.people.org import department_of, manager_chain, subtree
 from workflows.processes import documents as docs
+from workflows.storage import generation
 from workflows.storage.models import Department, ProcessVersion, Signature, Ticket, TicketCC, TicketEvent, User
 
 ALL = None  # visible_fields() result meaning "every field"
@@ -20,9 +21,7 @@ HANDLING = ("create", "advance", "close", "return", "transfer", "sign")  # the e
 
 
 def _department_of(user_id: int | None) -> int | None:
-    if user_id is None:
-        return None
-    return User.select(User.department).where(User.id == user_id).scalar()
+    return department_of(user_id)
 
 
 def in_chain(user: User, member_id: int | None) -> bool:
@@ -74,20 +73,29 @@ def is_admin(user: User) -> bool:
     return user.role == "admin"
 
 
-def handled_steps(reader: User, ticket: Ticket) -> set[str]:
-    """Steps ``reader`` handled; a note, CC or tag written at a step does not show them its fields."""
+def handled_steps(reader: User, ticket: Ticket) -> frozenset[str]:
+    """Steps ``reader`` handled; a note, CC or tag written at a step does not show them its fields.
+
+    Asked once per request for a ticket's state (an action renews the version): ``can_read`` and
+    ``visible_fields`` both ask it for the same answer.
+    """
+    memo, key = generation.memo(), ("handled", ticket.id, ticket.version, ticket.updated_at, reader.id)
+    if memo is not None and key in memo:
+        return memo[key]
     rows = TicketEvent.select(TicketEvent.from_step).where(TicketEvent.ticket == ticket, TicketEvent.actor == reader,
                                                            TicketEvent.action.in_(HANDLING))
-    return {step for (step,) in rows.tuples() if step}
+    steps = frozenset(step for (step,) in rows.tuples() if step)
+    if memo is not None:
+        memo[key] = steps
+    return steps
 
 
 def can_read(reader: User, ticket: Ticket) -> bool:
     if reader.id in (ticket.assignee_id, ticket.creator_id) or oversees(reader, ticket.assignee_id):
         return True
-    if _is_cc(reader, ticket) or signs(reader, ticket):
-        return True
-    return bool(handled_steps(reader, ticket)) or oversees(reader, ticket.creator_id) or oversees_a_signer(reader,
-                                                                                                          ticket)
+    if handled_steps(reader, ticket) or _is_cc(reader, ticket) or signs(reader, ticket):  # handled: asked again
+        return True                                                                         # by visible_fields
+    return oversees(reader, ticket.creator_id) or oversees_a_signer(reader, ticket)
 
 
 def oversees_a_signer(reader: User, ticket: Ticket) -> bool:
@@ -109,13 +117,17 @@ def sees_all(reader: User, ticket: Ticket, overseen: Callable[[int | None], bool
 
 def department_codes(department_id: int | None) -> frozenset[str]:
     """The code of a department and of every department above it: a listed department reads with its subtree."""
-    tree = {d: (parent, code) for d, parent, code in Department.select(Department.id, Department.parent,
-                                                                        Department.code).tuples()}
+    tree = generation.cached("access.codes", _code_tree)
     codes: set[str] = set()
     while department_id in tree and tree[department_id][1] not in codes:
         department_id, code = tree[department_id]
         codes.add(code)
     return frozenset(codes)
+
+
+def _code_tree() -> dict[int, tuple[int | None, str]]:
+    rows = Department.select(Department.id, Department.parent, Department.code).tuples()
+    return {d: (parent, code) for d, parent, code in rows}
 
 
 def unreadable(user: User, version: ProcessVersion) -> frozenset[str]:

@@ -66,6 +66,7 @@ def _spawn(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
     data = _mapped(actor, ticket, entry, unreadable(actor, version))
     try:
         child = engine.create(actor, entry["process"], data, parent=ticket, holds_parent=bool(entry.get("wait")))
+        ticket.related = True  # engine.load's column, read by open_holders and relatives: now it has a child
     except Invalid as error:
         fields = {f"spawn/{name}": messages for name, messages in error.fields.items()}
         raise Invalid(Msg(NOT_CREATED), fields) from None
@@ -74,7 +75,10 @@ def _spawn(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
 
 
 def open_holders(ticket: Ticket) -> list[str]:
-    """Numbers of the ticket's wait children that are not closed yet."""
+    """Numbers of the ticket's wait children that are not closed yet (none to look for when ``engine.load``
+    found no related ticket)."""
+    if not getattr(ticket, "related", True):
+        return []
     query = (Ticket.select(Ticket.number).where(Ticket.parent == ticket, Ticket.holds_parent == True,  # noqa: E712
                                                  Ticket.status != "closed").order_by(Ticket.id))
     return [number for (number,) in query.tuples()]
@@ -116,6 +120,7 @@ def _link(ticket: Ticket, actor: User, request: dict, now: datetime) -> None:
         raise _bad("other", N_("These tickets are linked already."))
     low, high = sorted((ticket.id, other.id))
     TicketLink.create(ticket=low, other=high, kind="related", created_by=actor, created_at=now)
+    ticket.related = other.related = True  # engine.load's column: both have a relation now
     save(ticket, request["version"], now)
     record(ticket, "link", actor, ticket.assignee_id, now, from_step=ticket.step, comment=other.number)
     _mark(other, "link", actor, now, ticket.number)
@@ -170,6 +175,7 @@ def _merge_link(ticket: Ticket, other: Ticket, actor: User, now: datetime) -> No
         return
     low, high = sorted((ticket.id, other.id))
     TicketLink.create(ticket=low, other=high, kind="merged", created_by=actor, created_at=now)
+    ticket.related = other.related = True  # engine.load's column: both have a relation now
 
 
 def _step_name(ticket: Ticket, closed: str) -> str:
@@ -188,6 +194,8 @@ def _brief(reader: User, ticket: Ticket, closed: str) -> dict:
 
 def relatives(ticket: Ticket) -> list[Ticket]:
     """Parent, children, linked and merged tickets in one query, each with ``linked`` (a ``TicketLink`` exists)."""
+    if not getattr(ticket, "related", True) and ticket.parent_id is None and ticket.merged_into_id is None:
+        return []  # loaded with ``engine.load``'s related column: nothing to look for
     linked = (TicketLink.select(TicketLink.other).where(TicketLink.ticket == ticket.id)
               | TicketLink.select(TicketLink.ticket).where(TicketLink.other == ticket.id))
     near = [i for i in (ticket.parent_id, ticket.merged_into_id) if i is not None]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from peewee import fn
+
 from formbuilder import Msg, validate_step
 from formbuilder.messages import N_
 from workflows.intake import channels
@@ -22,6 +24,7 @@ from workflows.storage.models import (
     ProcessVersion,
     Ticket,
     TicketEvent,
+    TicketLink,
     User,
     utcnow,
 )
@@ -50,9 +53,18 @@ __all__ = ["EngineError", "Invalid", "Forbidden", "NotFound", "Conflict", "creat
 
 def _load_query(number: str):
     creator = User.alias()
-    return (Ticket.select(Ticket, ProcessVersion, creator).join(ProcessVersion).switch(Ticket)
+    return (Ticket.select(Ticket, ProcessVersion, creator, _related_column()).join(ProcessVersion).switch(Ticket)
             .join(creator, on=(Ticket.creator == creator.id), attr="creator")
             .where(Ticket.number == number).limit(1))
+
+
+def _related_column():
+    """``related``: whether another ticket is a child of, merged into or linked with the ticket, so a ticket
+    without relations costs ``children.relatives`` no statement (issue 24's budget)."""
+    other, link = Ticket.alias(), TicketLink.alias()
+    below = other.select(other.id).where((other.parent == Ticket.id) | (other.merged_into == Ticket.id))
+    linked = link.select(link.id).where((link.ticket == Ticket.id) | (link.other == Ticket.id))
+    return (fn.EXISTS(below) | fn.EXISTS(linked)).alias("related")
 
 
 LOAD = Prepared(_load_query, str)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from workflows.people.org import members
 from workflows.processes import documents as docs
 from workflows.storage.models import Ticket, TicketEvent, User
 from workflows.tickets.access import filter_data, may_act, visible_fields
@@ -21,8 +22,9 @@ def stamp(moment: datetime | None) -> str | None:
 
 
 def usernames(ids) -> dict[int, str]:
-    ids = {i for i in ids if i is not None}
-    return dict(User.select(User.id, User.username).where(User.id.in_(ids)).tuples()) if ids else {}
+    """Usernames of ``ids`` (unknown ids left out), from the members kept per configuration stamp."""
+    known = members()
+    return {i: known[i].username for i in ids if i is not None and i in known}
 
 
 def step_of(ticket: Ticket, closed_label: str) -> dict:

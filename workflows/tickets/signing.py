@@ -31,7 +31,7 @@ from workflows.tickets import moves
 from workflows.tickets.access import ALL, filter_data, handled_steps, unreadable, visible_fields
 from workflows.tickets.assignment import NO_CANDIDATE, Context, candidates
 from workflows.tickets.errors import Conflict, Invalid
-from workflows.tickets.present import stamp
+from workflows.tickets.present import stamp, usernames
 
 NOTHING_SAVED = moves.NOTHING_SAVED
 NOT_A_SIGNER = N_("You have no part to sign at this step.")
@@ -65,8 +65,12 @@ def signers(ticket: Ticket, step: dict) -> list[User]:
 
 
 def on_entered(ticket: Ticket, step: dict, now: datetime) -> None:
-    """``moves.ENTERED`` hook: release parts of earlier rounds; at a sign step, give each signer their part."""
-    release(ticket, now)
+    """``moves.ENTERED`` hook: release parts of earlier rounds; at a sign step, give each signer their part.
+
+    A process without sign steps never had a part to release: no statement (issue 24's budget).
+    """
+    if any(rule(s) is not None for s in ticket.process_version.document["steps"]):
+        release(ticket, now)
     if rule(step) is None:
         return
     people = signers(ticket, step)
@@ -256,7 +260,7 @@ def present(reader: User, ticket: Ticket, parts: list[Signature] | None = None, 
         step, parts = moves.step_of(ticket.process_version, ticket.step), list(round_of(ticket).order_by(Signature.id))
     fields = part_fields(reader, ticket, step, parts)
     decision = rule(step)["decision"]
-    names = dict(User.select(User.id, User.username).where(User.id.in_([p.signer_id for p in parts])).tuples())
+    names = usernames(p.signer_id for p in parts)
     shown = [{"user": names.get(p.signer_id), "state": p.state, "comment": p.comment,
               "decision": p.decision if fields is None or decision in fields else None,
               "data": filter_data(p.data or {}, fields), "at": stamp(p.signed_at), "signed_at": stamp(p.signed_at)}

@@ -23,7 +23,7 @@ from peewee import InterfaceError, OperationalError
 
 from formbuilder.messages import N_
 from workflows.intake.channels import system_user
-from workflows.people.org import manager_chain
+from workflows.people.org import department_of, manager_chain
 from workflows.storage.db import database
 from workflows.storage.models import Notification, ProcessVersion, Ticket, User, utcnow
 from workflows.subscribers import automation, robots, webhooks
@@ -93,12 +93,12 @@ def check(ticket_id: int, now: datetime) -> list[tuple[str, str]]:
 
 def _manager(ticket: Ticket) -> int | None:
     """The handler's nearest manager other than the handler."""
-    department = User.select(User.department).where(User.id == ticket.assignee_id).scalar()
+    department = department_of(ticket.assignee_id)
     return next((m for m in manager_chain(department) if m != ticket.assignee_id), None)
 
 
 def _notify(ticket: Ticket, now: datetime) -> None:
-    department = User.select(User.department).where(User.id == ticket.assignee_id).scalar()
+    department = department_of(ticket.assignee_id)
     people = [ticket.assignee_id, *manager_chain(department)[:1]]
     for user in dict.fromkeys(p for p in people if p is not None):
         Notification.create(user=user, ticket=ticket, kind="overdue", created_at=now,

@@ -1,0 +1,111 @@
+"""The configuration stamp and the caches behind it (issue 24, ``workflows.storage.generation``), on both
+databases: a change committed by another process is seen at the next request; a rolled-back change
+leaves nothing behind; and the statements an API read and an advance cost stay pinned.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from test_engine import REGISTER, fresh, to_warehouse
+
+from workflows.people import org
+from workflows.storage import db as lzdb
+from workflows.storage import generation
+from workflows.tickets import engine
+
+MOVE_WH1 = ('UPDATE "user" SET department_id = (SELECT id FROM department WHERE code = \'finance\') '
+            "WHERE username = 'wh1'")
+
+
+def in_another_process(db_url: str, sql: str) -> None:
+    """Run ``sql`` and commit it from a separate Python process, with the database driver alone."""
+    script = textwrap.dedent(f"""
+        import sys
+        url, sql = {db_url!r}, {sql!r}
+        if url.startswith("sqlite:///"):
+            import sqlite3
+            with sqlite3.connect(url[len("sqlite:///"):], timeout=30) as conn:
+                conn.execute(sql)
+        else:
+            import psycopg
+            with psycopg.connect(url) as conn:
+                conn.execute(sql)
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+
+
+@pytest.fixture
+def lead_token(world) -> str:
+    return org.issue_token(world["wh_lead"], "test")
+
+
+def test_a_change_committed_by_another_process_is_seen_at_the_next_request(world, client, db_url, lead_token):
+    """wh_lead reads the warehouse's ticket through oversight (cached org); wh1 moves to finance elsewhere."""
+    ticket = to_warehouse(world)
+    assert fresh(ticket).assignee.username in ("wh1", "wh2")
+    engine_ticket = fresh(ticket)
+    if engine_ticket.assignee.username != "wh1":  # the least-loaded pick: put it on wh1 for this test
+        from workflows.storage.models import Ticket
+        Ticket.update(assignee=world["wh1"]).where(Ticket.id == ticket.id).execute()
+    headers = {"Authorization": f"Bearer {lead_token}"}
+    assert client.get(f"/api/v1/tickets/{ticket.number}", headers=headers).status_code == 200
+    assert client.get(f"/api/v1/tickets/{ticket.number}", headers=headers).status_code == 200  # served cached
+    in_another_process(db_url, MOVE_WH1)
+    answer = client.get(f"/api/v1/tickets/{ticket.number}", headers=headers)
+    assert answer.status_code == 403, answer.get_json()
+
+
+def test_a_rolled_back_change_leaves_nothing_cached(world):
+    lead, wh1 = world["wh_lead"], world["wh1"].id
+    with generation.scope():
+        assert wh1 in org.team_ids(lead)
+    with lzdb.database.atomic() as transaction:
+        lzdb.database.execute_sql(MOVE_WH1)
+        with generation.scope():
+            assert wh1 not in org.team_ids(lead)  # built inside the transaction, from what it wrote
+        transaction.rollback()
+    org.rename_department("finance", "财务部")  # another change commits: a counter would reuse the stamp
+    with generation.scope():
+        assert wh1 in org.team_ids(lead)
+
+
+def test_outside_a_scope_the_stamp_is_read_at_each_use(world):
+    lead, wh1 = world["wh_lead"], world["wh1"].id
+    assert wh1 in org.team_ids(lead)
+    lzdb.database.execute_sql(MOVE_WH1)
+    assert wh1 not in org.team_ids(lead)
+
+
+def counted(client, method: str, path: str, **kwargs) -> tuple[int, list[str]]:
+    seen: list[str] = []
+    hooks = lzdb.database.obj.query_hooks
+    hooks.append(lambda event: seen.append(event.sql))
+    try:
+        status = client.open(path, method=method, **kwargs).status_code
+    finally:
+        hooks.pop()
+    return status, seen
+
+
+BUDGET = {"api get": 3, "api advance": 12}  # issue 24: get <= 3 (met); advance <= 8 is the target, 12 today
+
+
+def test_the_statements_of_an_api_read_and_an_advance(world, client):
+    """A ticket at the approve step read and approved through the API by its handler, as ``bench.http`` does."""
+    ticket = engine.create(world["agent"], "return_goods", dict(REGISTER))
+    handler = fresh(ticket).assignee
+    token = org.issue_token(handler, "test")
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    client.get(f"/api/v1/tickets/{ticket.number}", headers=headers)  # the token's first use is written once
+    status, read = counted(client, "GET", f"/api/v1/tickets/{ticket.number}", headers=headers)
+    assert status == 200 and len(read) == BUDGET["api get"], read
+    body = json.dumps({"action": "advance", "version": fresh(ticket).version, "data": {"approval": "approve"},
+                       "transition": "warehouse"})
+    status, acted = counted(client, "POST", f"/api/v1/tickets/{ticket.number}/actions", headers=headers, data=body)
+    assert status == 200 and len(acted) <= BUDGET["api advance"], "\n".join(s[:120] for s in acted)
+    assert fresh(ticket).step == "warehouse"

@@ -1,0 +1,104 @@
+"""One stamp for the configuration every request reads, and the in-process caches behind it (issue 24).
+
+Departments, users, dictionaries, processes and their versions, rules, webhook endpoints, robot
+targets, calendars and settings change rarely, and nearly every action reads them. Database triggers
+(migration 0026) give the one ``generation`` row a new stamp in the transaction of every change to
+those tables, whatever made it: the admin, the API, the CLI, a worker, another host, a hand-written
+``UPDATE``. A cache keeps a value with the stamp it was built under; the stamp is read once per
+request (:func:`scope`) and a value built under another stamp is built again. So a change committed
+on one host is seen by the next request on every other, with no message bus and no expiry time.
+
+The stamp is random, not a counter: a value built inside a transaction that then rolls back carries
+a stamp that no committed change will have. Outside a scope (scripts, tests calling the engine) the
+stamp is read at each use: still one small statement instead of the tables it stands for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TypeVar
+
+from peewee import SQL
+
+from workflows.storage.db import database
+
+T = TypeVar("T")
+TABLES = ("department", "user", "dictionary", "process", "process_version", "rule", "webhook_endpoint",
+          "robot_target", "calendar", "setting")  # the tables whose every change renews the stamp
+SQL_STAMP = "SELECT stamp FROM generation WHERE id = 1"
+_memo: ContextVar[dict | None] = ContextVar("generation", default=None)
+_caches: dict[str, tuple[int, object]] = {}
+
+
+def stamp() -> int:
+    """The current stamp: read from the database once per scope (each use outside one)."""
+    memo = _memo.get()
+    if memo is not None and "stamp" in memo:
+        return memo["stamp"]
+    row = database.execute_sql(SQL_STAMP).fetchone()
+    value = row[0] if row else -1  # no row (a database being emptied): nothing is kept under it for long
+    if memo is not None:
+        memo["stamp"] = value
+    return value
+
+
+def column():
+    """The stamp as a column (``generation_stamp``) of a query the request runs anyway, such as the
+    login's user or the API token's: with :func:`seen`, the request reads it without a statement of its own."""
+    return SQL(f"({SQL_STAMP})").alias("generation_stamp")
+
+
+def seen(row) -> None:
+    """Take the stamp a query read through :func:`column` as this scope's (no-op outside a scope)."""
+    memo, value = _memo.get(), getattr(row, "generation_stamp", None)
+    if memo is not None and value is not None and "stamp" not in memo:
+        memo["stamp"] = value
+
+
+def cached(name: str, build: Callable[[], T]) -> T:
+    """``build()``'s value, built again when the stamp changed since it was built (read the stamp first:
+    the tables are then read at least as new as the stamp the value is kept under)."""
+    current = stamp()
+    held = _caches.get(name)
+    if held is not None and held[0] == current:
+        return held[1]  # type: ignore[return-value]
+    value = build()
+    _caches[name] = (current, value)
+    return value
+
+
+@contextmanager
+def scope() -> Iterator[None]:
+    """Read the stamp at most once inside (a request, a worker's job): the view of one unit of work."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def forget() -> None:
+    """Read the stamp again at the next use: this unit of work just changed the configuration
+    (``storage.audit.record`` calls it: every configuration change is audited in its transaction)."""
+    memo = _memo.get()
+    if memo is not None:
+        memo.clear()
+
+
+def memo() -> dict | None:
+    """The current unit of work's scratch dict (None outside a scope): answers one request asks twice.
+    Cleared with :func:`forget`; keys must hold whatever makes the answer change (a ticket's version)."""
+    return _memo.get()
+
+
+def clear() -> None:
+    """Drop every cached value (tests that swap databases; nothing needs it for correctness)."""
+    _caches.clear()
+
+
+def init_app(app) -> None:
+    """A scope per request: the first cache used reads the stamp, the others reuse it."""
+    app.before_request(lambda: _memo.set({}) and None)
+    app.teardown_request(lambda exc: _memo.set(None) and None)
