@@ -858,3 +858,18 @@ class SpikeAlert(BaseModel):
 
 
 MODELS.append(SpikeAlert)
+
+
+class UserLoad(BaseModel):
+    """A handler's open tickets (pending included), kept by triggers on ``ticket`` (migration 0027, issue 24):
+    the least-loaded pick reads one row per candidate instead of counting their tickets. Last in
+    ``MODELS``: emptying the tables deletes tickets (their triggers write here) before this."""
+
+    user = ForeignKeyField(User, primary_key=True, on_delete="CASCADE")
+    open = IntegerField(default=0)
+
+    class Meta:
+        table_name = "user_load"
+
+
+MODELS.append(UserLoad)

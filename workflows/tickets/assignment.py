@@ -18,7 +18,7 @@ from peewee import JOIN, Case, fn
 from formbuilder.fieldtypes import classify
 from formbuilder.messages import N_, Msg
 from workflows.people.org import ROLES
-from workflows.storage.models import AssignmentCursor, Department, Ticket, User
+from workflows.storage.models import AssignmentCursor, Department, Ticket, User, UserLoad
 from workflows.storage.prepared import Prepared
 
 NO_CANDIDATE = N_("No active user can handle the step %(step)s.")
@@ -159,10 +159,13 @@ def _following(scope: str, *ids: int):
 def _lightest(scope: str, moving: int, *ids: int):
     """Set the cursor to the one of ``ids`` with the fewest open tickets besides ``moving``, then lowest id.
 
-    A pending ticket (waiting for its customer) is still its handler's work, so it counts as open."""
-    open_ = (Ticket.assignee == User.id) & (Ticket.status != "closed") & (Ticket.id != moving)
-    lightest = (User.select(User.id).join(Ticket, JOIN.LEFT_OUTER, on=open_).where(User.id.in_(ids))
-                .group_by(User.id).order_by(fn.COUNT(Ticket.id), User.id).limit(1))
+    The counts are ``user_load`` rows (migration 0027: kept by triggers on ``ticket``), one per candidate;
+    the moving ticket's stored handler, while it is open, is counted without it. A pending ticket
+    (waiting for its customer) is still its handler's work, so it counts as open."""
+    holder = Ticket.select(Ticket.assignee).where(Ticket.id == moving, Ticket.status != "closed")
+    load = fn.COALESCE(UserLoad.open, 0) - Case(None, [(User.id == holder, 1)], 0)
+    lightest = (User.select(User.id).join(UserLoad, JOIN.LEFT_OUTER, on=(UserLoad.user == User.id))
+                .where(User.id.in_(ids)).order_by(load, User.id).limit(1))
     return (AssignmentCursor.update(last_user=lightest).where(AssignmentCursor.scope == scope)
             .returning(AssignmentCursor.last_user))
 
