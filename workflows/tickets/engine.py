@@ -61,10 +61,12 @@ def _load_query(number: str):
 def _related_column():
     """``related``: whether another ticket is a child of, merged into or linked with the ticket, so a ticket
     without relations costs ``children.relatives`` no statement (issue 24's budget)."""
-    other, link = Ticket.alias(), TicketLink.alias()
-    below = other.select(other.id).where((other.parent == Ticket.id) | (other.merged_into == Ticket.id))
-    linked = link.select(link.id).where((link.ticket == Ticket.id) | (link.other == Ticket.id))
-    return (fn.EXISTS(below) | fn.EXISTS(linked)).alias("related")
+    child, merged, link, linked = Ticket.alias(), Ticket.alias(), TicketLink.alias(), TicketLink.alias()
+    found = (child.select(child.id).where(child.parent == Ticket.id),  # one EXISTS per index: with an OR
+             merged.select(merged.id).where(merged.merged_into == Ticket.id),  # SQLite scanned every ticket
+             link.select(link.id).where(link.ticket == Ticket.id),
+             linked.select(linked.id).where(linked.other == Ticket.id))
+    return (fn.EXISTS(found[0]) | fn.EXISTS(found[1]) | fn.EXISTS(found[2]) | fn.EXISTS(found[3])).alias("related")
 
 
 LOAD = Prepared(_load_query, str)
