@@ -311,7 +311,9 @@ _LATEST = Prepared(_latest_query, str)  # every ticket created reads it: its SQL
 
 
 def latest_version(code: str) -> ProcessVersion | None:
-    return _LATEST.first(code)
+    """The latest published version: kept per configuration stamp (``storage.generation``; a publish
+    renews it). Shared by the process's threads: its document is never changed in place."""
+    return generation.cached(f"version:{code}", lambda: _LATEST.first(code))
 
 
 def get_version(code: str, number: int | None = None) -> ProcessVersion | None:

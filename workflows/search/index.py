@@ -136,6 +136,23 @@ def reindex_fields(ticket: Ticket, keys: Iterable[str]) -> bool:
     return True
 
 
+def index_created(ticket: Ticket, comment: str | None) -> bool:
+    """A new ticket's parts from the ticket in hand (data, version, customer) in one insert: it has no rows
+    yet, and nothing to read back. False, writing nothing, when a field holds files (their names come
+    from the attachments): the caller then indexes it by :func:`reindex`."""
+    schema = ticket.process_version.document["schema"]
+    properties = schema.get("properties", {})
+    if any(_holds_files(properties.get(key, {})) for key, value in (ticket.data or {}).items() if value):
+        return False
+    customer = ticket.customer if ticket.customer_id is not None else None
+    name = " ".join(t for t in (customer.name, customer.company) if t) if customer is not None else ""
+    parts = parts_of({"data": ticket.data}, schema, [comment] if comment else [], [], name,
+                     roster.with_people(docs.dictionary_indexes()))
+    if parts:
+        SearchPart.insert_many([{"ticket": ticket.id, "part": p, "terms": t} for p, t in parts.items()]).execute()
+    return True
+
+
 def _holds_files(schema: Any) -> bool:
     """Whether a field (or a table's column) takes files: ``x-accept`` anywhere in its schema."""
     if isinstance(schema, dict):

@@ -79,6 +79,17 @@ def scope() -> Iterator[None]:
         _memo.reset(token)
 
 
+@contextmanager
+def unit() -> Iterator[None]:
+    """A scope unless one is open: every engine action is one (``uploads.action``), so a script, the worker
+    or a test calling the engine reads the stamp once per action rather than at each cache it uses."""
+    if _memo.get() is not None:
+        yield
+        return
+    with scope():
+        yield
+
+
 def forget() -> None:
     """Read the stamp again at the next use: this unit of work just changed the configuration
     (``storage.audit.record`` calls it: every configuration change is audited in its transaction)."""

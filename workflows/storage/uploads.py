@@ -31,7 +31,7 @@ from flask.cli import AppGroup
 
 from formbuilder import Msg
 from formbuilder.messages import N_
-from workflows.storage import filetypes
+from workflows.storage import filetypes, generation
 from workflows.storage.db import database
 from workflows.storage.filetypes import (  # noqa: F401 (uploads.DOCX, uploads.candidates: kept for their users)
     DOC,
@@ -268,7 +268,7 @@ def action() -> Iterator[None]:
     outer, written = _written.get(), []
     token = _written.set(written)
     try:
-        with database.atomic():
+        with generation.unit(), database.atomic():  # the configuration stamp: read once per action
             yield
     except BaseException:
         discard(written)

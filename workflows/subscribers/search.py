@@ -19,10 +19,13 @@ def on_action(acted) -> None:
     """Reindex the acted ticket (only its changed parts are rewritten), and the others a relation touched.
 
     An action that changed only fields (no comment: the notes part is as it was) rewrites their parts
-    from the ticket in hand (``index.reindex_fields``), reading nothing.
+    from the ticket in hand (``index.reindex_fields``), and a new ticket is indexed from it
+    (``index.index_created``), reading nothing.
     """
     if acted.action not in WHOLE and not acted.record.comment and index.reindex_fields(
             acted.ticket, (acted.record.diff or {}).keys()):
+        return
+    if acted.action == "create" and index.index_created(acted.ticket, acted.record.comment):
         return
     ids = {acted.ticket.id}
     if acted.action in RELATIONS:

@@ -18,6 +18,7 @@ from peewee import JOIN, Case, fn
 from formbuilder.fieldtypes import classify
 from formbuilder.messages import N_, Msg
 from workflows.people.org import ROLES
+from workflows.storage import generation
 from workflows.storage.models import AssignmentCursor, Department, Ticket, User, UserLoad
 from workflows.storage.prepared import Prepared
 
@@ -72,14 +73,21 @@ def candidates(rule: dict, ctx: Context) -> list[User]:
     if kind == "previous":
         return [ctx.sender]
     if kind == "user":
-        return BY_USERNAME.rows(str(value))
+        return _kept("user", str(value))
     if kind == "field":
         return _from_field(str(value), ctx)
     if kind == "role" or (kind == "choose" and value in ROLES):
-        return BY_ROLE.rows(value)
+        return _kept("role", value)
     if kind == "department" or (kind == "choose" and value):
-        return IN_DEPARTMENT.rows(str(value))
-    return list(_active())
+        return _kept("department", str(value))
+    return list(generation.cached("candidates:all", lambda: list(_active())))
+
+
+def _kept(kind: str, value: str) -> list[User]:
+    """Active users by name, role or department (``kind``): kept per configuration stamp
+    (``storage.generation``), shared by the process's threads (never changed by their readers)."""
+    query = {"user": BY_USERNAME, "role": BY_ROLE, "department": IN_DEPARTMENT}[kind]
+    return list(generation.cached(f"candidates:{kind}:{value}", lambda: query.rows(value)))  # a caller's own list
 
 
 def _union(groups: list[list[User]]) -> list[User]:
@@ -103,7 +111,7 @@ def _from_field(name: str, ctx: Context) -> list[User]:
     kind, value = _field_kind(name, ctx), ctx.ticket.data.get(name) if ctx.ticket is not None else None
     if kind is None or not isinstance(value, str):
         return []
-    return BY_USERNAME.rows(value) if kind == "user" else IN_DEPARTMENT.rows(value)
+    return _kept(kind, value)
 
 
 def offered(rule: dict, ctx: Context) -> list[User]:
