@@ -9,8 +9,8 @@ from formbuilder import Msg
 from formbuilder.messages import N_
 from workflows.reporting.queries import Filters, ticket_list
 from workflows.storage.models import Ticket
-from workflows.tickets import children, engine, signing
-from workflows.tickets.access import can_read
+from workflows.tickets import children, engine, present, signing
+from workflows.tickets.access import can_read, known_history
 from workflows.tickets.errors import EngineError, Forbidden
 from workflows.tickets.present import summary, ticket_view
 
@@ -30,10 +30,10 @@ def with_relations(ticket: Ticket, view: dict) -> dict:
             **signing.present(g.api_user, ticket)}  # a countersign step's signatures and progress
 
 
-def _view(ticket: Ticket):
+def _view(ticket: Ticket, events: list | None = None):
     """The answer to a create or an action, from the ticket the engine holds after it (issue 24: no reload;
     the engine and the automation rules keep that object as they write the row)."""
-    return with_relations(ticket, ticket_view(g.api_user, ticket, gettext("Closed")))
+    return with_relations(ticket, ticket_view(g.api_user, ticket, gettext("Closed"), events))
 
 
 @bp.post("/tickets")
@@ -68,9 +68,11 @@ def act(number: str):
                             **{name: payload.get(name) for name in ACT_OPTIONS})
     except EngineError as error:
         raise named_action(error) from None
+    events = present.events_of(ticket)  # read once: the answer's history, and whether the actor handled a step
+    known_history(g.api_user, ticket, events)
     if not can_read(g.api_user, ticket):
         return jsonify(number=ticket.number, status=ticket.status, version=ticket.version)
-    return jsonify(_view(ticket))
+    return jsonify(_view(ticket, events))
 
 
 def named_action(error: EngineError) -> EngineError:

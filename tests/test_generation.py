@@ -16,6 +16,7 @@ from test_engine import REGISTER, fresh, to_warehouse
 from workflows.people import org
 from workflows.storage import db as lzdb
 from workflows.storage import generation
+from workflows.storage.models import Ticket
 from workflows.tickets import engine
 
 MOVE_WH1 = ('UPDATE "user" SET department_id = (SELECT id FROM department WHERE code = \'finance\') '
@@ -92,20 +93,40 @@ def counted(client, method: str, path: str, **kwargs) -> tuple[int, list[str]]:
     return status, seen
 
 
-BUDGET = {"api get": 3, "api advance": 11}  # issue 24: get <= 3 (met); advance <= 8 is the target, 11 today
+BUDGET = {"api get": 3, "api advance": 8}  # issue 24's targets, for the operations bench.http times
 
 
 def test_the_statements_of_an_api_read_and_an_advance(world, client):
-    """A ticket at the approve step read and approved through the API by its handler, as ``bench.http`` does."""
-    ticket = engine.create(world["agent"], "return_goods", dict(REGISTER))
-    handler = fresh(ticket).assignee
-    token = org.issue_token(handler, "test")
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    client.get(f"/api/v1/tickets/{ticket.number}", headers=headers)  # the token's first use is written once
-    status, read = counted(client, "GET", f"/api/v1/tickets/{ticket.number}", headers=headers)
+    """As ``bench.http`` times them: a ticket read by its handler, and advanced by a handler whose step's form
+    already holds the value it posts (its pool tickets); each after one of its kind warmed the caches."""
+    first = engine.create(world["agent"], "return_goods", dict(REGISTER))
+    handler = fresh(first).assignee
+    headers = {"Authorization": f"Bearer {org.issue_token(handler, 'test')}", "Content-Type": "application/json"}
+    client.get(f"/api/v1/tickets/{first.number}", headers=headers)  # the token's first use is written once
+    status, read = counted(client, "GET", f"/api/v1/tickets/{first.number}", headers=headers)
     assert status == 200 and len(read) == BUDGET["api get"], read
+    assert advance_by_api(client, headers, first)[0] == 200  # warms the next step's candidates
+    pooled = Ticket.create(number="POOL1", process_version=fresh(first).process_version_id, step="approve",
+                           assignee=handler, creator=world["agent"], data=fresh(first).data, channel="phone")
+    status, acted = advance_by_api(client, headers, pooled)
+    assert status == 200 and len(acted) <= BUDGET["api advance"], "\n".join(s[:120] for s in acted)
+    assert fresh(pooled).step == "warehouse"
+
+
+def test_an_advance_that_changes_a_field_also_rewrites_its_search_part(world, client):
+    """One statement more than the pooled advance: the changed field's search part (one upsert)."""
+    tickets = [engine.create(world["agent"], "return_goods", dict(REGISTER)) for _ in range(2)]
+    handler = fresh(tickets[1]).assignee
+    for ticket in tickets:
+        Ticket.update(assignee=handler).where(Ticket.id == ticket.id).execute()
+    headers = {"Authorization": f"Bearer {org.issue_token(handler, 'test')}", "Content-Type": "application/json"}
+    assert advance_by_api(client, headers, tickets[0])[0] == 200
+    status, acted = advance_by_api(client, headers, tickets[1])
+    assert status == 200 and len(acted) <= BUDGET["api advance"] + 1, "\n".join(s[:120] for s in acted)
+    assert sum(sql.startswith('INSERT INTO "search_part"') for sql in acted) == 1
+
+
+def advance_by_api(client, headers: dict, ticket) -> tuple[int, list[str]]:
     body = json.dumps({"action": "advance", "version": fresh(ticket).version, "data": {"approval": "approve"},
                        "transition": "warehouse"})
-    status, acted = counted(client, "POST", f"/api/v1/tickets/{ticket.number}/actions", headers=headers, data=body)
-    assert status == 200 and len(acted) <= BUDGET["api advance"], "\n".join(s[:120] for s in acted)
-    assert fresh(ticket).step == "warehouse"
+    return counted(client, "POST", f"/api/v1/tickets/{ticket.number}/actions", headers=headers, data=body)

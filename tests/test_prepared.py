@@ -80,7 +80,8 @@ def test_create_and_advance_read_the_rules_once_each(world, statements):
     engine.act(ticket.assignee, ticket.number, "advance", version=ticket.version, data={"approval": "approve"},
                transition="warehouse")
     assert sum('FROM "rule"' in sql for sql in statements) <= 1  # kept per configuration stamp (docs/caching.md)
-    assert sum("assignment_cursor" in sql for sql in statements) == 2  # least loaded: the lock, then the pick
+    sqlite = "sqlite" in type(lzdb.database.obj).__name__.lower()  # its writers are exclusive: one statement
+    assert sum("assignment_cursor" in sql for sql in statements) == (1 if sqlite else 2)  # else the lock, the pick
 
 
 def test_a_rule_or_webhook_added_between_actions_applies_at_once(world):

@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from peewee import SQL
 
-from workflows.storage.db import database
+from workflows.storage.db import _bound, database
 
 T = TypeVar("T")
 TABLES = ("department", "user", "dictionary", "process", "process_version", "rule", "webhook_endpoint",
@@ -30,15 +30,17 @@ TABLES = ("department", "user", "dictionary", "process", "process_version", "rul
 SQL_STAMP = "SELECT stamp FROM generation WHERE id = 1"
 _memo: ContextVar[dict | None] = ContextVar("generation", default=None)
 _caches: dict[str, tuple[int, object]] = {}
+_present: set = set()  # the bound databases (their URL key) known to have the table
 
 
-def stamp() -> int:
-    """The current stamp: read from the database once per scope (each use outside one)."""
+def stamp() -> int | None:
+    """The current stamp: read from the database once per scope (each use outside one); None before
+    migration 0026 (a migration of an older database runs today's code: nothing is kept then)."""
     memo = _memo.get()
     if memo is not None and "stamp" in memo:
         return memo["stamp"]
-    row = database.execute_sql(SQL_STAMP).fetchone()
-    value = row[0] if row else -1  # no row (a database being emptied): nothing is kept under it for long
+    row = database.execute_sql(SQL_STAMP).fetchone() if _migrated() else None
+    value = row[0] if row else None
     if memo is not None:
         memo["stamp"] = value
     return value
@@ -47,7 +49,19 @@ def stamp() -> int:
 def column():
     """The stamp as a column (``generation_stamp``) of a query the request runs anyway, such as the
     login's user or the API token's: with :func:`seen`, the request reads it without a statement of its own."""
-    return SQL(f"({SQL_STAMP})").alias("generation_stamp")
+    return SQL(f"({SQL_STAMP})" if _migrated() else "NULL").alias("generation_stamp")
+
+
+def _migrated() -> bool:
+    """Whether the bound database has the stamp's table: asked of the database until it has (then known for
+    its URL; no migration drops it but 0026's own ``down``, which only tests run)."""
+    key = _bound.get("key")
+    if key in _present:
+        return True
+    if "generation" in database.get_tables():
+        _present.add(key)
+        return True
+    return False
 
 
 def seen(row) -> None:
@@ -61,6 +75,8 @@ def cached(name: str, build: Callable[[], T]) -> T:
     """``build()``'s value, built again when the stamp changed since it was built (read the stamp first:
     the tables are then read at least as new as the stamp the value is kept under)."""
     current = stamp()
+    if current is None:
+        return build()
     held = _caches.get(name)
     if held is not None and held[0] == current:
         return held[1]  # type: ignore[return-value]

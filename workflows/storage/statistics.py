@@ -32,7 +32,7 @@ def refresh() -> None:
 
 def after_migrations(applied: list[str]) -> bool:
     """Refresh after ``upgrade`` applied something to a database that holds tickets; whether it did."""
-    if not applied:
+    if not applied or "ticket" not in database.get_tables():  # stopped before the tickets' migration
         return False
     sql = f"SELECT count(*) FROM (SELECT 1 FROM ticket LIMIT {WORTH_IT}) AS t"
     if database.execute_sql(sql).fetchone()[0] < WORTH_IT:

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from peewee import JOIN, Case, fn
+from peewee import EXCLUDED, JOIN, Case, SqliteDatabase, fn
 
 from formbuilder.fieldtypes import classify
 from formbuilder.messages import N_, Msg
 from workflows.people.org import ROLES
 from workflows.storage import generation
+from workflows.storage.db import database
 from workflows.storage.models import AssignmentCursor, Department, Ticket, User, UserLoad
 from workflows.storage.prepared import Prepared
 
@@ -170,11 +171,25 @@ def _lightest(scope: str, moving: int, *ids: int):
     The counts are ``user_load`` rows (migration 0027: kept by triggers on ``ticket``), one per candidate;
     the moving ticket's stored handler, while it is open, is counted without it. A pending ticket
     (waiting for its customer) is still its handler's work, so it counts as open."""
+    lightest = _lightest_query(moving, ids)
+    return (AssignmentCursor.update(last_user=lightest).where(AssignmentCursor.scope == scope)
+            .returning(AssignmentCursor.last_user))
+
+
+def _lightest_query(moving: int, ids: tuple[int, ...]):
     holder = Ticket.select(Ticket.assignee).where(Ticket.id == moving, Ticket.status != "closed")
     load = fn.COALESCE(UserLoad.open, 0) - Case(None, [(User.id == holder, 1)], 0)
-    lightest = (User.select(User.id).join(UserLoad, JOIN.LEFT_OUTER, on=(UserLoad.user == User.id))
-                .where(User.id.in_(ids)).order_by(load, User.id).limit(1))
-    return (AssignmentCursor.update(last_user=lightest).where(AssignmentCursor.scope == scope)
+    return (User.select(User.id).join(UserLoad, JOIN.LEFT_OUTER, on=(UserLoad.user == User.id))
+            .where(User.id.in_(ids)).order_by(load, User.id).limit(1))
+
+
+def _lightest_at_once(scope: str, moving: int, *ids: int):
+    """SQLite: :func:`_lightest` in one statement. Its write transactions are exclusive (``BEGIN IMMEDIATE``),
+    so no count can change between the cursor's lock and the pick; PostgreSQL's statement snapshot would be
+    taken before waiting for the row, hence its two statements there."""
+    return (AssignmentCursor.insert(scope=scope, last_user=_lightest_query(moving, ids))
+            .on_conflict(conflict_target=[AssignmentCursor.scope],
+                         update={AssignmentCursor.last_user: EXCLUDED.last_user_id})
             .returning(AssignmentCursor.last_user))
 
 
@@ -186,7 +201,8 @@ def _statement(kind: str, count: int) -> Prepared:
     """The round-robin or least-loaded statement for ``count`` candidates (their ids are parameters)."""
     key = (kind, count)
     if key not in _by_count:
-        build, fixed = (_following, (str,)) if kind == "round_robin" else (_lightest, (str, int))
+        build, fixed = {"round_robin": (_following, (str,)), "least_loaded": (_lightest, (str, int)),
+                        "least_loaded_at_once": (_lightest_at_once, (str, int))}[kind]
         _by_count[key] = Prepared(build, *fixed, *[int] * count)
     return _by_count[key]
 
@@ -203,6 +219,10 @@ def _round_robin(people: list[User], scope: str) -> User:
 
 def _least_loaded(people: list[User], scope: str, moving: int | None) -> User:
     """Fewest open tickets (the one being moved aside), then lowest id; counted once the cursor is locked."""
+    ids = [u.id for u in people]
+    if isinstance(database.obj, SqliteDatabase):
+        ((user_id,),) = _statement("least_loaded_at_once", len(people)).tuples(scope, moving or 0, *ids)
+        return _by_id(people, user_id)
     _LOCK.tuples(scope, people[0].id)  # the lock: the count below must start after it
-    ((user_id,),) = _statement("least_loaded", len(people)).tuples(scope, moving or 0, *[u.id for u in people])
+    ((user_id,),) = _statement("least_loaded", len(people)).tuples(scope, moving or 0, *ids)
     return _by_id(people, user_id)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from workflows.people.org import members
 from workflows.processes import documents as docs
 from workflows.storage.models import Ticket, TicketEvent, User
-from workflows.tickets.access import filter_data, may_act, visible_fields
+from workflows.tickets.access import filter_data, known_history, may_act, visible_fields
 
 END = "$end"
 
@@ -44,8 +44,13 @@ def transitions_for(reader: User, ticket: Ticket) -> list[dict]:
     return [{"to": t["to"], "label": t["label"]} for t in spec.offered(ticket.data)]
 
 
-def history(ticket: Ticket, fields) -> list[dict]:
-    events = list(TicketEvent.select().where(TicketEvent.ticket == ticket).order_by(TicketEvent.id))
+def events_of(ticket: Ticket) -> list[TicketEvent]:
+    """The ticket's history rows, oldest first."""
+    return list(TicketEvent.select().where(TicketEvent.ticket == ticket).order_by(TicketEvent.id))
+
+
+def history(ticket: Ticket, fields, events: list[TicketEvent] | None = None) -> list[dict]:
+    events = events_of(ticket) if events is None else events
     names = usernames({i for e in events for i in (e.actor_id, e.assignee_before_id, e.assignee_after_id)})
     return [{"action": e.action, "from_step": e.from_step, "to_step": e.to_step, "actor": names.get(e.actor_id),
              "assignee_before": names.get(e.assignee_before_id), "assignee_after": names.get(e.assignee_after_id),
@@ -79,10 +84,14 @@ def customer_of(ticket: Ticket) -> dict | None:
     return {"name": customer.name, "phone": customer.phone}
 
 
-def ticket_view(reader: User, ticket: Ticket, closed_label: str = "Closed") -> dict:
-    """Everything ``reader`` may see of ``ticket``; the caller has checked can_read."""
+def ticket_view(reader: User, ticket: Ticket, closed_label: str = "Closed",
+                events: list[TicketEvent] | None = None) -> dict:
+    """Everything ``reader`` may see of ``ticket``; the caller has checked can_read. ``events``: its history
+    rows if the caller read them (they also answer which steps the reader handled: ``known_history``)."""
+    events = events_of(ticket) if events is None else events
+    known_history(reader, ticket, events)
     fields = visible_fields(reader, ticket)
     view = summary(ticket, usernames([ticket.assignee_id, ticket.creator_id]), closed_label)
     view.update(customer=customer_of(ticket), channel=ticket.channel, data=filter_data(ticket.data, fields),
-                transitions=transitions_for(reader, ticket), history=history(ticket, fields))
+                transitions=transitions_for(reader, ticket), history=history(ticket, fields, events))
     return view
