@@ -143,3 +143,4 @@ def test_the_pages_choose_refuse_and_report(world, client):
     client.post("/logout")
     login(client, "admin")
     assert article.number in client.get("/reports/solutions").get_data(as_text=True)
+    assert 'href="/reports/solutions"' in client.get("/reports").get_data(as_text=True)  # linked from the reports
