@@ -123,7 +123,7 @@ def test_an_advance_that_changes_a_field_also_rewrites_its_search_part(world, cl
     assert advance_by_api(client, headers, tickets[0])[0] == 200
     status, acted = advance_by_api(client, headers, tickets[1])
     assert status == 200 and len(acted) <= BUDGET["api advance"] + 1, "\n".join(s[:120] for s in acted)
-    assert sum(sql.startswith('INSERT INTO "search_part"') for sql in acted) == 1
+    assert sum(sql.startswith('INSERT INTO search_part') for sql in acted) == 1
 
 
 def advance_by_api(client, headers: dict, ticket) -> tuple[int, list[str]]:
