@@ -188,6 +188,11 @@ def _load_members() -> dict[int, Member]:
     return {uid: Member(*rest) for uid, *rest in rows}
 
 
+def department_tree() -> dict[int, tuple[int | None, int | None]]:
+    """department id -> (parent id, manager id), kept per configuration stamp (never change it)."""
+    return _tree()
+
+
 def managed_by(user_id: int) -> list[int]:
     """The departments ``user_id`` manages."""
     return [d for d, (_, manager) in _tree().items() if manager == user_id]

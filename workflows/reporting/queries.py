@@ -20,6 +20,7 @@ from formbuilder.messages import N_
 from workflows.people import customers, phones
 from workflows.people.org import managed_by, members, subtree, team_ids
 from workflows.search import query as search
+from workflows.storage import generation
 from workflows.storage.models import (
     Customer,
     Process,
@@ -469,9 +470,11 @@ def step_names(version: ProcessVersion) -> dict[str, str]:
 
 
 def published_processes() -> list[ProcessVersion]:
-    """The latest published version of each process, for filter menus."""
-    return list(ProcessVersion.select(ProcessVersion.id, ProcessVersion.number, ProcessVersion.document)
-                .join(Process).where(ProcessVersion.number == Process.latest_version).order_by(Process.code))
+    """The latest published version of each process, for filter menus: kept per configuration stamp
+    (``storage.generation``); a new list each call, of shared versions (never changed in place)."""
+    return list(generation.cached("published_processes", lambda: list(
+        ProcessVersion.select(ProcessVersion.id, ProcessVersion.number, ProcessVersion.document)
+        .join(Process).where(ProcessVersion.number == Process.latest_version).order_by(Process.code))))
 
 
 def customer_by_phone(viewer: User, phone: str | None) -> Customer | None:

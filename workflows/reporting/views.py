@@ -18,13 +18,13 @@ from collections.abc import Mapping
 
 from formbuilder import Msg
 from formbuilder.messages import N_
-from workflows.people import roster
+from workflows.people import org, roster
 from workflows.processes import documents as docs
 from workflows.reporting.exports import flatten
 from workflows.reporting.queries import SORTS, overseen_ids, tabs
 from workflows.storage import audit
 from workflows.storage.db import database
-from workflows.storage.models import Attachment, Department, ProcessVersion, SavedView, Ticket, User, utcnow
+from workflows.storage.models import Attachment, ProcessVersion, SavedView, Ticket, User, utcnow
 from workflows.tickets.access import every_field, filter_data, sees_all, unreadable, visible_fields
 from workflows.tickets.errors import Forbidden, Invalid, NotFound
 
@@ -212,7 +212,7 @@ def delete(user: User, view_id: int) -> None:
 
 def _ancestors(department_id: int | None) -> set[int]:
     """The user's department and those above it: a view shared with any of them reaches the user."""
-    tree = dict(Department.select(Department.id, Department.parent).tuples())
+    tree = {d: parent for d, (parent, _) in org.department_tree().items()}
     found: set[int] = set()
     while department_id is not None and department_id not in found:
         found.add(department_id)

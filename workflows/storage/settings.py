@@ -9,7 +9,9 @@ Keys in use:
 
 from __future__ import annotations
 
-from workflows.storage import audit
+import copy
+
+from workflows.storage import audit, generation
 from workflows.storage.db import database
 from workflows.storage.models import Setting, User, utcnow
 
@@ -18,8 +20,13 @@ FREE_TAGS = "tags.free"
 
 def get(key: str, default: object = None) -> object:
     """The stored value, or ``default`` when the admin never set one."""
-    row = Setting.get_or_none(Setting.key == key)
-    return default if row is None or row.value is None else row.value
+    value = _all().get(key)
+    return default if value is None else copy.deepcopy(value)  # the kept one is shared: a caller may change theirs
+
+
+def _all() -> dict[str, object]:
+    """Every setting: kept per configuration stamp (``storage.generation``; ``setting`` renews it)."""
+    return generation.cached("settings", lambda: dict(Setting.select(Setting.key, Setting.value).tuples()))
 
 
 def put(key: str, value: object, actor: User | None) -> None:

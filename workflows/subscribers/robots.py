@@ -99,7 +99,7 @@ def _handling_departments(ticket: Ticket) -> set[int]:
 
 
 def _with_ancestors(departments: set[int]) -> set[int]:
-    parents = dict(Department.select(Department.id, Department.parent).tuples())
+    parents = {d: parent for d, (parent, _) in org.department_tree().items()}
     found, todo = set(), list(departments)
     while todo:
         department = todo.pop()
