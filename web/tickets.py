@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from formbuilder.display import display
 from formbuilder.tables import is_table
 from formbuilder.tabletext import row_changes, table_grid, table_text
-from workflows.people import roster
+from workflows.people import org, roster
 from workflows.processes import documents as docs
 from workflows.storage import uploads
 from workflows.storage.models import Attachment, Ticket, TicketCC, User
@@ -144,7 +144,7 @@ def render(ticket: Ticket, form=None, status: int = 200):
         form = compiled.form_class(None, data=ticket.data, dictionaries=dictionaries,
                                    unreadable=unreadable(me(), ticket.process_version))
     cc = User.select().join(TicketCC, on=(TicketCC.user == User.id)).where(TicketCC.ticket == ticket)
-    users = list(User.select().where(User.active == True).order_by(User.username))  # noqa: E712
+    users = org.active_users()
     files = {a.key: a for a in Attachment.select().where(Attachment.ticket == ticket)}
     return render_template(
         "tickets/detail.html", ticket=ticket, view=view, step=step, acting=acting, form=form,

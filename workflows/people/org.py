@@ -188,6 +188,13 @@ def _load_members() -> dict[int, Member]:
     return {uid: Member(*rest) for uid, *rest in rows}
 
 
+def active_users() -> list[User]:
+    """Every active user by username (pickers, mentions, "anyone" transfers): kept per configuration stamp;
+    a new list each call, of shared users (never changed by their readers)."""
+    return list(generation.cached("users.active", lambda: list(
+        User.select().where(User.active == True).order_by(User.username))))  # noqa: E712
+
+
 def department_tree() -> dict[int, tuple[int | None, int | None]]:
     """department id -> (parent id, manager id), kept per configuration stamp (never change it)."""
     return _tree()

@@ -16,7 +16,7 @@ from peewee import fn
 from formbuilder import Msg, validate_step
 from formbuilder.messages import N_
 from workflows.intake import channels
-from workflows.people import customers, roster
+from workflows.people import customers, org, roster
 from workflows.processes import documents as docs
 from workflows.storage import uploads
 from workflows.storage.models import (
@@ -243,7 +243,7 @@ def transfer_candidates(ticket: Ticket, step: dict) -> list[User]:
     so a transfer can never hand a step's fields to someone the process did not name.
     """
     if step.get("allow_transfer") == "anyone":
-        return list(User.select().where(User.active == True).order_by(User.username))  # noqa: E712
+        return org.active_users()
     entry = _entry(ticket)
     sender = entry.actor if entry is not None else ticket.creator
     ctx = Context(ticket.process_version.document["code"], step, ticket.creator, sender, ticket.id, ticket)
