@@ -107,12 +107,8 @@ def _ranked(groups: list[list[str]], any_term: bool, condition, limit: int, rece
 
 def _any_term(words: list[list[str]], condition, limit: int) -> list[int]:
     """Any word counts: the rare words ranked over every article, topped up from the most recent (``common``)."""
-    queries = [tsquery([w], True) if postgres() else fts5_query([w], True) for w in words]
-    rare = common.keep_rare(words, queries, postgres(), "article_search")
-    ids = _ranked(rare, True, condition, limit) if rare else []
-    if len(rare) < len(words) and len(ids) < limit:
-        ids += [i for i in _ranked(words, True, condition, limit, recent=True) if i not in ids]
-    return ids[:limit]
+    return common.any_term(words, lambda g: tsquery(g, True) if postgres() else fts5_query(g, True),
+                           lambda g, recent: _ranked(g, True, condition, limit, recent), limit, "article_search")
 
 
 def search_articles(reader: User | None, text: str, *, limit: int = 10, public_only: bool = False,

@@ -159,8 +159,9 @@ def user_named(username: str, field: str | None = None) -> User:
     return user
 
 
-def _tree() -> dict[int, tuple[int | None, int | None]]:
-    """department id -> (parent id, manager id): kept per configuration stamp (``storage.generation``)."""
+def department_tree() -> dict[int, tuple[int | None, int | None]]:
+    """department id -> (parent id, manager id): kept per configuration stamp (``storage.generation``;
+    shared, never changed by its readers)."""
     return generation.cached("org.tree", _load_tree)
 
 
@@ -174,8 +175,6 @@ class Member(NamedTuple):
 
     username: str
     department_id: int | None
-    role: str
-    active: bool
 
 
 def members() -> dict[int, Member]:
@@ -184,7 +183,7 @@ def members() -> dict[int, Member]:
 
 
 def _load_members() -> dict[int, Member]:
-    rows = User.select(User.id, User.username, User.department, User.role, User.active).tuples()
+    rows = User.select(User.id, User.username, User.department).tuples()
     return {uid: Member(*rest) for uid, *rest in rows}
 
 
@@ -195,14 +194,9 @@ def active_users() -> list[User]:
         User.select().where(User.active == True).order_by(User.username))))  # noqa: E712
 
 
-def department_tree() -> dict[int, tuple[int | None, int | None]]:
-    """department id -> (parent id, manager id), kept per configuration stamp (never change it)."""
-    return _tree()
-
-
 def managed_by(user_id: int) -> list[int]:
     """The departments ``user_id`` manages."""
-    return [d for d, (_, manager) in _tree().items() if manager == user_id]
+    return [d for d, (_, manager) in department_tree().items() if manager == user_id]
 
 
 def department_of(user_id: int | None) -> int | None:
@@ -214,7 +208,7 @@ def subtree(department_id: int | None) -> set[int]:
     """A department and all its descendants."""
     if department_id is None:
         return set()
-    tree, found = _tree(), {department_id}
+    tree, found = department_tree(), {department_id}
     grew = True
     while grew:
         below = {d for d, (parent, _) in tree.items() if parent in found} - found
@@ -225,7 +219,7 @@ def subtree(department_id: int | None) -> set[int]:
 
 def manager_chain(department_id: int | None) -> list[int]:
     """Managers of a department and of each ancestor, nearest first."""
-    tree, chain, seen = _tree(), [], set()
+    tree, chain, seen = department_tree(), [], set()
     while department_id is not None and department_id not in seen:
         seen.add(department_id)
         parent, manager = tree.get(department_id, (None, None))

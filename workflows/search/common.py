@@ -15,6 +15,8 @@ A database the size of the demo has no common term and is asked exactly as befor
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from peewee import Cast, Expression, Value, fn
 
 from workflows.storage.db import database
@@ -22,6 +24,24 @@ from workflows.storage.db import database
 COMMON = 1000  # parts a term may be found in and still be rare
 WINDOW = 2000  # most recent matching parts ranked when the rare terms find too few
 FTS = {"search_part": "search_fts", "article_search": "article_fts"}  # SQLite: each table's FTS5 index
+
+
+def postgres() -> bool:
+    """Whether the bound database is PostgreSQL (tsvector) rather than SQLite (FTS5)."""
+    return "postgres" in type(database.obj).__name__.lower()
+
+
+def any_term(words: list[list[str]], query_of: Callable[[list[list[str]]], str],
+             ranked: Callable[[list[list[str]], bool], list], limit: int, table: str = "search_part") -> list:
+    """The "any word" answer of tickets and articles alike: ``ranked(rare words, False)``, topped up with
+    ``ranked(every word, True)`` (its ``True``: only the most recent matches, :func:`recent`) when the
+    rare words find fewer than ``limit`` and some word was common. ``query_of``: the engine's query text."""
+    rare = keep_rare(words, [query_of([w]) for w in words], postgres(), table)
+    found = ranked(rare, False) if rare else []
+    if len(rare) < len(words) and len(found) < limit:
+        seen = set(found)
+        found += [row for row in ranked(words, True) if row not in seen]
+    return found[:limit]
 
 
 def rare(queries: list[str], postgres: bool, table: str = "search_part") -> list[bool]:

@@ -20,6 +20,7 @@ from formbuilder.tables import is_table
 from formbuilder.tabletext import table_text
 from workflows.people import roster
 from workflows.processes import documents as docs
+from workflows.search import common
 from workflows.search.tokens import joined
 from workflows.storage.db import database
 from workflows.storage.models import (
@@ -140,16 +141,12 @@ def _write(rows: list[tuple[int, str, str]], upsert: bool = False) -> None:
     """(ticket, part, terms) rows in one statement whose text is made by joining strings, not by peewee's
     query builder (issue 24: building an insert's SQL cost more than running it). ``upsert``: a part
     already there takes the new terms."""
-    mark = "%s" if _postgres() else "?"
+    mark = "%s" if common.postgres() else "?"
     sql = ("INSERT INTO search_part (ticket_id, part, terms) VALUES "
            + ", ".join([f"({mark}, {mark}, {mark})"] * len(rows)))
     if upsert:
         sql += " ON CONFLICT (ticket_id, part) DO UPDATE SET terms = excluded.terms"
     database.execute_sql(sql, [value for row in rows for value in row])
-
-
-def _postgres() -> bool:
-    return "postgres" in type(database.obj).__name__.lower()
 
 
 def index_created(ticket: Ticket, comment: str | None) -> bool:

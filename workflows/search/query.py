@@ -16,6 +16,7 @@ from peewee import Cast, Expression, Field, ForeignKeyField, Value, fn
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
 from workflows.search import common
+from workflows.search.common import postgres
 from workflows.search.index import FIELD
 from workflows.search.tokens import runs
 from workflows.storage.db import database
@@ -51,10 +52,6 @@ class _Vectors(BaseModel):
         table_name = "search_part"
 
 
-def postgres() -> bool:
-    return "postgres" in type(database.obj).__name__.lower()
-
-
 def fts5_query(groups: list[list[str]], any_term: bool) -> str:
     """FTS5 syntax: each run a quoted phrase; the last word a prefix (the user may still be typing)."""
     phrases = [f'"{" ".join(g)}"' for g in groups]
@@ -79,15 +76,13 @@ def _candidates(text: str, narrow: Callable | None, any_term: bool,
     topped up from the most recent parts holding any term when they find too few (``common``).
     """
     groups = runs(text[:LONGEST])
-    if not groups or not any_term:
-        return _matching(groups, False, narrow, candidates) if groups else []
+    if not groups:
+        return []
+    if not any_term:
+        return _matching(groups, False, narrow, candidates)
     terms = [[t] for t in dict.fromkeys(t for g in groups for t in g)]
-    rare = common.keep_rare(terms, [_query([g], True) for g in terms], postgres())
-    found = _matching(rare, True, narrow, candidates) if rare else []
-    if len(rare) < len(terms) and len(found) < candidates:
-        seen = set(found)
-        found += [row for row in _matching(terms, True, narrow, candidates, recent=True) if row not in seen]
-    return found[:candidates]
+    return common.any_term(terms, lambda g: _query(g, True),
+                           lambda g, recent: _matching(g, True, narrow, candidates, recent), candidates)
 
 
 def _query(groups: list[list[str]], any_term: bool) -> str:

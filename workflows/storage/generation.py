@@ -120,12 +120,12 @@ def memo() -> dict | None:
     return _memo.get()
 
 
-def clear() -> None:
-    """Drop every cached value (tests that swap databases; nothing needs it for correctness)."""
-    _caches.clear()
-
-
 def init_app(app) -> None:
     """A scope per request: the first cache used reads the stamp, the others reuse it."""
-    app.before_request(lambda: _memo.set({}) and None)
-    app.teardown_request(lambda exc: _memo.set(None) and None)
+    @app.before_request
+    def _open() -> None:
+        _memo.set({})
+
+    @app.teardown_request
+    def _close(exc) -> None:
+        _memo.set(None)

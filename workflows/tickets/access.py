@@ -20,20 +20,16 @@ CREATORS = ("admin", "supervisor", "agent")  # the roles that register calls and
 HANDLING = ("create", "advance", "close", "return", "transfer", "sign")  # the events by which someone handles a step
 
 
-def _department_of(user_id: int | None) -> int | None:
-    return department_of(user_id)
-
-
 def in_chain(user: User, member_id: int | None) -> bool:
     """Whether ``user`` manages ``member_id``'s department or one above it."""
-    return member_id is not None and user.id in manager_chain(_department_of(member_id))
+    return member_id is not None and user.id in manager_chain(department_of(member_id))
 
 
 def oversees(reader: User, member_id: int | None) -> bool:
     """Admins, the manager chain, and supervisors whose subtree holds the member."""
     if is_admin(reader) or in_chain(reader, member_id):
         return True
-    return reader.role == "supervisor" and _department_of(member_id) in subtree(reader.department_id)
+    return reader.role == "supervisor" and department_of(member_id) in subtree(reader.department_id)
 
 
 def can_act(actor: User, ticket: Ticket) -> bool:

@@ -9,6 +9,8 @@ transaction; any error rolls all of it back.
 
 from __future__ import annotations
 
+import functools
+import operator
 from datetime import datetime
 
 from peewee import fn
@@ -66,7 +68,7 @@ def _related_column():
              merged.select(merged.id).where(merged.merged_into == Ticket.id),  # SQLite scanned every ticket
              link.select(link.id).where(link.ticket == Ticket.id),
              linked.select(linked.id).where(linked.other == Ticket.id))
-    return (fn.EXISTS(found[0]) | fn.EXISTS(found[1]) | fn.EXISTS(found[2]) | fn.EXISTS(found[3])).alias("related")
+    return functools.reduce(operator.or_, map(fn.EXISTS, found)).alias("related")
 
 
 LOAD = Prepared(_load_query, str)
