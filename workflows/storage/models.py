@@ -21,6 +21,7 @@ from peewee import (
     TextField,
 )
 
+from workflows.storage import fastwrite
 from workflows.storage.db import database
 
 
@@ -46,6 +47,12 @@ class BaseModel(Model):
     class Meta:
         database = database
         legacy_table_names = False
+
+    def save(self, force_insert=False, only=None):
+        """A new row's INSERT re-binds SQL text generated once per shape (``fastwrite``); the rest is peewee's."""
+        if self._pk is None and only is None and self._meta.auto_increment:
+            return fastwrite.save_new(self)
+        return super().save(force_insert, only)
 
 
 class Dictionary(BaseModel):

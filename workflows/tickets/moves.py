@@ -13,6 +13,7 @@ from peewee import Field, ForeignKeyField
 
 from formbuilder import Msg
 from formbuilder.messages import N_
+from workflows.storage import fastwrite
 from workflows.storage.models import ProcessVersion, Ticket, TicketEvent, User
 from workflows.tickets import events, timing
 from workflows.tickets.errors import Conflict, Invalid
@@ -82,7 +83,7 @@ def save(ticket: Ticket, expected: int, now: datetime) -> None:
     ticket.timed()
     # Only what this action changed: the SLA sweep marks tickets without a version bump.
     values = {field: _value(ticket, field) for field in ticket.dirty_fields}
-    if Ticket.update(values).where(Ticket.id == ticket.id, Ticket.version == expected).execute() != 1:
+    if fastwrite.update(Ticket, values, {Ticket.id: ticket.id, Ticket.version: expected}) != 1:
         raise Conflict(Msg(N_("The ticket was changed by someone else: reload it and try again.")))
 
 
