@@ -44,6 +44,7 @@ BACKLOG = 3000
 STEPS = ("approve", "warehouse", "finance")
 DEPARTMENTS = ("service", "warehouse", "finance")
 TICKETS_PER_CUSTOMER = 3  # customers grow with the history, so a caller's own history stays short
+PROGRESS = 1_000_000  # a line per million tickets: a 10M seed runs for a long while
 SEEDED = (Customer, CustomerPhone, Ticket, TicketEvent, Rating)
 
 
@@ -69,6 +70,11 @@ def staff() -> dict[str, list[int]]:
              "role": "handler" if i % 3 else "agent", "department": departments[DEPARTMENTS[i % 3]]}
             for i in range(1, 40)]
     User.insert_many(rows).execute()
+    return people()
+
+
+def people() -> dict[str, list[int]]:
+    """The staff ids the seeded tickets are spread over (agents create, handlers hold), read back."""
     users = list(User.select(User.id, User.role).where(User.role != "admin").tuples())
     return {"agents": [u for u, r in users if r == "agent"] or [u for u, _ in users],
             "handlers": [u for u, r in users if r in ("handler", "supervisor")]}
@@ -131,11 +137,14 @@ def seed(size: int, version: int, people: dict, rnd: random.Random) -> None:
         with lzdb.database.atomic():
             bulk(Customer, rows)
             bulk(CustomerPhone, phones)
+    started = time.perf_counter()
     for first in range(1, size + 1, CHUNK):
         tickets, events, ratings = ticket_rows(first, min(CHUNK, size + 1 - first), size, version, people, rnd)
         with lzdb.database.atomic():
             for model, rows in ((Ticket, tickets), (TicketEvent, events), (Rating, ratings)):
                 bulk(model, rows)
+        if (first - 1 + CHUNK) % PROGRESS == 0:
+            print(f"  {first - 1 + CHUNK:,} of {size:,} tickets in {time.perf_counter() - started:.0f} s", flush=True)
     resequence()
     lzdb.database.execute_sql("ANALYZE")
 
