@@ -151,6 +151,20 @@ def test_reindex_rebuilds_what_the_subscriber_wrote(world):
     assert rows() == kept and index.reindex_all() == 0  # nothing changed: nothing rewritten
 
 
+def test_an_action_with_a_comment_writes_the_notes_a_full_reindex_would_in_one_read(world, monkeypatch):
+    ticket = make(world, "门坏了")
+    collab.add_note(world["admin"], ticket.number, "先登记一下")
+    reads = []
+    monkeypatch.setattr(index, "_gather", lambda ids: reads.append(ids) or {})  # the whole-ticket path
+    advance(world, fresh(ticket).assignee.username, ticket, {"approval": "approve"}, transition="warehouse",
+            comment="已批准，安排取件")
+    assert reads == []
+    monkeypatch.undo()
+    assert found(world, "admin", "取件") == [ticket.number] and found(world, "admin", "登记") == [ticket.number]
+    kept = rows()
+    assert index.reindex([ticket.id]) == 0 and rows() == kept  # what a full reindex writes, to the term
+
+
 def test_customer_renames_reach_the_index(world):
     from workflows.people import customers
     ticket = make(world, "门坏了", customer={"name": "张三", "phone": "13800000001"})

@@ -119,10 +119,14 @@ def new_token(user: User, name: str = "") -> tuple[ApiToken, str]:
 TOKEN_USE_GRANULARITY = timedelta(minutes=1)
 
 
+_BY_TOKEN = generation.prepared(  # every API request: its text is built once
+    lambda stamp, digest: ApiToken.select(ApiToken, User, stamp).join(User)
+    .where(ApiToken.token_hash == digest, User.active == True).limit(1), str)  # noqa: E712
+
+
 def user_for_token(token: str) -> User | None:
     """The active owner of ``token``; a revoked (deleted) token finds no row, so it fails at once."""
-    row = (ApiToken.select(ApiToken, User, generation.column()).join(User)
-           .where(ApiToken.token_hash == _digest(token), User.active == True).first())  # noqa: E712
+    row = _BY_TOKEN().first(_digest(token))
     if row is None:
         return None
     generation.seen(row)  # the request's configuration stamp came with the token

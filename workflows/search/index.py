@@ -149,6 +149,20 @@ def _write(rows: list[tuple[int, str, str]], upsert: bool = False) -> None:
     database.execute_sql(sql, [value for row in rows for value in row])
 
 
+def reindex_notes(ticket: int) -> None:
+    """Rewrite the notes part (the comments, then the files without a field, as :func:`_gather` reads them)
+    in one read and one upsert: an action with a comment changed only that part besides its fields."""
+    mark = "%s" if common.postgres() else "?"
+    texts = [text for _, _, text in database.execute_sql(
+        f"SELECT 0, id, comment FROM ticket_event WHERE ticket_id = {mark} AND comment IS NOT NULL "
+        f"UNION ALL SELECT 1, id, filename FROM attachment WHERE ticket_id = {mark} AND field IS NULL "
+        "ORDER BY 1, 2", (ticket, ticket)).fetchall() if text]
+    if terms := joined(" ".join(texts)):
+        _write([(ticket, NOTES, terms)], upsert=True)
+    else:
+        SearchPart.delete().where(SearchPart.ticket == ticket, SearchPart.part == NOTES).execute()
+
+
 def index_created(ticket: Ticket, comment: str | None) -> bool:
     """A new ticket's parts from the ticket in hand (data, version, customer) in one insert: it has no rows
     yet, and nothing to read back. False, writing nothing, when a field holds files (their names come

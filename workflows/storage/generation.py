@@ -15,6 +15,7 @@ stamp is read at each use: still one small statement instead of the tables it st
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -23,6 +24,7 @@ from typing import TypeVar
 from peewee import SQL
 
 from workflows.storage.db import _bound, database
+from workflows.storage.prepared import Prepared
 
 T = TypeVar("T")
 TABLES = ("department", "user", "dictionary", "process", "process_version", "rule", "webhook_endpoint",
@@ -49,7 +51,18 @@ def stamp() -> int | None:
 def column():
     """The stamp as a column (``generation_stamp``) of a query the request runs anyway, such as the
     login's user or the API token's: with :func:`seen`, the request reads it without a statement of its own."""
-    return SQL(f"({SQL_STAMP})" if _migrated() else "NULL").alias("generation_stamp")
+    return _column(_migrated())
+
+
+def _column(migrated: bool):
+    return SQL(f"({SQL_STAMP})" if migrated else "NULL").alias("generation_stamp")
+
+
+def prepared(build: Callable, *kinds: type) -> Callable[[], Prepared]:
+    """``build(stamp_column, *args)`` as a :class:`Prepared` query: one SQL text with :func:`column`, one
+    without (a database before migration 0026), and the one that fits the bound database when called."""
+    texts = {state: Prepared(functools.partial(build, _column(state)), *kinds) for state in (True, False)}
+    return lambda: texts[_migrated()]
 
 
 def _migrated() -> bool:

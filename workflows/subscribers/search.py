@@ -18,12 +18,13 @@ WHOLE = ("create", *RELATIONS)  # actions after which every part is read again (
 def on_action(acted) -> None:
     """Reindex the acted ticket (only its changed parts are rewritten), and the others a relation touched.
 
-    An action that changed only fields (no comment: the notes part is as it was) rewrites their parts
-    from the ticket in hand (``index.reindex_fields``), and a new ticket is indexed from it
-    (``index.index_created``), reading nothing.
+    An action that changed fields rewrites their parts from the ticket in hand (``index.reindex_fields``),
+    and with a comment the notes part (``index.reindex_notes``: one read); a new ticket is indexed from the
+    ticket in hand (``index.index_created``), reading nothing.
     """
-    if acted.action not in WHOLE and not acted.record.comment and index.reindex_fields(
-            acted.ticket, (acted.record.diff or {}).keys()):
+    if acted.action not in WHOLE and index.reindex_fields(acted.ticket, (acted.record.diff or {}).keys()):
+        if acted.record.comment:
+            index.reindex_notes(acted.ticket.id)
         return
     if acted.action == "create" and index.index_created(acted.ticket, acted.record.comment):
         return

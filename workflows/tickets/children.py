@@ -15,6 +15,7 @@ from formbuilder import Msg
 from formbuilder.messages import N_
 from workflows.processes import documents as docs
 from workflows.storage.models import Notification, ProcessVersion, Ticket, TicketEvent, TicketLink, User
+from workflows.storage.prepared import Prepared
 from workflows.tickets import collab, engine, moves
 from workflows.tickets.access import can_act, can_read, is_admin, oversees, unreadable
 from workflows.tickets.errors import Conflict, EngineError, Forbidden, Invalid, NotFound
@@ -196,14 +197,19 @@ def relatives(ticket: Ticket) -> list[Ticket]:
     """Parent, children, linked and merged tickets in one query, each with ``linked`` (a ``TicketLink`` exists)."""
     if not getattr(ticket, "related", True) and ticket.parent_id is None and ticket.merged_into_id is None:
         return []  # loaded with ``engine.load``'s related column: nothing to look for
-    linked = (TicketLink.select(TicketLink.other).where(TicketLink.ticket == ticket.id)
-              | TicketLink.select(TicketLink.ticket).where(TicketLink.other == ticket.id))
-    near = [i for i in (ticket.parent_id, ticket.merged_into_id) if i is not None]
-    condition = (Ticket.parent == ticket.id) | (Ticket.merged_into == ticket.id) | Ticket.id.in_(linked)
-    if near:
-        condition |= Ticket.id.in_(near)
-    return list(Ticket.select(Ticket, ProcessVersion, Ticket.id.in_(linked).alias("linked"))
-                .join(ProcessVersion).where(condition).order_by(Ticket.id))
+    return _RELATIVES.rows(ticket.id, ticket.parent_id or 0, ticket.merged_into_id or 0)  # ids start at 1
+
+
+def _relatives_query(ticket: int, parent: int, merged_into: int):
+    linked = (TicketLink.select(TicketLink.other).where(TicketLink.ticket == ticket)
+              | TicketLink.select(TicketLink.ticket).where(TicketLink.other == ticket))
+    condition = ((Ticket.parent == ticket) | (Ticket.merged_into == ticket) | Ticket.id.in_(linked)
+                 | (Ticket.id == parent) | (Ticket.id == merged_into))
+    return (Ticket.select(Ticket, ProcessVersion, Ticket.id.in_(linked).alias("linked"))
+            .join(ProcessVersion).where(condition).order_by(Ticket.id))
+
+
+_RELATIVES = Prepared(_relatives_query, int, int, int)
 
 
 def relations(reader: User, ticket: Ticket, closed: str = "Closed") -> dict:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from workflows.people.org import members
 from workflows.processes import documents as docs
 from workflows.storage.models import Ticket, TicketEvent, User
+from workflows.storage.prepared import Prepared
 from workflows.tickets.access import filter_data, known_history, may_act, visible_fields
 
 END = "$end"
@@ -44,9 +45,13 @@ def transitions_for(reader: User, ticket: Ticket) -> list[dict]:
     return [{"to": t["to"], "label": t["label"]} for t in spec.offered(ticket.data)]
 
 
+_EVENTS = Prepared(lambda ticket: TicketEvent.select().where(TicketEvent.ticket == ticket).order_by(TicketEvent.id),
+                   int)
+
+
 def events_of(ticket: Ticket) -> list[TicketEvent]:
-    """The ticket's history rows, oldest first."""
-    return list(TicketEvent.select().where(TicketEvent.ticket == ticket).order_by(TicketEvent.id))
+    """The ticket's history rows, oldest first (every ticket page and API answer: its text is built once)."""
+    return _EVENTS.rows(ticket.id)
 
 
 def history(ticket: Ticket, fields, events: list[TicketEvent] | None = None) -> list[dict]:
