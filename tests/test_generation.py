@@ -130,3 +130,33 @@ def advance_by_api(client, headers: dict, ticket) -> tuple[int, list[str]]:
     body = json.dumps({"action": "advance", "version": fresh(ticket).version, "data": {"approval": "approve"},
                        "transition": "warehouse"})
     return counted(client, "POST", f"/api/v1/tickets/{ticket.number}/actions", headers=headers, data=body)
+
+
+def test_an_api_list_reads_its_rows_alone_once_warm(world, client):
+    """Token and stamp, then the page's one query: users' names and the pinned versions come from the
+    caches kept per configuration stamp (no user or process_version statement)."""
+    for _ in range(3):
+        engine.create(world["agent"], "return_goods", dict(REGISTER))
+    headers = {"Authorization": f"Bearer {org.issue_token(world['agent'], 'test')}"}
+    path = "/api/v1/tickets?scope=mine&status=open&process=return_goods"
+    assert client.get(path, headers=headers).status_code == 200
+    status, listed = counted(client, "GET", path, headers=headers)
+    assert status == 200 and len(listed) == 2, "\n".join(s[:120] for s in listed)
+    answer = client.get(path, headers=headers).get_json()["items"]
+    assert len(answer) == 3 and {item["creator"] for item in answer} == {"agent"}
+
+
+def test_an_advance_with_a_comment_costs_two_statements_more_not_a_reindex(world, client):
+    """The comment's event carries it; the notes part is read and rewritten (one read, one upsert)."""
+    tickets = [engine.create(world["agent"], "return_goods", dict(REGISTER)) for _ in range(2)]
+    handler = fresh(tickets[1]).assignee
+    for ticket in tickets:
+        Ticket.update(assignee=handler).where(Ticket.id == ticket.id).execute()
+    headers = {"Authorization": f"Bearer {org.issue_token(handler, 'test')}", "Content-Type": "application/json"}
+    assert advance_by_api(client, headers, tickets[0])[0] == 200
+    body = json.dumps({"action": "advance", "version": fresh(tickets[1]).version, "data": {"approval": "approve"},
+                       "comment": "已核实，同意退货"})
+    status, acted = counted(client, "POST", f"/api/v1/tickets/{tickets[1].number}/actions", data=body,
+                            headers=headers)
+    assert status == 200 and len(acted) <= BUDGET["api advance"] + 2, "\n".join(s[:120] for s in acted)
+    assert sum(sql.startswith('INSERT INTO search_part') for sql in acted) == 1

@@ -179,6 +179,7 @@ class Member(NamedTuple):
 
     username: str
     department_id: int | None
+    name: str
 
 
 def members() -> dict[int, Member]:
@@ -187,7 +188,7 @@ def members() -> dict[int, Member]:
 
 
 def _load_members() -> dict[int, Member]:
-    rows = User.select(User.id, User.username, User.department).tuples()
+    rows = User.select(User.id, User.username, User.department, User.name).tuples()
     return {uid: Member(*rest) for uid, *rest in rows}
 
 

@@ -440,19 +440,18 @@ def _page(condition: Expression | None, filters: Filters | None, cursor: str | N
 def _attach_versions(tickets: list[Ticket]) -> None:
     """Each ticket's pinned process version (immutable, usually one or two per page), in one query."""
     ids = {t.process_version_id for t in tickets}
-    if not ids:
-        return
-    fields = (ProcessVersion.id, ProcessVersion.process, ProcessVersion.number, ProcessVersion.document)
-    versions = {v.id: v for v in ProcessVersion.select(*fields).where(ProcessVersion.id.in_(ids))}
+    versions = generation.cached("versions.by_id", dict)  # published versions never change: read once each
+    if missing := ids - versions.keys():
+        fields = (ProcessVersion.id, ProcessVersion.process, ProcessVersion.number, ProcessVersion.document)
+        versions.update({v.id: v for v in ProcessVersion.select(*fields).where(ProcessVersion.id.in_(missing))})
     for ticket in tickets:
         ticket.process_version = versions[ticket.process_version_id]
 
 
 def users_by_id(ids) -> dict[int, User]:
-    ids = {i for i in ids if i is not None}
-    if not ids:
-        return {}
-    return {u.id: u for u in User.select(User.id, User.username, User.name).where(User.id.in_(ids))}
+    """id -> User with its username and name, from the users kept per configuration stamp (``org.members``)."""
+    known = members()
+    return {i: User(id=i, username=known[i].username, name=known[i].name) for i in ids if i in known}
 
 
 def counts(user: User) -> dict[str, int]:

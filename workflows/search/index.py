@@ -116,10 +116,11 @@ def reindex(ids: Iterable[int]) -> int:
     return written
 
 
-def reindex_fields(ticket: Ticket, keys: Iterable[str]) -> bool:
+def reindex_fields(ticket: Ticket, keys: Iterable[str], extra: dict[str, str] | None = None) -> bool:
     """Rewrite the parts of the changed fields ``keys`` from the ticket in hand (data, version), in one
     statement: an action that changed only fields needs none of the reads of :func:`reindex` (issue 24).
 
+    ``extra``: other parts' terms by part (an action's notes, :func:`notes_terms`), in the same statement.
     Returns False, writing nothing, when one of the fields holds files (their names come from the
     attachments): the caller then reindexes the whole ticket.
     """
@@ -129,7 +130,7 @@ def reindex_fields(ticket: Ticket, keys: Iterable[str]) -> bool:
         return False
     dictionaries, data = roster.with_people(docs.dictionary_indexes()), ticket.data or {}
     terms = {FIELD + k: joined(field_text(properties[k], data[k], dictionaries, {})) if k in data else ""
-             for k in keys}
+             for k in keys} | (extra or {})
     if empty := [part for part, text in terms.items() if not text]:
         SearchPart.delete().where(SearchPart.ticket == ticket.id, SearchPart.part.in_(empty)).execute()
     if rows := [(ticket.id, part, text) for part, text in terms.items() if text]:
@@ -149,18 +150,14 @@ def _write(rows: list[tuple[int, str, str]], upsert: bool = False) -> None:
     database.execute_sql(sql, [value for row in rows for value in row])
 
 
-def reindex_notes(ticket: int) -> None:
-    """Rewrite the notes part (the comments, then the files without a field, as :func:`_gather` reads them)
-    in one read and one upsert: an action with a comment changed only that part besides its fields."""
+def notes_terms(ticket: int) -> str:
+    """The notes part's terms (the comments, then the files without a field, as :func:`_gather` reads them)
+    in one read: with :func:`reindex_fields`' ``extra``, an action with a comment rewrites it exactly."""
     mark = "%s" if common.postgres() else "?"
-    texts = [text for _, _, text in database.execute_sql(
+    return joined(" ".join(text for _, _, text in database.execute_sql(
         f"SELECT 0, id, comment FROM ticket_event WHERE ticket_id = {mark} AND comment IS NOT NULL "
         f"UNION ALL SELECT 1, id, filename FROM attachment WHERE ticket_id = {mark} AND field IS NULL "
-        "ORDER BY 1, 2", (ticket, ticket)).fetchall() if text]
-    if terms := joined(" ".join(texts)):
-        _write([(ticket, NOTES, terms)], upsert=True)
-    else:
-        SearchPart.delete().where(SearchPart.ticket == ticket, SearchPart.part == NOTES).execute()
+        "ORDER BY 1, 2", (ticket, ticket)).fetchall() if text))
 
 
 def index_created(ticket: Ticket, comment: str | None) -> bool:

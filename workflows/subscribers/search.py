@@ -19,13 +19,13 @@ def on_action(acted) -> None:
     """Reindex the acted ticket (only its changed parts are rewritten), and the others a relation touched.
 
     An action that changed fields rewrites their parts from the ticket in hand (``index.reindex_fields``),
-    and with a comment the notes part (``index.reindex_notes``: one read); a new ticket is indexed from the
-    ticket in hand (``index.index_created``), reading nothing.
+    and with a comment the notes part in the same upsert (``index.notes_terms``: one read); a new ticket
+    is indexed from the ticket in hand (``index.index_created``), reading nothing.
     """
-    if acted.action not in WHOLE and index.reindex_fields(acted.ticket, (acted.record.diff or {}).keys()):
-        if acted.record.comment:
-            index.reindex_notes(acted.ticket.id)
-        return
+    if acted.action not in WHOLE:
+        notes = {index.NOTES: index.notes_terms(acted.ticket.id)} if acted.record.comment else None
+        if index.reindex_fields(acted.ticket, (acted.record.diff or {}).keys(), notes):
+            return
     if acted.action == "create" and index.index_created(acted.ticket, acted.record.comment):
         return
     ids = {acted.ticket.id}
