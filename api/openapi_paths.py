@@ -152,7 +152,10 @@ TICKET_PATHS = {
                                       "ticket, then the best full-text matches (at most 200), then the other "
                                       "matches newest first; full text reads the first 200 characters "
                                       "(docs/search.md)."),
-                          query_param("tag", "Only tickets holding this tag (its exact name)."), CURSOR),
+                          query_param("tag", "Only tickets holding this tag (its exact name)."),
+                          query_param("step", "Only tickets at this step (its key, e.g. `approve`)."),
+                          query_param("limit", "Rows per page, 1 to 100 (default 50).",
+                                      {"type": "integer", "minimum": 1, "maximum": 100}), CURSOR),
                   op_id="listTickets"),
     },
     "/tickets/{number}": {"get": op(

@@ -18,10 +18,22 @@ from . import bp
 from .bodies import body
 
 PAGE = 50
+MAX_PAGE = 100
 CREATE_OPTIONS = ("priority", "customer", "channel", "transition", "assignee")
 ACT_OPTIONS = ("data", "transition", "assignee", "comment")
 ACT_OPTIONS += ("spawn", "other")  # issue 19: a child ticket's spawn entry, a link's or merge's other ticket
 ACT_OPTIONS += ("until",)  # issue 19: a wait's end (workflows/tickets/pending.py)
+
+
+def _limit(args) -> int:
+    """``limit``: rows per page, 1 to ``MAX_PAGE`` (as Redmine's and Zammad's lists take it); ``PAGE`` if absent."""
+    text = args.get("limit")
+    if text is None:
+        return PAGE
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PAGE:
+        problem = Msg(N_("limit must be a whole number from 1 to %(most)s."), {"most": MAX_PAGE})
+        raise EngineError(problem, {"limit": [problem]})
+    return int(text)
 
 
 def with_relations(ticket: Ticket, view: dict) -> dict:
@@ -86,7 +98,7 @@ def named_action(error: EngineError) -> EngineError:
 def list_tickets():
     args = request.args
     filters = Filters(status=args.get("status"), process=args.get("process"), q=args.get("q"),
-                      tag=args.get("tag") or None)
-    page = ticket_list(g.api_user, args.get("scope", "mine"), filters, args.get("cursor"), page_size=PAGE)
+                      tag=args.get("tag") or None, step=args.get("step") or None)
+    page = ticket_list(g.api_user, args.get("scope", "mine"), filters, args.get("cursor"), page_size=_limit(args))
     names, closed = page.usernames(), gettext("Closed")
     return jsonify(items=[summary(t, names, closed) for t in page.tickets], next_cursor=page.next_cursor)

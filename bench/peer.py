@@ -18,9 +18,9 @@ ours on PostgreSQL, 300 operations each (capped at 180 s).
 
 Ours: gunicorn with 2 sync workers (as Redmine's puma has 2 workers) on a
 fresh database of 10,000 tickets (8,000 bulk-seeded history, 2,000 created by
-the engine so the approvers' queues are real). Our API's list page is fixed
-at 50; ``--page 25`` (the default) serves the app from :func:`page_app`,
-which sets it to Redmine's 25 for this run only.
+the engine so the approvers' queues are real). The list asks ``limit=25``
+(``--page``: Redmine's ``limit``; the API's default page is 50) and
+``step=approve`` (Redmine asks ``status_id=Approval``).
 Run ``python -m bench.peer [--quick] [--db sqlite|postgresql|both] [--rounds R] [--count N]``.
 """
 
@@ -67,14 +67,6 @@ def peer_bench():
 PEER = peer_bench()
 
 
-def page_app():
-    """The product with the API's list page set from ``LZ_PEER_PAGE`` (the API has no page-size parameter)."""
-    from api import tickets
-    from app import create_app
-    tickets.PAGE = int(os.environ.get("LZ_PEER_PAGE", tickets.PAGE))
-    return create_app()
-
-
 class OurClient(PEER.Client):
     """The peer's client with a bearer token instead of Redmine's key header; ``token`` overrides per call."""
 
@@ -101,6 +93,7 @@ class Ours:
     base: str
     admin: str
     listers: list[str]
+    page: int = 25
     tag: str = field(default_factory=lambda: f"{int(time.time()) % 10**6}{os.getpid() % 1000}")
     name: str = "ours"
 
@@ -119,8 +112,8 @@ class Ours:
         return (True, number) if code == 200 else (False, f"{code} {text[:200]}")
 
     def listing(self, i: int, client):
-        code, text = client.call("GET", "/api/v1/tickets?scope=mine&status=open&process=return_goods",
-                                 token=self.listers[i % len(self.listers)])
+        code, text = client.call("GET", "/api/v1/tickets?scope=mine&status=open&process=return_goods&step=approve"
+                                 f"&limit={self.page}", token=self.listers[i % len(self.listers)])
         return (True, len(json.loads(text)["items"])) if code == 200 else (False, f"{code} {text[:200]}")
 
     def get(self, number: str, client):
@@ -201,13 +194,13 @@ def prepare(kind: str, size: int, drops: list) -> tuple[str, str, list[str]]:
     return url, admin_token, tokens
 
 
-def serve(url: str, page: int, workers: int = 2) -> tuple[subprocess.Popen, int, str]:
+def serve(url: str, workers: int = 2) -> tuple[subprocess.Popen, int, str]:
     """gunicorn with ``workers`` sync workers on ``url``, once it answers; returns it, its port and its log."""
     port = http.free_port()
     log = tempfile.NamedTemporaryFile(prefix="lz_peer_gunicorn_", suffix=".log", delete=False)
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "LZ_PEER_PAGE": str(page)}
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench"}
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-                               "--log-level", "warning", "bench.peer:page_app()"], cwd=ROOT, env=env,
+                               "--log-level", "warning", "app:create_app()"], cwd=ROOT, env=env,
                               stdout=log, stderr=subprocess.STDOUT)
     deadline, probe = time.monotonic() + 60, OurClient(f"http://127.0.0.1:{port}", "-", timeout=2)
     while time.monotonic() < deadline and server.poll() is None:
@@ -342,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 2; quick 1)")
     parser.add_argument("--count", type=int, help="operations per phase (default 300; quick 30)")
     parser.add_argument("--phase-seconds", type=float, default=180, help="time cap per phase (as the peer's)")
-    parser.add_argument("--page", type=int, default=25, help="our API's list page for this run (product: 50)")
+    parser.add_argument("--page", type=int, default=25, help="rows per list page: our API's limit, as Redmine's")
     parser.add_argument("--keepalive", action="store_true", help="keep connections open (both sides)")
     parser.add_argument("--peer", default=PEER_JSON, help="peer.json written by the peer's setup.sh")
     parser.add_argument("--ops", default=",".join(OPS), help="comma-separated (update needs create)")
@@ -357,9 +350,9 @@ def main(argv: list[str] | None = None) -> int:
         sides = [redmine]
         for kind in kinds:
             url, admin, listers = prepare(kind, args.tickets or (1000 if args.quick else 10000), drops)
-            server, port, log = serve(url, args.page)
+            server, port, log = serve(url)
             servers.append((server, log))
-            sides.append(Ours(f"http://127.0.0.1:{port}", admin, listers, name=kind))
+            sides.append(Ours(f"http://127.0.0.1:{port}", admin, listers, args.page, name=kind))
         warm(sides)
         run.interleaved(sides, args.rounds or (1 if args.quick else 2), ops=tuple(args.ops.split(",")))
     finally:

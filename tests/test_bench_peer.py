@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pytest
 
-from api import tickets as api_tickets
 from bench import peer
 from workflows.people import org
 from workflows.tickets import engine
@@ -20,14 +19,13 @@ PAGE = 25
 
 
 @pytest.fixture
-def ours(world, live_server, monkeypatch):
+def ours(world, live_server):
     """Our API on a live server with a full page of open tickets in every approver's queue, as the bench seeds."""
-    monkeypatch.setattr(api_tickets, "PAGE", PAGE)  # what bench.peer.page_app sets for the run
     admin = world["admin"]
     for i in range(len(LISTERS) * (PAGE + 1)):
         engine.create(admin, "return_goods", {**peer.DATA, "order_no": f"SEED-{i}"})
     tokens = [org.issue_token(world[name], "peer") for name in LISTERS]
-    return peer.Ours(live_server, org.issue_token(admin, "peer"), tokens)
+    return peer.Ours(live_server, org.issue_token(admin, "peer"), tokens, PAGE)  # limit=25, as Redmine's
 
 
 def test_each_operation_gets_the_status_the_benchmark_counts(ours):
@@ -43,7 +41,7 @@ def test_each_operation_gets_the_status_the_benchmark_counts(ours):
 
 def test_interleaved_phases_report_every_operation_without_errors(ours):
     """The whole pipeline, with our own API standing in for the peer: ratios near 1, no errors, full pages."""
-    stand_in = peer.Ours(ours.base, ours.admin, ours.listers, name="redmine")
+    stand_in = peer.Ours(ours.base, ours.admin, ours.listers, ours.page, name="redmine")
     run = peer.Run(count=6, seconds=30)
     run.interleaved([stand_in, ours], rounds=1, threads=(1, 2))
     phases = [p for stats in run.results.values() for p in stats]
