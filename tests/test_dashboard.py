@@ -75,7 +75,9 @@ def test_agents_and_handlers_have_no_dashboard(world, hand_built):
 def test_the_dashboard_costs_a_few_queries(world, hand_built, db):
     with recorded_sql(db.obj) as seen:
         figures(world["admin"], NOW)
-    assert len(seen) == 3 and "GROUP BY" in seen[1].upper()
+    # the figures, the queues' GROUP BY, then (outside a request) the configuration stamp and the versions
+    # not read yet under it (queries.versions_by_id); within a request, once warm, only the first two
+    assert len(seen) == 4 and "GROUP BY" in seen[1].upper()
 
 
 def stats(html: str) -> dict[str, str]:

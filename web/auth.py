@@ -48,14 +48,19 @@ class LoginUser(UserMixin):
         return self.user.active
 
 
+_SESSION_USER = generation.prepared(  # every HTML request: its text is built once
+    lambda stamp, user_id, version: User.select(User, stamp).where(
+        (User.id == user_id) & (User.active == True) & (User.session_version == version)).limit(1),  # noqa: E712
+    int, int)
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> LoginUser | None:
     """The session's user, if still active (deactivation logs out) and its password unchanged since login."""
     version = session.get(SESSION_VERSION)
     if not (user_id.isascii() and user_id.isdigit()) or type(version) is not int:
         return None
-    user = User.select(User, generation.column()).where(
-        (User.id == int(user_id)) & (User.active == True) & (User.session_version == version)).first()  # noqa: E712
+    user = _SESSION_USER().first(int(user_id), version)
     if user is None:
         return None
     generation.seen(user)  # the request's configuration stamp came with its user

@@ -19,6 +19,7 @@ from workflows.people import org, roster
 from workflows.processes import documents as docs
 from workflows.storage import uploads
 from workflows.storage.models import Attachment, Ticket, TicketCC, User
+from workflows.storage.prepared import Prepared
 from workflows.tickets import collab, engine, signing
 from workflows.tickets import preview as computing
 from workflows.tickets.access import can_read, may_act, unreadable
@@ -134,6 +135,11 @@ def timeline(ticket: Ticket, history: list[dict], dictionaries, files: dict[str,
     return history
 
 
+_CC = Prepared(lambda ticket_id: User.select().join(TicketCC, on=(TicketCC.user == User.id))
+               .where(TicketCC.ticket == ticket_id), int)  # every ticket page: texts built once (issue 24)
+_FILES = Prepared(lambda ticket_id: Attachment.select().where(Attachment.ticket == ticket_id), int)
+
+
 def render(ticket: Ticket, form=None, status: int = 200):
     view = ticket_view(me(), ticket, gettext("Closed"))
     dictionaries = roster.with_people(docs.dictionary_indexes())  # member and department names
@@ -143,14 +149,14 @@ def render(ticket: Ticket, form=None, status: int = 200):
         compiled = docs.compiled(ticket.process_version, ticket.step)
         form = compiled.form_class(None, data=ticket.data, dictionaries=dictionaries,
                                    unreadable=unreadable(me(), ticket.process_version))
-    cc = User.select().join(TicketCC, on=(TicketCC.user == User.id)).where(TicketCC.ticket == ticket)
+    cc = _CC.rows(ticket.id)
     users = org.active_users()
-    files = {a.key: a for a in Attachment.select().where(Attachment.ticket == ticket)}
+    files = {a.key: a for a in _FILES.rows(ticket.id)}
     return render_template(
         "tickets/detail.html", ticket=ticket, view=view, step=step, acting=acting, form=form,
         rows=field_rows(ticket, view["data"], dictionaries, files),
         events=timeline(ticket, view["history"], dictionaries, files),
-        choices=handler_choices(ticket, step) if acting and step else {}, cc=list(cc), users=users,
+        choices=handler_choices(ticket, step) if acting and step else {}, cc=cc, users=users,
         transfer_to=engine.transfer_candidates(ticket, step) if acting and step and step.get("allow_transfer") else [],
         names={u.username: u.name for u in users},
         files=files,

@@ -21,6 +21,7 @@ from wtforms.validators import Optional
 from workflows.reporting.dashboard import due_state
 from workflows.reporting.queries import Filters, TicketPage, published_processes, step_names
 from workflows.storage.models import Tag, Ticket, User, utcnow
+from workflows.storage.prepared import Prepared
 from workflows.tickets.errors import EngineError, Forbidden
 
 from .inputs import DayField
@@ -80,9 +81,12 @@ class FilterForm(FlaskForm):
                        q=(self.q.data or "").strip() or None, tag=ok(self.tag) or None)
 
 
+_TAG_NAMES = Prepared(lambda: Tag.select(Tag.name).order_by(Tag.name))  # every list page: text built once
+
+
 def tag_options() -> list[SelectChoice]:
     """Every tag, managed or free, for the list and report filters (one small query)."""
-    return options([("", _l("Any tag"))] + [(n, n) for (n,) in Tag.select(Tag.name).order_by(Tag.name).tuples()])
+    return options([("", _l("Any tag"))] + [(n, n) for (n,) in _TAG_NAMES.tuples()])
 
 
 @dataclass

@@ -22,6 +22,7 @@ from workflows.processes import documents as docs
 from workflows.storage import audit
 from workflows.storage.db import database
 from workflows.storage.models import Article, Ticket, TicketEvent, TicketSolution, User, utcnow
+from workflows.storage.prepared import Prepared
 from workflows.tickets.access import can_act, filter_data, visible_fields
 from workflows.tickets.errors import Conflict, Forbidden, Invalid
 
@@ -38,10 +39,13 @@ def policy(ticket: Ticket) -> str | None:
     return value if value in POLICIES else None
 
 
+_CURRENT = Prepared(lambda ticket_id: TicketSolution.select(TicketSolution, Article).join(Article)
+                    .where(TicketSolution.ticket == ticket_id).limit(1), int)  # every ticket page: built once
+
+
 def current(ticket: Ticket) -> TicketSolution | None:
     """The ticket's chosen solution, with its article."""
-    return (TicketSolution.select(TicketSolution, Article).join(Article)
-            .where(TicketSolution.ticket == ticket).first())
+    return _CURRENT.first(ticket.id)
 
 
 def guard(ticket: Ticket, transition: dict) -> dict[str, list[Msg]]:

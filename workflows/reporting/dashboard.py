@@ -2,7 +2,7 @@
 
 Everything is counted by the database: one query for the four figures
 (conditional counts over the scope's tickets) and one GROUP BY for the step
-queues, plus one look-up of the few process versions those queues name.
+queues; the few process versions those queues name are kept per configuration stamp.
 Supervisors see their team (the list's "team" scope), admins everything.
 """
 
@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from peewee import Case, Expression, fn
 
-from workflows.reporting.queries import overdue_condition, scope_condition
-from workflows.storage.models import ProcessVersion, Ticket, User, utcnow
+from workflows.reporting.queries import overdue_condition, scope_condition, versions_by_id
+from workflows.storage.models import Ticket, User, utcnow
 
 DUE_SOON = timedelta(hours=2)  # a ticket due sooner than this is "due soon", on the list and the dashboard
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -80,11 +80,10 @@ def queues(scope: Expression | None) -> list[tuple[str, str, int]]:
     query = (Ticket.select(Ticket.process_version, Ticket.step, fn.COUNT(Ticket.id))
              .where(Ticket.status == "open").group_by(Ticket.process_version, Ticket.step))
     rows = list((query.where(scope) if scope is not None else query).tuples())
-    versions = {v.id: v.document for v in ProcessVersion.select(ProcessVersion.id, ProcessVersion.document)
-                .where(ProcessVersion.id.in_({r[0] for r in rows}))} if rows else {}
+    versions = versions_by_id({r[0] for r in rows})
     totals: dict[tuple[str, str], int] = {}
     for version_id, step, count in rows:
-        document = versions[version_id]
+        document = versions[version_id].document
         name = next((s["name"] for s in document["steps"] if s["key"] == step), step)
         totals[(document["name"], name)] = totals.get((document["name"], name), 0) + count
     return sorted(((p, s, n) for (p, s), n in totals.items()), key=lambda item: (-item[2], item[0], item[1]))

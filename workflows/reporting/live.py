@@ -103,9 +103,13 @@ def rendered_list(tickets: list[Ticket], counts: dict[str, int]) -> dict:
     return {"rows": {t.number: row_digest(t) for t in tickets}, "counts": counts}
 
 
+_NEWEST_EVENT = Prepared(lambda ticket_id: TicketEvent.select(fn.MAX(TicketEvent.id))
+                         .where(TicketEvent.ticket == ticket_id), int)
+
+
 def ticket_state(ticket: Ticket) -> str:
     """A ticket's version and its newest history row (a note or a tag bumps no version): the (ticket, id) index."""
-    newest = (TicketEvent.select(fn.MAX(TicketEvent.id)).where(TicketEvent.ticket == ticket.id).scalar()) or 0
+    newest = _NEWEST_EVENT.tuples(ticket.id)[0][0] or 0
     return f"{ticket.version}.{newest}"
 
 

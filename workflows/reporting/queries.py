@@ -437,13 +437,19 @@ def _page(condition: Expression | None, filters: Filters | None, cursor: str | N
     return TicketPage(page, next_cursor, users_by_id({i for t in page for i in (t.assignee_id, t.creator_id)}))
 
 
-def _attach_versions(tickets: list[Ticket]) -> None:
-    """Each ticket's pinned process version (immutable, usually one or two per page), in one query."""
-    ids = {t.process_version_id for t in tickets}
-    versions = generation.cached("versions.by_id", dict)  # published versions never change: read once each
-    if missing := ids - versions.keys():
+def versions_by_id(ids) -> dict[int, ProcessVersion]:
+    """Process versions by id, holding at least ``ids``: published versions never change, so each is read
+    once per configuration stamp (one query for those not read yet); shared, never changed by readers."""
+    versions = generation.cached("versions.by_id", dict)
+    if missing := set(ids) - versions.keys():
         fields = (ProcessVersion.id, ProcessVersion.process, ProcessVersion.number, ProcessVersion.document)
         versions.update({v.id: v for v in ProcessVersion.select(*fields).where(ProcessVersion.id.in_(missing))})
+    return versions
+
+
+def _attach_versions(tickets: list[Ticket]) -> None:
+    """Each ticket's pinned process version (immutable, usually one or two per page): :func:`versions_by_id`."""
+    versions = versions_by_id({t.process_version_id for t in tickets})
     for ticket in tickets:
         ticket.process_version = versions[ticket.process_version_id]
 

@@ -25,6 +25,7 @@ from workflows.reporting.queries import SORTS, overseen_ids, tabs
 from workflows.storage import audit
 from workflows.storage.db import database
 from workflows.storage.models import Attachment, ProcessVersion, SavedView, Ticket, User, utcnow
+from workflows.storage.prepared import Prepared
 from workflows.tickets.access import every_field, filter_data, sees_all, unreadable, visible_fields
 from workflows.tickets.errors import Forbidden, Invalid, NotFound
 
@@ -221,15 +222,30 @@ def _ancestors(department_id: int | None) -> set[int]:
 
 
 def _seen_by(user: User):
-    condition = SavedView.owner == user.id
-    teams = _ancestors(user.department_id)
-    return condition | SavedView.department.in_(teams) if teams else condition
+    return _seen(user.id, *_ancestors(user.department_id))
+
+
+def _seen(owner: int, *teams: int):
+    condition = SavedView.owner == owner
+    return condition | SavedView.department.in_(list(teams)) if teams else condition
+
+
+_LISTED: dict[int, Prepared] = {}  # by how many departments share views with the reader: the tree's depth at most
+
+
+def _listed(teams: int) -> Prepared:
+    """The workspace's views query for a reader under ``teams`` departments: its text built once (issue 24)."""
+    if teams not in _LISTED:
+        _LISTED[teams] = Prepared(lambda owner, *departments: (
+            SavedView.select(SavedView, User).join(User, on=(SavedView.owner == User.id))
+            .where(_seen(owner, *departments)).order_by(SavedView.name)), int, *[int] * teams)
+    return _LISTED[teams]
 
 
 def views_for(user: User) -> list[SavedView]:
     """The user's own views, then those shared with their team by others, each with its owner, by name."""
-    rows = (SavedView.select(SavedView, User).join(User, on=(SavedView.owner == User.id))
-            .where(_seen_by(user)).order_by(SavedView.name))
+    teams = _ancestors(user.department_id)
+    rows = _listed(len(teams)).rows(user.id, *teams)
     return sorted(rows, key=lambda v: v.owner_id != user.id)
 
 

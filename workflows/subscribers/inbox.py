@@ -6,9 +6,10 @@ The /inbox pages and the API's /notifications both ask here, so "own" and
 
 from __future__ import annotations
 
-from peewee import ModelSelect
+from peewee import ModelSelect, fn
 
 from workflows.storage.models import Notification, utcnow
+from workflows.storage.prepared import Prepared
 
 #: Ids past a 64-bit INTEGER cannot exist, and the SQLite driver would raise OverflowError on one.
 MAX_ID = 2**63 - 1
@@ -18,8 +19,13 @@ def own(user_id: int) -> ModelSelect:
     return Notification.select().where(Notification.user == user_id)
 
 
+_UNREAD = Prepared(lambda user_id: Notification.select(fn.COUNT(Notification.id))
+                   .where(Notification.user == user_id, Notification.read_at.is_null()), int)
+
+
 def unread_count(user_id: int) -> int:
-    return own(user_id).where(Notification.read_at.is_null()).count()
+    """The badge of every page's menu: its text is built once (issue 24)."""
+    return _UNREAD.tuples(user_id)[0][0]
 
 
 def mark_read(user_id: int, notification_id: int) -> bool:

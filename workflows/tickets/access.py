@@ -14,6 +14,7 @@ from workflows.people.org import department_of, manager_chain, subtree
 from workflows.processes import documents as docs
 from workflows.storage import generation
 from workflows.storage.models import Department, ProcessVersion, Signature, Ticket, TicketCC, TicketEvent, User
+from workflows.storage.prepared import Prepared
 
 ALL = None  # visible_fields() result meaning "every field"
 CREATORS = ("admin", "supervisor", "agent")  # the roles that register calls and create tickets
@@ -69,6 +70,10 @@ def is_admin(user: User) -> bool:
     return user.role == "admin"
 
 
+_HANDLED = Prepared(lambda ticket, reader: TicketEvent.select(TicketEvent.from_step).where(
+    TicketEvent.ticket == ticket, TicketEvent.actor == reader, TicketEvent.action.in_(HANDLING)), int, int)
+
+
 def handled_steps(reader: User, ticket: Ticket) -> frozenset[str]:
     """Steps ``reader`` handled; a note, CC or tag written at a step does not show them its fields.
 
@@ -78,9 +83,7 @@ def handled_steps(reader: User, ticket: Ticket) -> frozenset[str]:
     memo, key = generation.memo(), _handled_key(reader, ticket)
     if memo is not None and key in memo:
         return memo[key]
-    rows = TicketEvent.select(TicketEvent.from_step).where(TicketEvent.ticket == ticket, TicketEvent.actor == reader,
-                                                           TicketEvent.action.in_(HANDLING))
-    steps = frozenset(step for (step,) in rows.tuples() if step)
+    steps = frozenset(step for (step,) in _HANDLED.tuples(ticket.id, reader.id) if step)
     if memo is not None:
         memo[key] = steps
     return steps

@@ -23,6 +23,7 @@ from workflows.people import roster
 from workflows.processes import documents as docs
 from workflows.storage.db import database
 from workflows.storage.models import Rating, Ticket, TicketEvent, utcnow
+from workflows.storage.prepared import Prepared
 from workflows.subscribers import webhooks
 from workflows.tickets.errors import Conflict, Invalid, NotFound
 from workflows.tickets.present import END
@@ -56,8 +57,12 @@ def ticket_for(token: str, salt: str, secret: str | None = None) -> Ticket:
     return ticket
 
 
+_RATING = Prepared(lambda ticket_id: Rating.select().where(Rating.ticket == ticket_id).limit(1), int)
+
+
 def rating_of(ticket: Ticket) -> Rating | None:
-    return Rating.get_or_none(Rating.ticket == ticket)
+    """The ticket's rating: every ticket page asks, so its text is built once (issue 24)."""
+    return _RATING.first(ticket.id)
 
 
 def may_rate(ticket: Ticket, rating: Rating | None) -> bool:

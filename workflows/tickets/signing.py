@@ -27,6 +27,7 @@ from workflows.people import roster
 from workflows.processes import documents as docs
 from workflows.storage.db import database
 from workflows.storage.models import Notification, Signature, Ticket, User
+from workflows.storage.prepared import Prepared
 from workflows.tickets import moves
 from workflows.tickets.access import ALL, filter_data, handled_steps, unreadable, visible_fields
 from workflows.tickets.assignment import NO_CANDIDATE, Context, candidates
@@ -217,12 +218,16 @@ def resolve(ticket: Ticket, actor: User, step: dict, outcome: dict, request: dic
                  diff=moves.diff(old_data, ticket.data))
 
 
+_PARTS = Prepared(lambda ticket_id: Signature.select().where(Signature.ticket == ticket_id)
+                  .order_by(Signature.id), int)  # every ticket page reads them: text built once (issue 24)
+
+
 def latest_rounds(ticket: Ticket) -> list[tuple[dict, list[Signature]]]:
     """The latest round of each countersign step the ticket went through, in the order they began: the page
     keeps showing who signed what at 会签 once the ticket has moved on to the next one."""
     steps = {s["key"]: s for s in ticket.process_version.document["steps"] if rule(s)}
     latest: dict[str, tuple] = {}
-    for part in Signature.select().where(Signature.ticket == ticket.id).order_by(Signature.id):
+    for part in _PARTS.rows(ticket.id):
         began, parts = latest.get(part.step, (None, []))
         if part.step not in steps or (began is not None and part.entered_at < began):
             continue

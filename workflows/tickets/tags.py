@@ -18,6 +18,7 @@ from formbuilder.messages import N_
 from workflows.storage import audit, settings
 from workflows.storage.db import database
 from workflows.storage.models import Tag, Ticket, TicketEvent, TicketTag, User
+from workflows.storage.prepared import Prepared
 from workflows.tickets.access import can_act, oversees
 from workflows.tickets.errors import Conflict, Forbidden, Invalid
 
@@ -136,8 +137,13 @@ def remove(ticket: Ticket, name: str, actor: User | None, *, rule: str | None = 
     return True
 
 
+_HELD = Prepared(lambda ticket_id: Tag.select().join(TicketTag).where(TicketTag.ticket == ticket_id)
+                 .order_by(Tag.name), int)  # the ticket page and the engine's conditions: text built once
+_MANAGED = Prepared(lambda: Tag.select().where(Tag.managed == True).order_by(Tag.name))  # noqa: E712
+
+
 def held(ticket: Ticket) -> list[Tag]:
-    return list(Tag.select().join(TicketTag).where(TicketTag.ticket == ticket).order_by(Tag.name))
+    return _HELD.rows(ticket.id)
 
 
 def names(ticket: Ticket) -> list[str]:
@@ -147,7 +153,7 @@ def names(ticket: Ticket) -> list[str]:
 
 def managed() -> list[Tag]:
     """The admin's tags, for the ticket page's suggestions and the filter menus."""
-    return list(Tag.select().where(Tag.managed == True).order_by(Tag.name))  # noqa: E712
+    return _MANAGED.rows()
 
 
 def tag_condition(wanted: list[str] | str):
