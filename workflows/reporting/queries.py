@@ -232,9 +232,10 @@ def _phone_prefix(text: str) -> Expression:
 
 def _number(text: str) -> Expression:
     """The ticket numbered ``text`` and, if it was merged (docs/relations.md), the ticket it was merged into."""
-    kept = Ticket.alias()
-    merged = kept.select(kept.merged_into).where(kept.number == text, kept.merged_into.is_null(False))
-    return (Ticket.number == text) | Ticket.id.in_(merged)
+    kept = Ticket.alias()  # ids by the number's index: an OR of the number and a subquery made PostgreSQL
+    ids = (kept.select(kept.id).where(kept.number == text)  # filter every ticket (1.5 s at 10M tickets)
+           | kept.select(kept.merged_into).where(kept.number == text, kept.merged_into.is_null(False)))
+    return Ticket.id.in_(ids)
 
 
 def _searched(reader: User | None, filters: Filters, now: datetime) -> list[int] | None:
