@@ -13,7 +13,9 @@ PostgreSQL over that veth. PostgreSQL on this machine listens on 127.0.0.1 only,
 relays TCP from 10.77.X.1:5432 to it; a PostgreSQL that already listens on every address is reached
 directly (a ``pg_hba.conf`` line for 10.77.0.0/16 is added and reloaded, idempotently).
 HAProxy checks ``GET /healthz`` every 300 ms and retries a refused connection on the other host
-(never a request already sent), so a dead host drops out within about a second.
+(never a request already sent), so a dead host drops out within about a second. A check may take 3 s to
+be answered: a busy host's sync workers answer it after the requests queued before it, and with
+HAProxy's default (``inter``, 300 ms) load alone marked both hosts down (bench/callday.py saw 503s).
 
 ``two_hosts(database_url, uploads_dir)`` sets it all up and tears it down (namespaces deleted even
 after a failure; namespaces of runs whose process died are swept first). ``Host.kill()`` SIGKILLs a
@@ -224,6 +226,7 @@ defaults
     timeout connect 2s
     timeout client 60s
     timeout server 60s
+    timeout check 3s
     retries 3
     option redispatch 1
 frontend front
@@ -313,8 +316,9 @@ def wait_ready(site: Site, seconds: float = 90) -> None:
 
 @contextlib.contextmanager
 def two_hosts(database_url: str, uploads_dir: str | os.PathLike, workers: int = 2,
-              count: int = 2) -> Iterator[Site]:
-    """Two (``count``) hosts in namespaces behind HAProxy on one database and one uploads directory."""
+              count: int = 2, secret: str | None = None) -> Iterator[Site]:
+    """Two (``count``) hosts in namespaces behind HAProxy on one database and one uploads directory;
+    ``secret`` is their SECRET_KEY (random if None; bench/callday.py signs session cookies with it)."""
     run_id, hosts = secrets.token_hex(3), []
     workdir = Path(tempfile.mkdtemp(prefix=f"lz_hosts_{os.getpid()}_{run_id}_"))
     with contextlib.ExitStack() as stack:
@@ -325,7 +329,7 @@ def two_hosts(database_url: str, uploads_dir: str | os.PathLike, workers: int = 
         port = free_port()
         stack.callback(stop, start_balancer(workdir, port, hosts, relay))
         env = {**os.environ, "DATABASE_URL": hosts_url, "UPLOAD_DIR": str(uploads_dir),
-               "SECRET_KEY": secrets.token_hex(32), "TRUSTED_PROXIES": "1", "DB_POOL_SIZE": "4"}
+               "SECRET_KEY": secret or secrets.token_hex(32), "TRUSTED_PROXIES": "1", "DB_POOL_SIZE": "4"}
         for host in hosts:
             stack.callback(host.kill)
             start_host(host, env, workdir, workers)
