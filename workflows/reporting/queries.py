@@ -18,7 +18,7 @@ from peewee import JOIN, SQL, Case, Expression, fn
 from formbuilder import Msg
 from formbuilder.messages import N_
 from workflows.people import customers, phones
-from workflows.people.org import managed_by, members, subtree, team_ids
+from workflows.people.org import managed_by, members, subtree
 from workflows.search import query as search
 from workflows.storage import generation
 from workflows.storage.models import (
@@ -86,9 +86,19 @@ def scope_condition(user: User, scope: str) -> Expression | None:
     if scope == "mine":
         return mine_condition(user)
     if scope == "team":
-        team = team_ids(user) or {user.id}
+        team = _team(user)
         return Ticket.assignee.in_(team) | Ticket.creator.in_(team) | Ticket.id.in_(_signing(team))
     return None
+
+
+def _team(user: User):
+    """The users of ``user``'s department subtree, as a subquery on their department (the same set as
+    ``org.team_ids``): a large team's literal id list was built into every statement of the reports page
+    (620 ids x 16 statements: 200 ms of SQL building) and of the team list."""
+    departments = subtree(user.department_id)
+    if not departments:
+        return {user.id}
+    return User.select(User.id).where(User.department.in_(sorted(departments)))
 
 
 def mine_condition(user: User) -> Expression:
