@@ -11,13 +11,14 @@ upgrade that changes how a value is written falls back to peewee instead of writ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from peewee import Field, Function, Model, Node
 
 from workflows.storage.db import database
 
-_INSERTS: dict[tuple, tuple[str] | None] = {}
+_INSERTS: dict[tuple, str | None] = {}  # shape -> SQL text, or None: peewee builds it each time
 _UPDATES: dict[tuple, str | None] = {}
 _UNFIT = object()
 
@@ -38,42 +39,50 @@ def save_new(instance: Model) -> int:
 
 def insert(model: type[Model], data: dict[str, Any]):
     """``model.insert(**data).execute()``: the new row's id."""
+    def build():
+        return model.insert(**data)
     if any(isinstance(value, Node) for value in data.values()):  # an SQL expression as a value: peewee writes it
-        return model.insert(**data).execute()
+        return _inserted(*build().sql())
     fields = model._meta.fields
     names = tuple(sorted(data, key=lambda name: fields[name]._sort_key))
     values = [fields[name].db_value(data[name]) for name in names]
     key = (type(database.obj), model, names, tuple(isinstance(v, Node) for v in values))
-    if key not in _INSERTS:
-        sql, params = model.insert(**data).sql()
-        _INSERTS[key] = (sql,) if _same(_params(values), params) else None
-        return _run_insert(sql, params)
-    if _INSERTS[key] is None:
-        return model.insert(**data).execute()
-    return _run_insert(_INSERTS[key][0], _params(values))
+    return _bound(_INSERTS, key, build, _params(values), _inserted)
 
 
-def _run_insert(sql: str, params: list):
+def update(model: type[Model], values: dict[Field, Any], where: dict[Field, Any]) -> int:
+    """``model.update(values).where(f1 == v1, f2 == v2, ...).execute()``: the rows changed."""
+    def build():
+        return model.update(values).where(*(f == v for f, v in where.items()))
+    if any(isinstance(value, Node) for value in [*values.values(), *where.values()]):
+        return _changed(*build().sql())
+    sets = sorted(values, key=lambda f: f._sort_key)  # peewee sorts SET by the fields' order
+    converted = [f.db_value(values[f]) for f in sets] + [f.db_value(v) for f, v in where.items()]
+    key = (type(database.obj), model, tuple(f.name for f in sets), tuple(f.name for f in where),
+           tuple(isinstance(v, Node) for v in converted))
+    return _bound(_UPDATES, key, build, _params(converted), _changed)
+
+
+def _bound(texts: dict[tuple, str | None], key: tuple, build: Callable, params: list, run: Callable):
+    """``run(sql, params)`` with the shape's cached text; a shape's first write learns whether its text may be
+    kept (peewee bound exactly ``params``), and a shape that may not is built by peewee at every write."""
+    if key not in texts:
+        sql, built = build().sql()
+        texts[key] = sql if _same(params, built) else None
+        return run(sql, built)
+    if texts[key] is None:
+        return run(*build().sql())
+    return run(texts[key], params)
+
+
+def _inserted(sql: str, params: list):
     """The new row's id: PostgreSQL's ``RETURNING`` row (peewee adds it there), SQLite's last rowid."""
     cursor = database.execute_sql(sql, params)
     return cursor.fetchone()[0] if " RETURNING " in sql else cursor.lastrowid
 
 
-def update(model: type[Model], values: dict[Field, Any], where: dict[Field, Any]) -> int:
-    """``model.update(values).where(f1 == v1, f2 == v2, ...).execute()``: the rows changed."""
-    if any(isinstance(value, Node) for value in [*values.values(), *where.values()]):
-        return model.update(values).where(*(f == v for f, v in where.items())).execute()
-    sets, keys = sorted(values, key=lambda f: f._sort_key), list(where)  # peewee sorts SET by the fields' order
-    converted = [f.db_value(values[f]) for f in sets] + [f.db_value(v) for f, v in where.items()]
-    key = (type(database.obj), model, tuple(f.name for f in sets), tuple(f.name for f in keys),
-           tuple(isinstance(v, Node) for v in converted))
-    if key not in _UPDATES:
-        sql, params = model.update(values).where(*(f == v for f, v in where.items())).sql()
-        _UPDATES[key] = sql if _same(_params(converted), params) else None
-        return database.execute_sql(sql, params).rowcount
-    if _UPDATES[key] is None:
-        return model.update(values).where(*(f == v for f, v in where.items())).execute()
-    return database.execute_sql(_UPDATES[key], _params(converted)).rowcount
+def _changed(sql: str, params: list) -> int:
+    return database.execute_sql(sql, params).rowcount
 
 
 def _params(values: list) -> list:
