@@ -13,6 +13,7 @@ from workflows.storage.models import Ticket, UserLoad
 from workflows.tickets import engine
 
 MIGRATION = importlib.import_module("workflows.storage.migrations.0027_user_load")
+ORDERED = importlib.import_module("workflows.storage.migrations.0028_user_load_order")  # 0027's function, reordered
 
 
 def kept() -> dict[int, int]:
@@ -53,6 +54,7 @@ def test_the_migration_starts_from_the_tickets_as_they_are(world):
     with lzdb.database.atomic():
         MIGRATION.down(None, lzdb.database.obj)
         MIGRATION.up(None, lzdb.database.obj)
+        ORDERED.up(None, lzdb.database.obj)
     assert kept() == before == counted()
     to_warehouse(world)
     assert kept() == counted()  # and the triggers are back

@@ -104,3 +104,15 @@ def _kept() -> bool:
         database.rollback()
         return False
     return True
+
+
+COLLISIONS = ("40P01", "40001")  # PostgreSQL: deadlock detected, serialization failure
+
+
+def collided(error: BaseException) -> bool:
+    """True for a transaction PostgreSQL rolled back because a concurrent one held what it needed.
+
+    Nothing of it was kept, so the user action may be tried again: callers answer 409, not 500. peewee
+    wraps the driver's error and keeps it as ``orig``.
+    """
+    return getattr(getattr(error, "orig", None), "sqlstate", None) in COLLISIONS

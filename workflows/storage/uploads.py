@@ -32,7 +32,7 @@ from flask.cli import AppGroup
 from formbuilder import Msg
 from formbuilder.messages import N_
 from workflows.storage import filetypes, generation
-from workflows.storage.db import database
+from workflows.storage.db import collided, database
 from workflows.storage.filetypes import (  # noqa: F401 (uploads.DOCX, uploads.candidates: kept for their users)
     DOC,
     DOCX,
@@ -55,7 +55,7 @@ from workflows.storage.filetypes import (  # noqa: F401 (uploads.DOCX, uploads.c
     candidates,
 )
 from workflows.storage.models import Attachment, utcnow
-from workflows.tickets.errors import Invalid, NotFound
+from workflows.tickets.errors import Conflict, Invalid, NotFound
 
 MB = 1024 * 1024
 DEFAULT_MAX_BYTES = 25 * MB  # per file, when UPLOAD_MAX_BYTES is not configured
@@ -264,14 +264,20 @@ def discard(paths: list[str]) -> None:
 
 @contextmanager
 def action() -> Iterator[None]:
-    """One user action's transaction; the files written in it are deleted again if it fails."""
+    """One user action's transaction; the files written in it are deleted again if it fails.
+
+    A transaction PostgreSQL rolls back for a deadlock or a serialization failure is a 409 Conflict, as a
+    version clash is: nothing of it was kept and the user may try again (never a 500).
+    """
     outer, written = _written.get(), []
     token = _written.set(written)
     try:
         with generation.unit(), database.atomic():  # the configuration stamp: read once per action
             yield
-    except BaseException:
+    except BaseException as error:
         discard(written)
+        if outer is None and collided(error):
+            raise Conflict(Msg(N_("Someone else acted on the same data at the same moment: try again."))) from error
         raise
     finally:
         _written.reset(token)
