@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+import psycopg
 import pytest
 from flask import request
 from playhouse.pool import PooledPostgresqlDatabase
@@ -49,6 +50,26 @@ def test_a_request_returns_its_pooled_connection(client, db):
     assert client.get("/login").status_code == 200
     assert client.get("/healthz").status_code == 200
     assert pool._in_use == {} and len(pool._connections) == 1  # back in the pool, and reused by the second request
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_connection_back_a_moment_ago_is_not_pinged_an_older_one_is_and_a_dead_one_replaced(client, db, db_url,
+                                                                                               monkeypatch):
+    """peewee's pool sent ``SELECT 1`` at every check-out; now only for a connection idle over ``recent``
+    seconds, which is how a connection the server dropped is still found and replaced before use."""
+    pool, pings = db.obj, []
+    ping = pool._adapter.is_connection_closed
+    monkeypatch.setattr(pool._adapter, "is_connection_closed", lambda conn: pings.append(conn) or ping(conn))
+    pool.close()
+    for _ in range(3):
+        assert client.get("/healthz").status_code == 200
+    assert pings == []  # each check-out followed a check-in within the second
+    monkeypatch.setattr(pool, "recent", 0.0)
+    connection = pool._connections[0][2]
+    with psycopg.connect(db_url, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", (connection.info.backend_pid,))
+    assert client.get("/healthz").status_code == 200  # the dead one was pinged, dropped, and a new one used
+    assert len(pings) == 1 and connection.closed and pool._connections[0][2] is not connection
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
