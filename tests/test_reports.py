@@ -185,6 +185,28 @@ def test_agent_monthly(tickets):
     assert {g.key[0] for g in march.rows} == {"2026-03"} and counts(march.total) == (6, 3, 4)
 
 
+def test_a_report_reads_in_one_transaction_planned_for_a_month_of_many(tickets, db_url):
+    """PostgreSQL: every statement of the report runs in one transaction whose planner takes a month's index
+    range over a scan of every ticket and sorts in memory (issue 24: the monthly report at 10M tickets);
+    outside it the defaults hold. SQLite: no transaction (its IMMEDIATE ones would hold the writers' lock)."""
+    from workflows.storage import db as lzdb
+
+    seen: list[tuple[str, object]] = []
+    connection = lzdb.database.connection()
+    hooks = lzdb.database.obj.query_hooks
+    hooks.append(lambda event: seen.append((event.sql, lzdb.database.in_transaction())))
+    try:
+        agent_monthly(tickets["admin"], date(2026, 3, 1), date(2026, 3, 31))
+    finally:
+        hooks.pop()
+    postgres = db_url.startswith("postgresql")
+    assert len(seen) > 5 and {inside for _, inside in seen} == {postgres}
+    assert seen[0][0].startswith("SELECT set_config('random_page_cost'") == postgres
+    if postgres:
+        setting = connection.execute("SHOW random_page_cost").fetchone()[0]
+        assert setting == "4", setting  # the report's setting ended with its transaction
+
+
 def test_agent_p90s_by_hand(tickets):
     """agent's March tickets (created basis): T1 T2 T8 responded in 600 1200 3600, resolved in 7200 93600 1123200."""
     rows = {g.labels: g.figures for g in agent_monthly(tickets["admin"], date(2026, 3, 1), date(2026, 3, 31)).rows}

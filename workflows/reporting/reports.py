@@ -164,6 +164,11 @@ def report(viewer: User, filters: ReportFilters, dims: tuple[str, ...] = ("day",
     """The report of the tickets ``viewer`` oversees; Forbidden for agents and handlers."""
     scope = _scope(viewer)
     _check(filters, dims)
+    with sql.reading():
+        return _report(viewer, scope, filters, dims)
+
+
+def _report(viewer: User, scope: Expression | None, filters: ReportFilters, dims: tuple[str, ...]) -> Report:
     where = _ticket_where(scope, filters)
     rows, total = _figures(where, filters, dims)
     events = _ticket_where(None, replace(filters, department=None, role=None, agent=None))
