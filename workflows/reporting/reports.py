@@ -50,7 +50,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
-from peewee import JOIN, SQL, Expression, fn
+from peewee import SQL, Expression, fn
 
 from formbuilder import Msg
 from formbuilder.fieldtypes import YEARS
@@ -72,7 +72,6 @@ from workflows.storage.models import (
     Department,
     Notification,
     Process,
-    Rating,
     Ticket,
     TicketEvent,
     User,
@@ -308,12 +307,13 @@ def _cohort(found: dict[tuple, Figures], dims: tuple[str, ...], basis, where: li
     a first response and with a resolution (the p90s' ranks).
     """
     overdue = Notification.select(SQL("1")).where(Notification.ticket == Ticket.id, Notification.kind == "overdue")
-    averaged = [Ticket.first_response_seconds, Ticket.resolution_seconds, Rating.score]
+    keys = sql.group_keys(dims, basis, _span(filters))
+    query, score = sql.with_rating(sql.tickets([], dims, where))
+    averaged = [Ticket.first_response_seconds, Ticket.resolution_seconds, score]
     values = [fn.COUNT(SQL("*")), sql.count_if(Ticket.overdue_at.is_null(False) | fn.EXISTS(overdue)),
               *[f(v) for v in averaged for f in (fn.SUM, fn.COUNT)],
-              *[sql.count_if(Rating.score == score) for score in range(1, 6)]]
-    keys = sql.group_keys(dims, basis, _span(filters))
-    query = sql.tickets([*keys, *values], dims, where).join_from(Ticket, Rating, JOIN.LEFT_OUTER)
+              *[sql.count_if(score == n) for n in range(1, 6)]]
+    query = query.select(*keys, *values)
     sums, timed = [[0, 0] for _ in AVERAGED], {}
     for row in (query.group_by(*keys) if keys else query).tuples():
         figures = found.setdefault(tuple(row[:len(keys)]), Figures())
