@@ -6,8 +6,7 @@ under load PostgreSQL found the deadlock and rolled one action back (a 500 in CI
 Here the lower user id is always updated first. SQLite's writers are serial, so its triggers stay.
 """
 
-import importlib.util
-from pathlib import Path
+import importlib
 
 _ADD = "INSERT INTO user_load (user_id, open) VALUES ({who}, {amount}) " \
        "ON CONFLICT (user_id) DO UPDATE SET open = user_load.open + excluded.open"
@@ -41,14 +40,6 @@ def _postgres(db) -> bool:
     return "postgres" in type(db).__name__.lower()
 
 
-def _previous():
-    """Migration 0027's module (its file name is no importable name), whose function ``down`` restores."""
-    spec = importlib.util.spec_from_file_location("user_load_0027", Path(__file__).with_name("0027_user_load.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def up(migrator, db):
     if _postgres(db):
         db.execute_sql(POSTGRES_FUNCTION)
@@ -56,4 +47,5 @@ def up(migrator, db):
 
 def down(migrator, db):
     if _postgres(db):
-        db.execute_sql(_previous().POSTGRES_FUNCTION)
+        previous = importlib.import_module("workflows.storage.migrations.0027_user_load")  # its function, back
+        db.execute_sql(previous.POSTGRES_FUNCTION)
