@@ -201,12 +201,15 @@ def relatives(ticket: Ticket) -> list[Ticket]:
 
 
 def _relatives_query(ticket: int, parent: int, merged_into: int):
+    """The relatives' ids as a union of index lookups: on PostgreSQL an OR of the same conditions, one of them
+    a subquery, read every ticket (4.7 ms at 10k tickets, seconds at 10M); SQLite's plan was already so."""
     linked = (TicketLink.select(TicketLink.other).where(TicketLink.ticket == ticket)
-              | TicketLink.select(TicketLink.ticket).where(TicketLink.other == ticket))
-    condition = ((Ticket.parent == ticket) | (Ticket.merged_into == ticket) | Ticket.id.in_(linked)
-                 | (Ticket.id == parent) | (Ticket.id == merged_into))
+              + TicketLink.select(TicketLink.ticket).where(TicketLink.other == ticket))
+    ids = (Ticket.select(Ticket.id).where(Ticket.parent == ticket)
+           + Ticket.select(Ticket.id).where(Ticket.merged_into == ticket)
+           + Ticket.select(Ticket.id).where(Ticket.id.in_([parent, merged_into])) + linked)
     return (Ticket.select(Ticket, ProcessVersion, Ticket.id.in_(linked).alias("linked"))
-            .join(ProcessVersion).where(condition).order_by(Ticket.id))
+            .join(ProcessVersion).where(Ticket.id.in_(ids)).order_by(Ticket.id))
 
 
 _RELATIVES = Prepared(_relatives_query, int, int, int)

@@ -162,6 +162,7 @@ def create(actor: User, process: str, data: dict, *, priority: str | None = None
         ticket.number = next_number(document.get("number_prefix", "GD"), now)
         ticket.customer = _customer(customer)
         ticket.save(force_insert=True)
+        ticket.related = False  # ``load``'s column: no row refers to a new one yet (a spawn or link sets it)
         ticket_files.link(claimed, ticket)
         _record(ticket, "create", actor, None, now, from_step=first["key"], diff=_diff({}, outcome.data))
         return ticket
