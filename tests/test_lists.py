@@ -267,3 +267,33 @@ def test_filters_and_next_page_on_the_page(app, client, world, three, monkeypatc
     wrong = client.get("/?scope=all&created_from=yesterday&q=13800").get_data(as_text=True)
     assert '"created_from" name="created_from" type="date" value="yesterday"' in wrong
     assert "不是有效的日期" in wrong and mine in wrong and other not in wrong
+
+
+def test_an_open_list_looks_up_only_the_open_tickets_its_reader_created(world, db_url):
+    """An agent creates about 50 tickets a day and most close: the open list, its count and the live poll's
+    rows must not read all of them each time (migration 0029's (creator, status, id) index)."""
+    from workflows.reporting import live
+    from workflows.storage import db as lzdb
+    mine = Ticket.get_by_id(new_ticket(world).id)
+    old = {k: v for k, v in mine.__data__.items() if k not in ("id", "number")}
+    closed = [{**old, "number": f"OLD{i}", "status": "closed", "assignee": None} for i in range(300)]
+    Ticket.insert_many(closed).execute()
+    assert listed(world, "agent", status="open") == {mine.number}
+    assert counts(world["agent"])["mine"] == 1 and live.counts(world["agent"])["mine"] == 1
+    assert list(live.list_rows(world["agent"], "mine", live.DEFAULT, "newest", None, live.PAGE)) == [mine.number]
+    sql, params = live._MINE_ROWS.build(world["agent"].id).sql()
+    if db_url.startswith("sqlite"):
+        plan = " ".join(row[3] for row in lzdb.database.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params))
+        assert "ticket_creator_id_status_id" in plan, plan
+        return
+    lzdb.database.execute_sql("ANALYZE ticket")
+    ((plan,),) = lzdb.database.execute_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params).fetchall()
+    read = [node["Actual Rows"] for node in _nodes(plan[0]["Plan"]) if node.get("Relation Name") == "ticket"
+            and "creator_id" in node.get("Index Cond", node.get("Filter", "")) + node.get("Recheck Cond", "")]
+    assert read and max(read) <= 1, plan
+
+
+def _nodes(node: dict):
+    yield node
+    for child in node.get("Plans", ()):
+        yield from _nodes(child)

@@ -45,10 +45,11 @@ PAGE = 50  # web.common.lists.PAGE: the rows the workspace shows
 _UNREAD = Prepared(lambda uid: Notification.select(fn.COUNT(Notification.id), fn.MAX(Notification.id))
                    .where(Notification.user == uid, Notification.read_at.is_null()), int)
 _MINE_ROWS = Prepared(lambda uid: queries.filtered(
-    Ticket.select(*ROW_FIELDS).where(queries.mine_condition(User(id=uid))), DEFAULT, utcnow())
+    Ticket.select(*ROW_FIELDS).where(queries.mine_condition(User(id=uid), queries.UNRESOLVED)), DEFAULT, utcnow())
                       .order_by(*queries.SEGMENTS["newest"][0].order()).limit(PAGE), int)
 _MINE_COUNT = Prepared(lambda uid: Ticket.select(fn.COUNT(Ticket.id))
-                       .where(Ticket.status.in_(queries.UNRESOLVED), queries.mine_condition(User(id=uid))), int)
+                       .where(Ticket.status.in_(queries.UNRESOLVED),
+                              queries.mine_condition(User(id=uid), queries.UNRESOLVED)), int)
 
 
 def inbox(user_id: int) -> dict:
@@ -69,7 +70,7 @@ def list_rows(user: User, scope: str, filters: queries.Filters, sort: str, curso
         sort = "newest"
     if (scope, filters, sort, cursor, size) == ("mine", DEFAULT, "newest", None, PAGE):
         return {t.number: row_digest(t) for t in _MINE_ROWS.rows(user.id)}
-    condition = queries.scope_condition(user, scope)
+    condition = queries.scope_condition(user, scope, queries.statuses_of(filters))
     query = Ticket.select(*ROW_FIELDS)
     if filters.q:  # a vague text filter reads the customer joined
         query = query.join(Customer, JOIN.LEFT_OUTER)
@@ -93,7 +94,7 @@ def counts(user: User) -> dict[str, int]:
             found[scope] = _MINE_COUNT.tuples(user.id)[0][0]
             continue
         query = Ticket.select(fn.COUNT(Ticket.id)).where(Ticket.status.in_(queries.UNRESOLVED))
-        condition = queries.scope_condition(user, scope)
+        condition = queries.scope_condition(user, scope, queries.UNRESOLVED)
         found[scope] = (query.where(condition) if condition is not None else query).scalar()
     return found
 

@@ -172,6 +172,7 @@ class Ticket(BaseModel):
         indexes = (
             (("assignee", "status", "id"), False),
             (("creator", "id"), False),
+            (("creator", "status", "id"), False),  # an agent's open list (migration 0029)
             (("customer", "id"), False),
             (("status", "due_at"), False),
             (("created_at", "creator"), False),  # covering: reports count by creator over a time range
