@@ -276,7 +276,7 @@ def test_an_open_list_looks_up_only_the_open_tickets_its_reader_created(world, d
     from workflows.storage import db as lzdb
     mine = Ticket.get_by_id(new_ticket(world).id)
     old = {k: v for k, v in mine.__data__.items() if k not in ("id", "number")}
-    closed = [{**old, "number": f"OLD{i}", "status": "closed", "assignee": None} for i in range(300)]
+    closed = [{**old, "number": f"OLD{i}", "status": "closed", "assignee": None} for i in range(2000)]
     Ticket.insert_many(closed).execute()
     assert listed(world, "agent", status="open") == {mine.number}
     assert counts(world["agent"])["mine"] == 1 and live.counts(world["agent"])["mine"] == 1
