@@ -84,3 +84,10 @@ def fieldset(html: str, name: str) -> str:
     """The step form's fieldset of field ``name`` in a page."""
     start = html.index(f'data-lz-field="{name}"')
     return html[html.rindex("<fieldset", 0, start):html.index("</fieldset>", start)]
+
+
+def plan_nodes(node: dict) -> Iterator[dict]:
+    """Every node of a PostgreSQL ``EXPLAIN (FORMAT JSON)`` plan, depth first."""
+    yield node
+    for child in node.get("Plans", ()):
+        yield from plan_nodes(child)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from conftest import example
-from helpers import recorded_sql
+from helpers import plan_nodes, recorded_sql
 from test_engine import new_ticket
 from test_lists import login
 
@@ -125,12 +125,6 @@ def test_the_figures_read_open_and_todays_tickets_not_the_whole_history(world, h
     Ticket.insert_many([{**old, "number": f"OLDER{i}"} for i in range(2000)]).execute()
     lzdb.database.execute_sql("ANALYZE ticket")
     ((plan,),) = lzdb.database.execute_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params).fetchall()
-    read = [node["Actual Rows"] + node.get("Rows Removed by Filter", 0) for node in _nodes(plan[0]["Plan"])
+    read = [node["Actual Rows"] + node.get("Rows Removed by Filter", 0) for node in plan_nodes(plan[0]["Plan"])
             if node.get("Relation Name") == "ticket"]
     assert read and max(read) < 300, plan  # every one of the 2,309 before
-
-
-def _nodes(node: dict):
-    yield node
-    for child in node.get("Plans", ()):
-        yield from _nodes(child)

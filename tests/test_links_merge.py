@@ -7,6 +7,7 @@ histories say so, both numbers stay findable, and only who may act on both may d
 from __future__ import annotations
 
 import pytest
+from helpers import plan_nodes
 from test_children import REGISTER, act, fresh
 
 from workflows.reporting.queries import Filters, ticket_list
@@ -170,12 +171,6 @@ def test_relatives_are_found_by_index_lookups(world, db_url):
     Ticket.insert_many([{**template, "number": f"OTHER{i}"} for i in range(2000)]).execute()
     lzdb.database.execute_sql("ANALYZE ticket")
     ((plan,),) = lzdb.database.execute_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params).fetchall()
-    read = [node["Actual Rows"] + node.get("Rows Removed by Filter", 0) for node in _nodes(plan[0]["Plan"])
+    read = [node["Actual Rows"] + node.get("Rows Removed by Filter", 0) for node in plan_nodes(plan[0]["Plan"])
             if node.get("Relation Name") == "ticket"]
     assert read and max(read) < 100, plan  # the OR read all 2,003
-
-
-def _nodes(node: dict):
-    yield node
-    for child in node.get("Plans", ()):
-        yield from _nodes(child)

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
-from helpers import recorded_sql
+from helpers import plan_nodes, recorded_sql
 from test_engine import advance, new_ticket
 
 import web.common.lists
@@ -288,12 +288,6 @@ def test_an_open_list_looks_up_only_the_open_tickets_its_reader_created(world, d
         return
     lzdb.database.execute_sql("ANALYZE ticket")
     ((plan,),) = lzdb.database.execute_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params).fetchall()
-    read = [node["Actual Rows"] for node in _nodes(plan[0]["Plan"]) if node.get("Relation Name") == "ticket"
+    read = [node["Actual Rows"] for node in plan_nodes(plan[0]["Plan"]) if node.get("Relation Name") == "ticket"
             and "creator_id" in node.get("Index Cond", node.get("Filter", "")) + node.get("Recheck Cond", "")]
     assert read and max(read) <= 1, plan
-
-
-def _nodes(node: dict):
-    yield node
-    for child in node.get("Plans", ()):
-        yield from _nodes(child)
