@@ -61,6 +61,30 @@ def test_rows_come_as_the_query_itself_returns_them_joined_models_included(world
     assert Prepared(lambda name: build(name).dicts(), str).rows("wh1")[0]["code"] == "warehouse"
 
 
+def test_later_calls_reuse_how_the_first_call_read_its_columns(world, monkeypatch):
+    """Resolving a result's columns to models, fields and converters depends only on the SQL text: the
+    first call's resolution serves the next ones (issue 24: it was about half of a hot read's CPU on
+    PostgreSQL), and each row is still converted on its own, an outer join's missing row included."""
+    import peewee
+    resolved = []
+    real = peewee._resolve_model_columns
+    monkeypatch.setattr(peewee, "_resolve_model_columns", lambda *a: resolved.append(1) or real(*a))
+    User.update(department=None).where(User.username == "agent").execute()
+    by_name = Prepared(lambda name: User.select(User, Department).join(Department, peewee.JOIN.LEFT_OUTER)
+                       .where(User.username == name), str)
+    assert by_name.rows("nobody") == []  # no row: nothing learned yet
+    first = by_name.first("wh1")
+    again, other = by_name.first("wh1"), by_name.first("agent")
+    assert len(resolved) == 1
+    assert (again.username, again.department.code, again._dirty) == ("wh1", "warehouse", set())
+    assert again is not first and again.department is not first.department
+    assert (other.username, other.department) == ("agent", None)
+    tuples = Prepared(lambda name: User.select(User.username, Department.code).join(Department)
+                      .where(User.username == name).tuples(), str)
+    assert tuples.rows("wh1") == tuples.rows("wh1") == [("wh1", "warehouse")]
+    assert len(resolved) == 2
+
+
 def test_an_argument_that_is_not_a_parameter_is_refused(world):
     with pytest.raises(ValueError, match="not a plain query parameter"):
         Prepared(lambda name: User.select().limit(1), str).rows("x")
