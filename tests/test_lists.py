@@ -291,3 +291,55 @@ def test_an_open_list_looks_up_only_the_open_tickets_its_reader_created(world, d
     read = [node["Actual Rows"] for node in plan_nodes(plan[0]["Plan"]) if node.get("Relation Name") == "ticket"
             and "creator_id" in node.get("Index Cond", node.get("Filter", "")) + node.get("Recheck Cond", "")]
     assert read and max(read) <= 1, plan
+
+
+def _general(user, filters, cursor, size):
+    """The page as the general path reads it, whatever the shape."""
+    condition = queries.scope_condition(user, "mine", queries.statuses_of(filters))
+    return queries._page(condition, filters, cursor, "newest", size, user)
+
+
+def test_the_common_mine_list_reads_what_the_general_path_reads(world, three):
+    """``minelist`` serves "mine", newest first, by status "open", process and step from SQL built once: every
+    such shape, page by page, gives the general path's tickets, customers, versions and cursors."""
+    from workflows.reporting import minelist
+    for who in ("agent", "agent", "sup"):
+        new_ticket(world, who)
+    moved = new_ticket(world, "agent2")
+    advance(world, Ticket.get_by_id(moved.id).assignee.username, moved, {"approval": "approve"},
+            transition="warehouse")
+    shapes = [Filters(), Filters(status="open"), Filters(status="open", process="return_goods"),
+              Filters(step="approve"), Filters(status="open", process="return_goods", step="approve"),
+              Filters(process="nothing")]
+
+    def seen(page):
+        return ([(t.number, t.customer and t.customer.name, t.process_version.id, t.status, t.step)
+                 for t in page.tickets], page.next_cursor, sorted(page.users))
+
+    for who in ("agent", "agent2", "sup", "fin1", "wh_lead"):
+        for filters in shapes:
+            for size in (1, 2, 50):
+                cursor, pages = None, 0
+                while pages == 0 or cursor:
+                    assert minelist.applies("mine", filters, cursor, "newest")
+                    fast = ticket_list(world[who], "mine", filters, cursor, "newest", size)
+                    assert seen(fast) == seen(_general(world[who], filters, cursor, size)), (who, filters, size)
+                    cursor, pages = fast.next_cursor, pages + 1
+    for odd in [("team", Filters(), None, "newest"), ("mine", Filters(status="closed"), None, "newest"),
+                ("mine", Filters(q="王"), None, "newest"), ("mine", Filters(), None, "due"),
+                ("mine", Filters(priority="urgent"), None, "newest"), ("mine", Filters(), "r-1", "newest"),
+                ("mine", Filters(), "9" * 19, "newest")]:
+        assert not minelist.applies(*odd), odd
+
+
+def test_the_common_mine_list_builds_its_statement_once(world, three, monkeypatch):
+    """Its condition (a union of four lookups) is built into SQL text at the first list of a shape only."""
+    built = []
+    real = queries.mine_condition
+    monkeypatch.setattr(queries, "mine_condition", lambda *a: built.append(1) or real(*a))
+    from workflows.reporting import minelist
+    monkeypatch.setattr(minelist, "_PAGES", {})
+    filters = Filters(status="open", process="return_goods", step="approve")
+    pages = [numbers(ticket_list(world[who], "mine", filters, None, "newest", 25)) for who in ("sup", "sup2", "sup")]
+    assert len(built) == 1
+    assert pages == [[three[2], three[0]], [three[1]], [three[2], three[0]]]  # sup's own, then the one sent to sup

@@ -424,6 +424,9 @@ def _read(query, segments: list[_Segment], cursor: str | None, size: int) -> lis
 def ticket_list(user: User, scope: str = "mine", filters: Filters | None = None, cursor: str | None = None,
                 sort: str = "newest", page_size: int = 50) -> TicketPage:
     """One page of the tickets ``scope`` holds for ``user``; Forbidden if the role may not open it."""
+    from workflows.reporting import minelist  # it builds on this module: imported when first listed
+    if minelist.applies(scope, filters, cursor, sort):
+        return minelist.page(user, filters, cursor, page_size)
     return _page(scope_condition(user, scope, statuses_of(filters)), filters, cursor, sort, page_size, user)
 
 
@@ -446,14 +449,22 @@ def _page(condition: Expression | None, filters: Filters | None, cursor: str | N
           page_size: int, reader: User | None = None) -> TicketPage:
     if sort not in SORTS:
         raise EngineError(Msg(N_("sort must be newest, due, priority or updated.")))
-    query = (Ticket.select(*LIST_FIELDS, Customer.id, Customer.name, Customer.phone)
-             .join(Customer, JOIN.LEFT_OUTER))
+    query = list_select()
     if condition is not None:
         query = query.where(condition)
     filters, now = filters or Filters(), utcnow()
     ranked = _searched(reader, filters, now)  # q: full text, in what the reader sees (docs/search.md)
     query = filtered(query, filters, now, ranked)
-    rows = _read(query, ranked_segments(ranked, sort, filters.q), cursor, page_size + 1)
+    return page_of(_read(query, ranked_segments(ranked, sort, filters.q), cursor, page_size + 1), page_size)
+
+
+def list_select():
+    """A list's columns: the ticket's but its data, and its customer's name and phone."""
+    return Ticket.select(*LIST_FIELDS, Customer.id, Customer.name, Customer.phone).join(Customer, JOIN.LEFT_OUTER)
+
+
+def page_of(rows: list[tuple[Ticket, _Segment]], page_size: int) -> TicketPage:
+    """The page from up to ``page_size + 1`` rows read (one more says whether a next page exists)."""
     page = [t for t, _ in rows[:page_size]]
     _attach_versions(page)
     next_cursor = rows[page_size - 1][1].cursor(page[-1]) if len(rows) > page_size else None
