@@ -234,7 +234,7 @@ frontend front
     option forwardfor
     default_backend app
 backend app
-    balance roundrobin
+    balance leastconn
     option httpchk GET /healthz
     http-check expect status 200
     default-server inter 300ms fastinter 300ms downinter 1s fall 2 rise 2
