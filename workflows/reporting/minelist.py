@@ -2,7 +2,7 @@
 status "open", a process and a step (issue 24).
 
 Every workspace opens on it and API clients poll it (the list of the Redmine comparison). Its statement, a
-union of four lookups, thirty columns and a join, took peewee more CPU to write than the database to run:
+union of four lookups, 32 columns and a join, took peewee more CPU to write than the database to run:
 about 40 % of an API list on PostgreSQL. Here a :class:`~workflows.storage.prepared.Prepared` query per
 shape (which statuses, whether a process, a step, a cursor) is only re-bound. Any other list (another
 scope, sort, status or filter, a search, a malformed cursor) goes the general way, ``queries._page``,
