@@ -73,11 +73,11 @@ def _converted(query, cursor, shape: dict | None) -> tuple[list, dict | None]:
     peewee converts rows only inside ``query.execute()``, which would generate the SQL again (the very
     cost a Prepared query skips), and offers no public way to convert a cursor run elsewhere. So this
     reaches into ``_get_cursor_wrapper``. The wrapper's first row resolves the columns: it reads the
-    cursor's description and maps each column to its model, field and converter: about half of a hot
-    read's CPU on PostgreSQL (issue 24: the ticket's load 0.69 -> 0.33 ms, an API token's 0.35 -> 0.20 ms),
-    for an answer that depends only on the SQL text. So the first
-    call keeps that ``shape`` and later calls start from it. tests/test_prepared.py pins what this must
-    give, so a peewee upgrade that changes it fails there, not in the engine.
+    cursor's description and maps each column to its model, field and converter. That was about half of
+    a hot read's CPU on PostgreSQL (issue 24: the ticket's load 0.69 -> 0.33 ms, an API token's 0.35 ->
+    0.20 ms), for an answer that depends only on the SQL text, so the first call keeps that ``shape`` and
+    later calls start from it. tests/test_prepared.py pins what this must give, so a peewee upgrade that
+    changes it fails there, not in the engine.
     """
     wrapper = query._get_cursor_wrapper(cursor)
     if shape is not None:
