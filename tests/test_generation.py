@@ -6,6 +6,7 @@ leaves nothing behind; and the statements an API read and an advance cost stay p
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import textwrap
@@ -174,3 +175,21 @@ def test_an_api_create_answers_from_the_new_ticket_without_looking_for_relatives
     assert status == 201 and not any("ticket_link" in sql for sql in created), "\n".join(created)
     kind = "sqlite" if db_url.startswith("sqlite") else "postgresql"
     assert len(created) <= CREATE[kind], "\n".join(s[:120] for s in created)
+
+
+def test_a_create_outside_a_scope_reads_the_stamp_once(world):
+    """A script, the worker or the engine bench calls ``engine.create`` with no request around it: the
+    version and form it reads before its action opens share the action's stamp (one read, not two)."""
+    logger, seen = logging.getLogger("peewee"), []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = lambda record: seen.append(str(record.msg[0] if isinstance(record.msg, tuple) else record.msg))
+    engine.create(world["agent"], "return_goods", dict(REGISTER))  # warm: the compiled form is built once
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        engine.create(world["agent"], "return_goods", dict(REGISTER))
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert sum(generation.SQL_STAMP in text for text in seen) == 1

@@ -20,7 +20,7 @@ from formbuilder.messages import N_
 from workflows.intake import channels
 from workflows.people import customers, org, roster
 from workflows.processes import documents as docs
-from workflows.storage import uploads
+from workflows.storage import generation, uploads
 from workflows.storage.models import (
     Customer,
     ProcessVersion,
@@ -125,6 +125,7 @@ def _move(ticket: Ticket, transition: dict, actor: User, chosen: str | None, now
         errors["assignee"] = [error.msg]
 
 
+@generation.per_unit  # its version and form are read before its action opens: one stamp for both
 def create(actor: User, process: str, data: dict, *, priority: str | None = None, customer: dict | None = None,
            channel: str | None = None, transition: str | None = None, assignee: str | None = None,
            files: dict | None = None, parent: Ticket | None = None, holds_parent: bool = False) -> Ticket:
