@@ -6,7 +6,6 @@ leaves nothing behind; and the statements an API read and an advance cost stay p
 from __future__ import annotations
 
 import json
-import logging
 import subprocess
 import sys
 import textwrap
@@ -180,16 +179,12 @@ def test_an_api_create_answers_from_the_new_ticket_without_looking_for_relatives
 def test_a_create_outside_a_scope_reads_the_stamp_once(world):
     """A script, the worker or the engine bench calls ``engine.create`` with no request around it: the
     version and form it reads before its action opens share the action's stamp (one read, not two)."""
-    logger, seen = logging.getLogger("peewee"), []
-    handler = logging.Handler(logging.DEBUG)
-    handler.emit = lambda record: seen.append(str(record.msg[0] if isinstance(record.msg, tuple) else record.msg))
     engine.create(world["agent"], "return_goods", dict(REGISTER))  # warm: the compiled form is built once
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
+    seen: list[str] = []
+    hooks = lzdb.database.obj.query_hooks  # as ``counted`` above captures the API's statements
+    hooks.append(lambda event: seen.append(event.sql))
     try:
         engine.create(world["agent"], "return_goods", dict(REGISTER))
     finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+        hooks.pop()
     assert sum(generation.SQL_STAMP in text for text in seen) == 1
