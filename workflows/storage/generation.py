@@ -108,19 +108,10 @@ def scope() -> Iterator[None]:
         _memo.reset(token)
 
 
-def per_unit(function: Callable[..., T]) -> Callable[..., T]:
-    """``function`` as one :func:`unit`: for an entry that reads configuration (a process's published
-    version, its compiled form) before it opens its action, so both read the same stamp, once."""
-    @functools.wraps(function)
-    def wrapped(*args, **kwargs):
-        with unit():
-            return function(*args, **kwargs)
-    return wrapped
-
-
 @contextmanager
 def unit() -> Iterator[None]:
-    """A scope unless one is open: every engine action is one (``uploads.action``), so a script, the worker
+    """A scope unless one is open: every engine action is one (``uploads.action``; ``engine.create`` is one as
+    a decorator, ``@generation.unit()``, since it reads its version before its action), so a script, the worker
     or a test calling the engine reads the stamp once per action rather than at each cache it uses."""
     if _memo.get() is not None:
         yield

@@ -125,7 +125,7 @@ def _move(ticket: Ticket, transition: dict, actor: User, chosen: str | None, now
         errors["assignee"] = [error.msg]
 
 
-@generation.per_unit  # its version and form are read before its action opens: one stamp for both
+@generation.unit()  # its version and form are read before its action opens: one stamp for both
 def create(actor: User, process: str, data: dict, *, priority: str | None = None, customer: dict | None = None,
            channel: str | None = None, transition: str | None = None, assignee: str | None = None,
            files: dict | None = None, parent: Ticket | None = None, holds_parent: bool = False) -> Ticket:
